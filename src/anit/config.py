@@ -1,0 +1,177 @@
+"""Typed configuration: dataclasses, filled from defaults, then a YAML file, then command-line overrides.
+
+Each field declares its help text and, where it has them, its allowed values and bounds, through
+:func:`option`. A bad value stops at load time with the file, the line and the field::
+
+    run.yaml:4: field 'method': 'anti' is not allowed; choose one of it, noisy_it, neftune, fgm, anit
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from anit.errors import AnitError
+
+C = TypeVar("C")
+
+
+def option(default: Any, help: str, *, choices: tuple | None = None, min: float | None = None,
+           max: float | None = None) -> Any:
+    """A dataclass field with its help text, allowed values and bounds."""
+    meta = {"help": help, "choices": choices, "min": min, "max": max}
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _yaml_lines(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise AnitError(f"{path}{line}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        raise AnitError(f"{path}:1: expected a mapping of field: value")
+    lines = {key.value: key.start_mark.line + 1 for key, _ in node.value}
+    return data, lines
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except AnitError as err:
+                errors.append(str(err))
+        raise AnitError(errors[0])
+    if origin in (list, tuple):
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise AnitError(f"{where}: expected a list, got {value!r}")
+        (item,) = typing.get_args(hint)[:1] or (Any,)
+        return [_coerce(v, item, where) for v in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise AnitError(f"{where}: expected a mapping, got {value!r}")
+        return dict(value)
+    if hint is Any:
+        return value
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise AnitError(f"{where}: expected true or false, got {value!r}")
+    if hint is float:
+        if isinstance(value, bool):
+            raise AnitError(f"{where}: expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise AnitError(f"{where}: expected a number, got {value!r}") from None
+    if hint is int:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise AnitError(f"{where}: expected a whole number, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise AnitError(f"{where}: expected a whole number, got {value!r}") from None
+    if hint is str:
+        if isinstance(value, (dict, list)):
+            raise AnitError(f"{where}: expected text, got {value!r}")
+        return str(value)
+    return value
+
+
+def _check(field: dataclasses.Field, value: Any, where: str) -> None:
+    meta = field.metadata
+    values = value if isinstance(value, list) else [value]
+    for item in values:
+        if item is None:
+            continue
+        if meta.get("choices") and item not in meta["choices"]:
+            allowed = ", ".join(map(str, meta["choices"]))
+            raise AnitError(f"{where}: {item!r} is not allowed; choose one of {allowed}")
+        if meta.get("min") is not None and item < meta["min"]:
+            raise AnitError(f"{where}: {item!r} is below the minimum {meta['min']}")
+        if meta.get("max") is not None and item > meta["max"]:
+            raise AnitError(f"{where}: {item!r} is above the maximum {meta['max']}")
+
+
+def load_config(cls: type[C], path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> C:
+    """Defaults, then ``path`` (YAML), then ``overrides`` (None values are ignored); validated."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    sources: list[tuple[dict[str, Any], dict[str, int], str]] = []
+    if path is not None:
+        path = Path(path)
+        if not path.exists():
+            raise AnitError(f"{path}: config file not found")
+        data, lines = _yaml_lines(path)
+        sources.append((data, lines, str(path)))
+    if overrides:
+        sources.append(({k: v for k, v in overrides.items() if v is not None}, {}, "command line"))
+    for data, lines, origin in sources:
+        for key, value in data.items():
+            where = f"{origin}:{lines[key]}" if key in lines else origin
+            if key not in fields:
+                close = difflib.get_close_matches(str(key), fields, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(fields)}"
+                raise AnitError(f"{where}: unknown field {key!r}{hint}")
+            label = f"{where}: field {key!r}"
+            coerced = _coerce(value, hints[key], label)
+            _check(fields[key], coerced, label)
+            values[key] = coerced
+    try:
+        return cls(**values)
+    except AnitError as err:
+        origin = sources[-1][2] if sources else cls.__name__
+        raise AnitError(f"{origin}: {err}") from None
+
+
+def parse_sets(pairs: list[str] | None) -> dict[str, Any]:
+    """``--set key=value`` pairs to a dict, each value read as YAML (so 3, 0.5, true, [a, b] work)."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise AnitError(f"--set {pair!r}: expected key=value")
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def dump_config(config: Any, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False), encoding="utf-8")
+
+
+def describe(cls: type) -> list[tuple[str, Any, str]]:
+    """(name, default, help) of every field, for ``--help`` texts and docs."""
+    rows = []
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        rows.append((f.name, default, f.metadata.get("help", "")))
+    return rows

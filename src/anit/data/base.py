@@ -1,0 +1,106 @@
+"""Datasets: a typed example, a spec per dataset, and the registry that maps names to specs.
+
+A user adds a dataset without touching the core::
+
+    @register_dataset
+    def my_ner() -> DatasetSpec:
+        return DatasetSpec(name="my_ner", task="ner", files={"train": "my_ner/train.txt"},
+                           reader=read_bio_columns, labels=("PER", "LOC"))
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from anit.errors import BadRecords, DataError
+from anit.registry import Registry
+
+
+@dataclass(frozen=True)
+class Example:
+    """One sentence or text with its gold structure (entity pairs, triplets, or a label)."""
+
+    id: str
+    text: str
+    gold: Any
+
+
+Reader = Callable[[Path, "DatasetSpec", BadRecords], Iterator[Example]]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    task: str
+    files: dict[str, str]
+    reader: Reader
+    labels: tuple[str, ...]
+    description: str = ""
+    hf_id: str | None = None
+    hf_config: str | None = None
+    hf_splits: dict[str, str] = field(default_factory=dict)
+    hf_reader: Callable[[Any, "DatasetSpec"], Iterator[Example]] | None = None
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset")
+
+
+def register_dataset(factory: Callable[[], DatasetSpec]) -> Callable[[], DatasetSpec]:
+    spec = factory()
+    DATASETS.add(spec.name, spec)
+    return factory
+
+
+def default_data_dir() -> Path:
+    """``$ANIT_DATA_DIR``, else ``../shared/data`` beside the checkout (from here or the cwd)."""
+    if os.environ.get("ANIT_DATA_DIR"):
+        return Path(os.environ["ANIT_DATA_DIR"])
+    checkout = Path(__file__).resolve().parents[3]
+    for candidate in (checkout.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"):
+        if candidate.is_dir():
+            return candidate
+    return checkout.parent / "shared" / "data"
+
+
+def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text without newline) of a UTF-8 file, plain or gzip; bad bytes name the line."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield number, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as err:
+                raise DataError(path, number, f"not UTF-8 ({err.reason} at byte {err.start})") from None
+
+
+def split_path(spec: DatasetSpec, split: str, data_dir: Path) -> Path:
+    if split not in spec.files:
+        raise DataError(spec.name, None, f"no split {split!r}; known splits: {', '.join(spec.files)}")
+    return data_dir / spec.files[split]
+
+
+def load_examples(name: str, split: str, data_dir: str | Path | None = None, path: str | Path | None = None,
+                  skip_bad: bool = False, source: str = "files") -> tuple[list[Example], BadRecords]:
+    """Read one split: from ``path`` if given, from the hub if ``source == 'hf'``, else from ``data_dir``."""
+    spec = DATASETS.get(name)
+    bad = BadRecords(skip=skip_bad)
+    if source == "hf":
+        return list(_from_hub(spec, split)), bad
+    file = Path(path) if path else split_path(spec, split, Path(data_dir) if data_dir else default_data_dir())
+    if not file.exists():
+        raise DataError(file, None, f"{spec.name} {split} split not found (pass --data-dir or --path)")
+    return list(spec.reader(file, spec, bad)), bad
+
+
+def _from_hub(spec: DatasetSpec, split: str) -> Iterator[Example]:
+    if not spec.hf_id or spec.hf_reader is None:
+        raise DataError(spec.name, None, "this dataset has no Hugging Face source; read it from files")
+    import datasets
+
+    hub_split = spec.hf_splits.get(split, split)
+    table = datasets.load_dataset(spec.hf_id, spec.hf_config, split=hub_split)
+    return spec.hf_reader(table, spec)

@@ -1,0 +1,41 @@
+"""Examples to instruction records, the JSONL that every later stage reads and extends.
+
+    {"id": "sst2-dev-1", "dataset": "sst2", "task": "tc", "instruction": "Classify the text ...",
+     "question": "Which label ...", "format": "one label from the options", "options": ["negative", "positive"],
+     "input": "it 's a charming ...", "output": "positive", "gold": "positive"}
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from anit.data.base import DatasetSpec, Example
+from anit.tasks import TASKS
+
+RECORD_FIELDS = ("id", "dataset", "task", "instruction", "question", "format", "options", "input", "output", "gold")
+
+
+def to_record(example: Example, spec: DatasetSpec, instruction: str | None = None) -> dict[str, Any]:
+    task = TASKS.get(spec.task)
+    gold = example.gold if isinstance(example.gold, str) else [list(item) for item in example.gold]
+    return {
+        "id": example.id,
+        "dataset": spec.name,
+        "task": spec.task,
+        "instruction": instruction or task.default_instruction,
+        "question": task.question,
+        "format": task.format,
+        "options": list(spec.labels),
+        "input": example.text,
+        "output": task.format_answer(example.gold),
+        "gold": gold,
+    }
+
+
+def sample(examples: list[Example], limit: int | None, seed: int) -> list[Example]:
+    """``limit`` examples drawn with ``seed``, kept in file order; all of them when no limit."""
+    if limit is None or limit >= len(examples):
+        return examples
+    keep = sorted(random.Random(seed).sample(range(len(examples)), limit))
+    return [examples[i] for i in keep]

@@ -1,0 +1,103 @@
+"""What every task family shares: the prompt layout, the registry, and the answer-splitting helpers.
+
+The prompt puts the instruction (the only part noise touches) first, then the untouched context::
+
+    Instruction: Identify every named entity in the text and give its type.
+    Question: Which named entities does the text mention?
+    Format: type: entity; type: entity (or none)
+    Options: person, location, organization, miscellaneous
+    Text: EU rejects German call to boycott British lamb .
+    Answer: organization: EU; miscellaneous: German; miscellaneous: British
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from anit.registry import Registry
+
+NONE_ANSWER = "none"
+FIELDS = ("Instruction", "Question", "Format", "Options", "Text")
+_STOP = re.compile(r"\n\s*\n|\n\s*(?:Instruction|Question|Format|Options|Text|Answer)\s*:", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task family: its wording, its answer format, its parser and its metric."""
+
+    name: str
+    question: str
+    format: str
+    instructions: tuple[str, ...]
+    format_answer: Callable[[Any], str]
+    parse_answer: Callable[[str, Sequence[str] | None], Any]
+    metric: Callable[[list[Any], list[Any], Sequence[str]], dict[str, float]]
+    max_new_tokens: int
+
+    @property
+    def default_instruction(self) -> str:
+        return self.instructions[0]
+
+    @property
+    def unseen_instructions(self) -> tuple[str, ...]:
+        return self.instructions[1:]
+
+
+TASKS: Registry[Task] = Registry("task")
+
+
+def render_prompt(record: dict[str, Any], instruction: str | None = None) -> str:
+    """The completion-style prompt up to and including ``Answer:``."""
+    return context_block(record, instruction) + "\nAnswer:"
+
+
+def context_block(record: dict[str, Any], instruction: str | None = None) -> str:
+    """Instruction, Question, Format, Options and Text lines: the user turn of the chat variant."""
+    options = record.get("options") or []
+    values = (instruction if instruction is not None else record["instruction"], record["question"],
+              record["format"], ", ".join(options), record["input"])
+    return "\n".join(f"{name}: {value}" for name, value in zip(FIELDS, values))
+
+
+def chat_messages(record: dict[str, Any], instruction: str | None = None) -> list[dict[str, str]]:
+    """The chat-template variant for instruct models: one user turn, then the answer as the assistant."""
+    return [{"role": "user", "content": context_block(record, instruction)}]
+
+
+def answer_region(text: str) -> str:
+    """The part of a generation that holds the answer: before a blank line or an echoed prompt field."""
+    text = text.strip()
+    if text.lower().startswith("answer:"):
+        text = text[len("answer:"):]
+    return _STOP.split(text, maxsplit=1)[0].strip()
+
+
+def squash(text: str) -> str:
+    """Collapse runs of whitespace; the text itself is never otherwise rewritten."""
+    return " ".join(text.split())
+
+
+def is_none(text: str) -> bool:
+    return squash(text).strip(" .!").lower() in (NONE_ANSWER, "none.", "no entities", "no triplets", "")
+
+
+def items(text: str) -> list[str]:
+    """Answer items split on ``;`` and new lines, stripped, empties dropped."""
+    return [squash(part) for part in re.split(r"[;\n]", text) if squash(part)]
+
+
+def canonical(label: str, options: Sequence[str] | None) -> str:
+    """Map a label onto the options case- and separator-insensitively; unknown labels are kept."""
+    label = squash(label)
+    if options:
+        key = _label_key(label)
+        for option in options:
+            if _label_key(option) == key:
+                return option
+    return label
+
+
+def _label_key(label: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", label.lower()).strip()

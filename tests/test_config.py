@@ -1,0 +1,61 @@
+from dataclasses import dataclass
+from typing import Optional
+
+import pytest
+
+from anit.config import load_config, option, parse_sets
+from anit.errors import AnitError
+
+
+@dataclass
+class Toy:
+    method: str = option("it", "method", choices=("it", "anit"))
+    lr: float = option(1e-4, "learning rate", min=0.0)
+    steps: int = option(3, "steps", min=1)
+    limit: Optional[int] = option(None, "limit")
+    targets: list[str] = option(["q", "v"], "targets")
+    flag: bool = option(False, "flag")
+
+
+def test_defaults_yaml_then_overrides(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("method: anit\nlr: 0.001\ntargets: [a, b]\n")
+    cfg = load_config(Toy, path, {"steps": "7", "lr": None, "flag": "true"})
+    assert (cfg.method, cfg.lr, cfg.steps, cfg.targets, cfg.flag, cfg.limit) == ("anit", 0.001, 7, ["a", "b"], True, None)
+
+
+def test_bad_choice_names_file_line_field_and_allowed_values(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("lr: 0.1\n\nmethod: anti\n")
+    with pytest.raises(AnitError) as err:
+        load_config(Toy, path)
+    assert str(err.value) == f"{path}:3: field 'method': 'anti' is not allowed; choose one of it, anit"
+
+
+def test_unknown_field_suggests_close_name(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("step: 3\n")
+    with pytest.raises(AnitError, match=r":1: unknown field 'step'; did you mean 'steps'\?"):
+        load_config(Toy, path)
+
+
+def test_type_and_bounds_errors_from_command_line():
+    with pytest.raises(AnitError, match="command line: field 'steps': expected a whole number, got 'x'"):
+        load_config(Toy, None, {"steps": "x"})
+    with pytest.raises(AnitError, match="below the minimum 1"):
+        load_config(Toy, None, {"steps": 0})
+
+
+def test_bad_yaml_and_missing_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("a: [1,\n")
+    with pytest.raises(AnitError, match="not valid YAML"):
+        load_config(Toy, path)
+    with pytest.raises(AnitError, match="config file not found"):
+        load_config(Toy, tmp_path / "none.yaml")
+
+
+def test_parse_sets_reads_values_as_yaml():
+    assert parse_sets(["a=3", "b=0.5", "c=[x, y]", "d=text"]) == {"a": 3, "b": 0.5, "c": ["x", "y"], "d": "text"}
+    with pytest.raises(AnitError, match="expected key=value"):
+        parse_sets(["novalue"])
