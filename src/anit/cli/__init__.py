@@ -13,10 +13,12 @@ app = typer.Typer(help="Adversarial Noisy Instruction Tuning: noisy instructions
 
 
 def _register() -> None:
-    from anit.cli import data, noise
+    from anit.cli import data, noise, train
 
     app.add_typer(data.app, name="data")
     app.add_typer(noise.app, name="noise")
+    app.command("train")(train.train)
+    app.command("export")(train.export)
 
 
 _register()
@@ -41,3 +43,7 @@ def main() -> None:
             err.show()
             sys.exit(err.exit_code)
         raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Training: the Noise Response Method and its baselines on the Hugging Face Trainer."""

@@ -1,0 +1,58 @@
+"""The Noise Response Method's arithmetic, as pure tensor functions.
+
+Per sample i with distortion d_i, real length L_i and hidden size h::
+
+    delta0_i = beta(d_i) / sqrt(L_i * h) * U(-eps, eps)        (on masked positions only)
+    g_i      = d L(f(X + delta0), y) / d delta0_i              (no parameter gradients)
+    delta1_i = delta0_i + alpha * g_i / ||g_i||_F
+    loss     = L(f(X), y) + lambda * L(f(X + delta1), y)
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+
+def beta_linear(d: torch.Tensor, beta_min: float, beta_max: float) -> torch.Tensor:
+    return beta_min + (beta_max - beta_min) * d.clamp(0.0, 1.0)
+
+
+def beta_levels(d: torch.Tensor, thresholds: Sequence[float], levels: Sequence[float]) -> torch.Tensor:
+    index = [bisect.bisect_right(list(thresholds), float(x)) for x in d.tolist()]
+    return torch.tensor([levels[i] for i in index], dtype=d.dtype, device=d.device)
+
+
+def initial_delta(shape: torch.Size, beta: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor, eps: float,
+                  generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
+                  device: torch.device | str = "cpu") -> torch.Tensor:
+    """``beta_i / sqrt(L_i h) * U(-eps, eps)`` at masked positions, zero elsewhere (padding included)."""
+    batch, _, hidden = shape
+    noise = torch.rand(shape, generator=generator, dtype=torch.float32, device="cpu").to(device) * 2 - 1
+    scale = beta.to(device).float() / torch.sqrt(lengths.to(device).float().clamp(min=1) * hidden)
+    delta = noise * eps * scale.view(batch, 1, 1) * mask.to(device).unsqueeze(-1).float()
+    return delta.to(dtype)
+
+
+def ascent(delta0: torch.Tensor, grad: torch.Tensor, alpha: float, mask: torch.Tensor
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``delta0 + alpha * g / ||g||_F`` per sample; returns it and which samples had a finite gradient."""
+    flat = grad.float().flatten(1)
+    finite = torch.isfinite(flat).all(dim=1)
+    safe = torch.where(finite.view(-1, 1), flat, torch.zeros_like(flat))
+    norm = safe.norm(dim=1).clamp(min=1e-12)
+    step = (safe / norm.view(-1, 1)).view_as(grad) * mask.unsqueeze(-1).float()
+    return delta0 + (alpha * step).to(delta0.dtype), finite
+
+
+def token_losses(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample sum of next-token cross-entropy over answer tokens, and their count."""
+    shift_logits = logits[:, :-1].float()
+    shift_labels = labels[:, 1:]
+    loss = F.cross_entropy(shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1),
+                           ignore_index=-100, reduction="none").view(shift_labels.shape)
+    valid = shift_labels != -100
+    return (loss * valid).sum(dim=1), valid.sum(dim=1)
