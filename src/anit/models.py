@@ -86,7 +86,19 @@ def load_model(model: str, dtype: str = "auto", quantization: str | None = None,
         kwargs["device_map"] = device_map or {"": torch.cuda.current_device()}
     elif device_map is not None:
         kwargs["device_map"] = device_map
-    return AutoModelForCausalLM.from_pretrained(source.path, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(source.path, **kwargs)
+    if source.gguf_file:
+        dequantised(model)
+    return model
+
+
+def dequantised(model: Any) -> None:
+    """GGUF weights are de-quantised to plain tensors on load; drop the GGUF marker so the model trains
+    and saves like any float model."""
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
 
 
 def resolve_dtype(dtype: str) -> Any:

@@ -13,12 +13,15 @@ app = typer.Typer(help="Adversarial Noisy Instruction Tuning: noisy instructions
 
 
 def _register() -> None:
-    from anit.cli import data, noise, train
+    from anit.cli import data, demo, evaluate, noise, train
 
     app.add_typer(data.app, name="data")
     app.add_typer(noise.app, name="noise")
     app.command("train")(train.train)
     app.command("export")(train.export)
+    app.command("eval")(evaluate.eval_)
+    app.command("report")(evaluate.report)
+    app.command("demo")(demo.demo)
 
 
 _register()
@@ -43,7 +46,3 @@ def main() -> None:
             err.show()
             sys.exit(err.exit_code)
         raise
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,1 @@
+"""Evaluation under clean, noisy and unseen instructions."""

@@ -1,0 +1,1 @@
+"""Reports: tables, gaps and plots from evaluation results."""
