@@ -1,0 +1,65 @@
+"""Shared by the benchmark scripts: machine facts, and writing results to docs/ with the command."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "python": platform.python_version(), "date": datetime.date.today().isoformat()}
+
+
+def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]], notes: list[str]) -> None:
+    """Write docs/benchmarks/<name>.json and re-render docs/BENCHMARKS.md from every result file."""
+    payload = {"title": title, "command": "python " + " ".join(sys.argv), "machine": machine(),
+               "sections": [{"heading": h, "rows": rows} for h, rows in sections], "notes": notes}
+    (DOCS / "benchmarks").mkdir(parents=True, exist_ok=True)
+    (DOCS / "benchmarks" / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    render()
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return ["(no rows)"]
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+
+    def cell(value: Any) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    return ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)] + [
+        "| " + " | ".join(cell(row.get(k, "")) for k in keys) + " |" for row in rows]
+
+
+def render() -> None:
+    lines = ["# Benchmarks", "", "Written by the scripts in `bench/`; each section gives the command, the machine "
+             "and the date it was measured on. Numbers are measurements, not claims about other machines.", ""]
+    for path in sorted((DOCS / "benchmarks").glob("*.json")):
+        data = json.loads(path.read_text())
+        m = data["machine"]
+        lines += [f"## {data['title']}", "", f"`{data['command']}`", "",
+                  f"Machine: {m['cpu']}, {m['cores']} cores ({m['threads']} torch threads), "
+                  f"torch {m['torch']}, GPU: {m['cuda'] or 'none'}, Python {m['python']}, {m['date']}.", ""]
+        for section in data["sections"]:
+            lines += [f"### {section['heading']}", ""] + _table(section["rows"]) + [""]
+        lines += [f"- {note}" for note in data["notes"]] + [""]
+    (DOCS / "BENCHMARKS.md").write_text("\n".join(lines))

@@ -1,0 +1,90 @@
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import tiny  # noqa: E402
+
+from anit.cli import app  # noqa: E402
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, fixture_data_dir=Path(__file__).resolve().parents[1] / "fixtures" / "data"):
+    root = tmp_path_factory.mktemp("cli")
+    model = tiny.build(root / "model", chat=True)
+    prepared, noisy = root / "p.jsonl", root / "n.jsonl"
+    runner.invoke(app, ["data", "prepare", "--dataset", "conll2003", "--split", "train", "--data-dir",
+                        str(fixture_data_dir), "--out", str(prepared)], catch_exceptions=False)
+    runner.invoke(app, ["noise", "build", "--in", str(prepared), "--noise", "pad_front:0.3", "--noise",
+                        "char_typo:0.3", "--out", str(noisy)], catch_exceptions=False)
+    return root, model, noisy
+
+
+def test_train_from_yaml_with_overrides_then_export_and_eval(setup):
+    root, model, noisy = setup
+    config = root / "run.yaml"
+    config.write_text(f"model: {model}\nmethod: anit\nmax_steps: 2\nbatch_size: 2\nreport_to: [none]\n"
+                      "gradient_checkpointing: true\n")
+    out = root / "run"
+    result = runner.invoke(app, ["train", "--config", str(config), "--data", str(noisy), "--output-dir", str(out),
+                                 "--nrm-variant", "fast", "--set", "lr=0.01", "--set", "nrm_scope=prompt"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0 and "trained anit for 2 steps" in result.stdout
+    saved = (out / "anit_config.yaml").read_text()
+    assert "nrm_variant: fast" in saved and "lr: 0.01" in saved and "nrm_scope: prompt" in saved
+    merged = root / "merged"
+    result = runner.invoke(app, ["export", "--adapter", str(out), "--out", str(merged)], catch_exceptions=False)
+    assert result.exit_code == 0 and (merged / "model.safetensors").exists()
+    assert not any(k for k in load_file(str(merged / "model.safetensors")) if "lora" in k)
+    results = root / "eval"
+    result = runner.invoke(app, ["eval", "--model", str(model), "--adapter", str(out), "--data", str(noisy),
+                                 "--instructions", "raw", "--instructions", "noisy", "--limit", "3",
+                                 "--max-new-tokens", "4", "--out", str(results)], catch_exceptions=False)
+    assert result.exit_code == 0
+    summary = json.loads((results / "metrics.json").read_text())
+    assert "raw" in summary["conditions"] and "conll2003" in summary["gaps"]
+
+
+def test_transfer_starts_from_an_adapter_and_keeps_a_fraction(setup):
+    root, model, noisy = setup
+    first = root / "first"
+    runner.invoke(app, ["train", "--model", str(model), "--method", "it", "--data", str(noisy), "--max-steps", "1",
+                        "--output-dir", str(first), "--set", "report_to=[none]"], catch_exceptions=False)
+    start = load_file(str(first / "adapter_model.safetensors"))
+    second = root / "second"
+    result = runner.invoke(app, ["train", "--model", str(model), "--method", "anit", "--data", str(noisy),
+                                 "--init-adapter", str(first), "--sample-fraction", "0.5", "--max-steps", "2",
+                                 "--output-dir", str(second), "--set", "report_to=[none]", "--set", "lr=0.01"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0
+    summary = json.loads((second / "train_summary.json").read_text())
+    total = len(noisy.read_text().splitlines())
+    assert summary["examples"] == -(-total // 2)
+    after = load_file(str(second / "adapter_model.safetensors"))
+    assert after.keys() == start.keys()
+    assert any(not torch.equal(after[k], start[k]) for k in after)
+
+
+def test_bad_method_and_missing_resume_fail_with_one_line(setup):
+    root, model, noisy = setup
+    result = runner.invoke(app, ["train", "--method", "anti", "--data", str(noisy)])
+    assert "field 'method': 'anti' is not allowed; choose one of it, noisy_it, neftune, fgm, anit" in str(result.exception)
+    result = runner.invoke(app, ["train", "--model", str(model), "--data", str(noisy), "--resume",
+                                 "--output-dir", str(root / "nothing")])
+    assert "no checkpoint-* folder" in str(result.exception)
+
+
+def test_tensorboard_logs_are_written(setup):
+    root, model, noisy = setup
+    out = root / "tb"
+    runner.invoke(app, ["train", "--model", str(model), "--method", "anit", "--data", str(noisy), "--max-steps", "2",
+                        "--output-dir", str(out), "--set", "logging_steps=1"], catch_exceptions=False)
+    assert list(out.rglob("events.out.tfevents.*"))
