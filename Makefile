@@ -12,6 +12,7 @@ run: setup
 	.venv/bin/anit demo
 
 test: setup
+	.venv/bin/ruff check src tests bench
 	.venv/bin/python -m pytest -q
 
 bench: setup

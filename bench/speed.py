@@ -109,7 +109,7 @@ def time_sft(base, tokenizer, records, steps, warm):
                      learning_rate=1e-4, max_length=256, packing=False, completion_only_loss=True, report_to=[],
                      use_cpu=True, save_strategy="no", logging_steps=10_000, optim="adamw_torch",
                      lr_scheduler_type="cosine", warmup_steps=0.04, weight_decay=0.01, max_grad_norm=0.3,
-                     dataloader_num_workers=0)
+                     dataloader_num_workers=0, bf16=False, gradient_checkpointing=False)
     timer = Timer()
     trainer = SFTTrainer(model=copy.deepcopy(base), args=args, train_dataset=Dataset.from_list(rows),
                          processing_class=tokenizer, callbacks=[timer.callback],

@@ -14,15 +14,16 @@ import tiny  # noqa: E402
 from anit.cli import app  # noqa: E402
 
 runner = CliRunner()
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data"
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, fixture_data_dir=Path(__file__).resolve().parents[1] / "fixtures" / "data"):
+def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     model = tiny.build(root / "model", chat=True)
     prepared, noisy = root / "p.jsonl", root / "n.jsonl"
     runner.invoke(app, ["data", "prepare", "--dataset", "conll2003", "--split", "train", "--data-dir",
-                        str(fixture_data_dir), "--out", str(prepared)], catch_exceptions=False)
+                        str(FIXTURES), "--out", str(prepared)], catch_exceptions=False)
     runner.invoke(app, ["noise", "build", "--in", str(prepared), "--noise", "pad_front:0.3", "--noise",
                         "char_typo:0.3", "--out", str(noisy)], catch_exceptions=False)
     return root, model, noisy

@@ -35,8 +35,20 @@ def test_ascent_normalises_per_sample_and_flags_non_finite():
 
 
 def test_token_losses_count_only_answer_tokens():
-    logits = torch.zeros(1, 4, 5)
-    labels = torch.tensor([[-100, -100, 2, 3]])
-    sums, counts = nrm.token_losses(logits, labels)
-    assert counts.tolist() == [2]
-    assert torch.isclose(sums[0], 2 * torch.log(torch.tensor(5.0)))
+    labels = torch.tensor([[-100, -100, 2, 3], [-100, 4, -100, -100]])
+    keep = nrm.answer_positions(labels)
+    assert keep.tolist() == [0, 1, 2]
+    logits = torch.zeros(2, len(keep), 5)
+    sums, counts = nrm.token_losses(logits, labels[:, 1:][:, keep])
+    assert counts.tolist() == [2, 1]
+    assert torch.allclose(sums, torch.log(torch.tensor(5.0)) * torch.tensor([2.0, 1.0]))
+
+
+def test_kept_logits_give_the_full_loss():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 6, 7)
+    labels = torch.tensor([[-100, -100, -100, 1, 2, -100], [-100, -100, 3, 4, -100, -100]])
+    full = nrm.token_losses(logits[:, :-1], labels[:, 1:])
+    keep = nrm.answer_positions(labels)
+    kept = nrm.token_losses(logits[:, keep], labels[:, 1:][:, keep])
+    assert torch.allclose(full[0], kept[0]) and torch.equal(full[1], kept[1])

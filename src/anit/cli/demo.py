@@ -16,7 +16,7 @@ import typer
 
 from anit.data import DATASETS, default_data_dir, load_examples
 from anit.data.prepare import sample, to_record
-from anit.jsonl import read_jsonl, write_json, write_jsonl
+from anit.jsonl import read_jsonl, write_jsonl
 
 SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "sample_data"
 NOISES = ("random_replace:0.3", "truncate_random:0.3", "char_typo:0.3", "synonym_replace:0.3")
@@ -45,7 +45,7 @@ def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stage
     from anit.evaluation.run import EvalOptions, evaluate
     from anit.models import load_model, load_tokenizer
     from anit.noise.build import NoiseSpec, noise_records, score_records
-    from anit.report.build import tables, write_report
+    from anit.report.build import collect, tables, write_report
     from anit.training.config import TrainConfig
     from anit.training.run import train
 
@@ -105,15 +105,8 @@ def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stage
                if adapter else None}
         _stage(result / "metrics.json", key, run_eval, f"evaluate {method}")
     report = write_report([out / "eval", out / "train"], out / "report")
-    for dataset, rows in tables(json_results(out / "eval")).items():
+    for dataset, rows in tables(collect([out / "eval"])[0]).items():
         typer.echo(f"\n{dataset}")
         for row in rows:
             typer.echo("  ".join(cell.ljust(12) for cell in row))
     typer.echo(f"\nreport: {report}")
-
-
-def json_results(folder: Path) -> dict[str, Any]:
-    return {p.parent.name: json.loads(p.read_text()) for p in sorted(folder.rglob("metrics.json"))}
-
-
-__all__ = ["demo", "write_json"]

@@ -48,11 +48,18 @@ def ascent(delta0: torch.Tensor, grad: torch.Tensor, alpha: float, mask: torch.T
     return delta0 + (alpha * step).to(delta0.dtype), finite
 
 
-def token_losses(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-sample sum of next-token cross-entropy over answer tokens, and their count."""
-    shift_logits = logits[:, :-1].float()
-    shift_labels = labels[:, 1:]
-    loss = F.cross_entropy(shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1),
-                           ignore_index=-100, reduction="none").view(shift_labels.shape)
-    valid = shift_labels != -100
+def answer_positions(labels: torch.Tensor) -> torch.Tensor:
+    """Positions whose next token is an answer token in any row: the only logits the loss needs."""
+    return (labels[:, 1:] != -100).any(dim=0).nonzero().squeeze(-1)
+
+
+def token_losses(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample sum of cross-entropy of ``logits`` against aligned ``targets`` (-100 ignored), and counts.
+
+    With ``keep = answer_positions(labels)``, pass the logits at ``keep`` and ``labels[:, 1:][:, keep]``:
+    the vocabulary projection then runs on a few positions instead of the whole prompt.
+    """
+    loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1),
+                           ignore_index=-100, reduction="none").view(targets.shape)
+    valid = targets != -100
     return (loss * valid).sum(dim=1), valid.sum(dim=1)

@@ -74,7 +74,7 @@ def training_arguments(cfg: TrainConfig) -> Any:
         remove_unused_columns=False, use_cpu=not on_gpu, bf16=on_gpu and dtype == "bfloat16",
         fp16=on_gpu and dtype == "float16" and not cfg.quantization, dataloader_num_workers=0,
         eval_strategy="steps" if cfg.eval_data else "no", eval_steps=cfg.save_steps if cfg.eval_data else None,
-        gradient_checkpointing=False, ddp_find_unused_parameters=False, disable_tqdm=False,
+        ddp_find_unused_parameters=False, disable_tqdm=False,
     )
 
 
