@@ -30,11 +30,21 @@ def machine() -> dict[str, Any]:
 
 
 def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]], notes: list[str]) -> None:
-    """Write docs/benchmarks/<name>.json and re-render docs/BENCHMARKS.md from every result file."""
-    payload = {"title": title, "command": "python " + " ".join(sys.argv), "machine": machine(),
-               "sections": [{"heading": h, "rows": rows} for h, rows in sections], "notes": notes}
-    (DOCS / "benchmarks").mkdir(parents=True, exist_ok=True)
-    (DOCS / "benchmarks" / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    """Write docs/benchmarks/<name>.json and re-render docs/BENCHMARKS.md from every result file.
+
+    Sections measured now replace those of the same heading; others (from an earlier, partial run)
+    stay, each with the command and date that produced it.
+    """
+    path = DOCS / "benchmarks" / f"{name}.json"
+    stamp = {"command": "python " + " ".join(sys.argv), "machine": machine()}
+    new = [{"heading": h, "rows": rows, **stamp} for h, rows in sections]
+    kept = []
+    if path.exists():
+        headings = {h for h, _ in sections}
+        kept = [s for s in json.loads(path.read_text())["sections"] if s["heading"] not in headings]
+    payload = {"title": title, "sections": kept + new, "notes": notes}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
     render()
 
 
@@ -55,11 +65,11 @@ def render() -> None:
              "and the date it was measured on. Numbers are measurements, not claims about other machines.", ""]
     for path in sorted((DOCS / "benchmarks").glob("*.json")):
         data = json.loads(path.read_text())
-        m = data["machine"]
-        lines += [f"## {data['title']}", "", f"`{data['command']}`", "",
-                  f"Machine: {m['cpu']}, {m['cores']} cores ({m['threads']} torch threads), "
-                  f"torch {m['torch']}, GPU: {m['cuda'] or 'none'}, Python {m['python']}, {m['date']}.", ""]
+        lines += [f"## {data['title']}", ""]
         for section in data["sections"]:
-            lines += [f"### {section['heading']}", ""] + _table(section["rows"]) + [""]
+            m = section["machine"]
+            lines += [f"### {section['heading']}", "", f"`{section['command']}` on {m['cpu']}, {m['cores']} cores "
+                      f"({m['threads']} torch threads), torch {m['torch']}, GPU: {m['cuda'] or 'none'}, "
+                      f"Python {m['python']}, {m['date']}.", ""] + _table(section["rows"]) + [""]
         lines += [f"- {note}" for note in data["notes"]] + [""]
     (DOCS / "BENCHMARKS.md").write_text("\n".join(lines))

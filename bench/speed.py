@@ -205,6 +205,8 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=2)
     parser.add_argument("--eval-examples", type=int, default=48)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--parts", nargs="+", default=["training", "eval", "noise", "scores"],
+                        choices=["training", "eval", "noise", "scores"])
     args = parser.parse_args()
     root = args.data_dir or default_data_dir()
     spec = DATASETS.get("sst2")
@@ -214,16 +216,21 @@ def main() -> None:
     score_records(train_records, resolve_scorers(["hard"]))
     dev, _ = load_examples("sst2", "dev", data_dir=root)
     eval_records = [to_record(e, spec) for e in sample(dev, args.eval_examples, 2)]
-    peak = matmul_flops()
-    tokenizer, base = load_tokenizer(MODEL), load_model(MODEL)
-    sections = [
-        ("Training step, SmolLM2-135M, LoRA r16 all-linear, batch 4, SST-2", bench_training(
-            base, tokenizer, train_records, args.steps, args.warm, peak)),
-        (f"Matrix multiply peak (2048x2048 fp32): {peak / 1e9:.1f} GFLOP/s", []),
-        (f"Evaluation, SST-2 dev, {args.eval_examples} examples", bench_eval(base, tokenizer, eval_records)),
-        ("Rule-based noise (0.3 rate)", bench_noise()),
-        ("Distortion scorers", bench_scores()),
-    ]
+    sections = []
+    if "noise" in args.parts:
+        sections.append(("Rule-based noise (0.3 rate)", bench_noise()))
+    if "scores" in args.parts:
+        sections.append(("Distortion scorers", bench_scores()))
+    if "training" in args.parts or "eval" in args.parts:
+        tokenizer, base = load_tokenizer(MODEL), load_model(MODEL)
+        if "training" in args.parts:
+            peak = matmul_flops()
+            sections.append((f"Training step, SmolLM2-135M, LoRA r16 all-linear, batch 4, SST-2 (matmul peak "
+                             f"2048x2048 fp32: {peak / 1e9:.1f} GFLOP/s)",
+                             bench_training(base, tokenizer, train_records, args.steps, args.warm, peak)))
+        if "eval" in args.parts:
+            sections.append((f"Evaluation, SST-2 dev, {args.eval_examples} examples",
+                             bench_eval(base, tokenizer, eval_records)))
     notes = ["FLOP share counts 4 x (parameters of every linear layer, LM head included) FLOPs per real token "
              "for a LoRA step (forward and input-gradient matmuls; LoRA's own weight gradients are negligible), "
              "against the fp32 matmul peak measured in the same run.",

@@ -46,7 +46,7 @@ def test_train_from_yaml_with_overrides_then_export_and_eval(setup):
     assert result.exit_code == 0 and (merged / "model.safetensors").exists()
     assert not any(k for k in load_file(str(merged / "model.safetensors")) if "lora" in k)
     results = root / "eval"
-    result = runner.invoke(app, ["eval", "--model", str(model), "--adapter", str(out), "--data", str(noisy),
+    result = runner.invoke(app, ["eval", "--adapter", str(out), "--data", str(noisy),
                                  "--instructions", "raw", "--instructions", "noisy", "--limit", "3",
                                  "--max-new-tokens", "4", "--out", str(results)], catch_exceptions=False)
     assert result.exit_code == 0

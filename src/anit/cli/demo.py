@@ -38,7 +38,7 @@ def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stage
                                                   "a bundled sample when absent)."),
          model: str = typer.Option("smollm2-135m", help="Model preset, id or path."),
          tiny: bool = typer.Option(False, "--tiny", help="A few examples and steps: a smoke run for CI."),
-         steps: int = typer.Option(40, help="Training steps per method."),
+         steps: int = typer.Option(30, help="Training steps per method."),
          seed: int = typer.Option(3407, help="Seed of sampling, noise and training.")) -> None:
     """Run the whole ANIT pipeline on a small budget and print the results table and the report path."""
     from anit.distortion import resolve_scorers
@@ -53,7 +53,7 @@ def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stage
     if not (root / "sst2" / "train.tsv").exists():
         typer.echo(f"no SST-2 under {root}; using the bundled sample")
         root = SAMPLE
-    sizes = {"train": 16, "test": 8, "steps": 2} if tiny else {"train": 160, "test": 100, "steps": steps}
+    sizes = {"train": 16, "test": 8, "steps": 2} if tiny else {"train": 120, "test": 48, "steps": steps}
     datasets = ["sst2"] + (["conll2003"] if not tiny and (root / "conll2003").exists() else [])
     out.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -65,7 +65,7 @@ def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stage
             for name in datasets:
                 spec = DATASETS.get(name)
                 examples, _ = load_examples(name, split, data_dir=root)
-                limit = sizes[split] if name == "sst2" else sizes[split] // 2
+                limit = sizes[split] if name == "sst2" else sizes[split] // 3
                 records += [to_record(e, spec) for e in sample(examples, limit, seed)]
             write_jsonl(path, records)
 

@@ -7,12 +7,16 @@ from typing import Optional
 
 import typer
 
+from anit.config import load_config
 from anit.evaluation.run import EvalOptions, evaluate, load_for_eval
 from anit.jsonl import read_jsonl
+from anit.models import DEFAULT_MODEL
+from anit.training.config import TrainConfig
 
 
 def eval_(
-    model: str = typer.Option("smollm2-135m", help="Preset, Hugging Face id or path of the base model."),
+    model: Optional[str] = typer.Option(None, help="Base model: preset, id or path (default: the adapter's "
+                                                   "training model, else smollm2-135m)."),
     adapter: Optional[str] = typer.Option(None, help="Trained adapter folder (omit for zero-shot)."),
     data: Path = typer.Option(..., help="Test records (prepared or noisy JSONL)."),
     instructions: list[str] = typer.Option(["raw"], help="raw, noisy, unseen or a YAML/JSON file (repeatable)."),
@@ -24,13 +28,17 @@ def eval_(
     sample: bool = typer.Option(False, "--sample", help="Sample instead of greedy decoding."),
     temperature: float = typer.Option(1.0, help="Sampling temperature."),
     seed: int = typer.Option(0, help="Sampling seed."),
-    prompt_style: str = typer.Option("auto", help="auto, chat or plain (match training)."),
+    prompt_style: Optional[str] = typer.Option(None, help="auto, chat or plain (default: the adapter's, else auto)."),
 ) -> None:
     """Generate answers, parse them with the task's parser and score them, per instruction condition."""
     records = read_jsonl(data, ("id", "task", "dataset", "instruction", "question", "format", "options", "input",
                                 "gold"))
     if limit is not None:
         records = records[:limit]
+    trained = load_config(TrainConfig, Path(adapter) / "anit_config.yaml") if adapter and \
+        (Path(adapter) / "anit_config.yaml").exists() else None
+    model = model or (trained.model if trained else DEFAULT_MODEL)
+    prompt_style = prompt_style or (trained.prompt_style if trained else "auto")
     model_obj, tokenizer = load_for_eval(model, adapter)
     summary = evaluate(model_obj, tokenizer, records, instructions, out,
                        EvalOptions(batch_size, max_new_tokens, scoring, sample, temperature, seed, prompt_style))

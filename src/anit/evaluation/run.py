@@ -160,8 +160,8 @@ def gaps(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
 def load_for_eval(model_name: str, adapter: str | None, trust_remote_code: bool = False) -> tuple[Any, Any]:
     from anit.models import load_model, load_tokenizer
 
-    tokenizer = load_tokenizer(adapter or model_name, trust_remote_code) if adapter and \
-        (Path(adapter) / "tokenizer_config.json").exists() else load_tokenizer(model_name, trust_remote_code)
+    saved = adapter is not None and (Path(adapter) / "tokenizer_config.json").exists()
+    tokenizer = load_tokenizer(adapter if saved else model_name, trust_remote_code)
     model = load_model(model_name, "auto", None, trust_remote_code)
     if adapter:
         from peft import PeftModel

@@ -27,10 +27,12 @@ def vocabulary() -> tuple[str, ...]:
     return tuple(words[:VOCAB_SIZE])
 
 
+@lru_cache(maxsize=1)
 def frequent_words() -> tuple[str, ...]:
     return vocabulary()[:FREQUENT_SIZE]
 
 
+@lru_cache(maxsize=1)
 def rare_words() -> tuple[str, ...]:
     return vocabulary()[RARE_START:]
 
