@@ -13,7 +13,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,84 @@ def records_for(dataset: str, split: str, n: int, seed: int, root: Path) -> list
     return noisy
 
 
+def run(args: argparse.Namespace, root: Path) -> None:
+    """Train and evaluate every (dataset, seed, method); results stay under ``args.work``."""
+    from peft import PeftModel
+
+    tokenizer = load_tokenizer("smollm2-135m")
+    base = load_model("smollm2-135m")
+    for dataset in args.datasets:
+        test_split = "test" if "test" in DATASETS.get(dataset).files else "dev"
+        test = records_for(dataset, test_split, args.test, 99, root)
+        scoring = "choice" if DATASETS.get(dataset).task == "tc" else "generate"
+        for seed in args.seeds:
+            data = args.work / dataset / f"train-{seed}.jsonl"
+            write_jsonl(data, records_for(dataset, "train", args.train, seed, root))
+            for name in ["zero-shot"] + args.methods:
+                net = base
+                if name != "zero-shot":
+                    method, variant, factor = METHODS[name]
+                    out = args.work / dataset / f"{name}-{seed}"
+                    train(TrainConfig(model="smollm2-135m", method=method, nrm_variant=variant, data=str(data),
+                                      output_dir=str(out), max_steps=args.steps * factor, batch_size=4, lr=2e-4,
+                                      max_length=256, seed=seed, report_to=["none"], save_steps=10_000,
+                                      logging_steps=10))
+                    net = PeftModel.from_pretrained(base, str(out))
+                evaluate(net, tokenizer, test, ["raw", "noisy", "unseen"], args.work / dataset / f"eval-{name}-{seed}",
+                         EvalOptions(scoring=scoring, batch_size=16))
+                if name != "zero-shot":
+                    base = net.unload()
+                print(json.dumps({"dataset": dataset, "method": name, "seed": seed}), flush=True)
+
+
+def group_score(conditions: dict[str, Any], dataset: str, group: str) -> float | None:
+    """The primary score of a condition group; the noisy group pools its noise types weighted by size."""
+    parts = [per[dataset] for name, per in conditions.items()
+             if dataset in per and (name == group or (group == "noisy" and name.startswith("noisy-")))]
+    if not parts:
+        return None
+    key = PRIMARY[parts[0]["task"]]
+    return sum(p[key] * p["n"] for p in parts) / sum(p["n"] for p in parts)
+
+
+def summarise(args: argparse.Namespace) -> None:
+    """Mean and standard deviation over seeds, the drops from raw, and training wall time, to docs/."""
+    sections = []
+    notes = [f"{args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, lr 2e-4, LoRA r16; "
+             f"{args.test} test records; seeds {args.seeds}; noises {', '.join(NOISES)} (one drawn per record).",
+             "noisy pools every record's noisy instruction over the noise types; unseen uses the task's other "
+             "pool instructions. Classification is scored by ranking the label options (choice scoring).",
+             "Knobs were not tuned per method on dev in this run: every method uses TrainConfig's defaults."]
+    for dataset in args.datasets:
+        rows, means = [], {}
+        for name in ["zero-shot"] + args.methods:
+            values: dict[str, list[float]] = {"raw": [], "noisy": [], "unseen": []}
+            walls = []
+            for seed in args.seeds:
+                metrics = json.loads((args.work / dataset / f"eval-{name}-{seed}" / "metrics.json").read_text())
+                for group in values:
+                    score = group_score(metrics["conditions"], dataset, group)
+                    if score is not None:
+                        values[group].append(score)
+                summary = args.work / dataset / f"{name}-{seed}" / "train_summary.json"
+                if summary.exists():
+                    walls.append(json.loads(summary.read_text())["runtime_s"])
+            row: dict[str, Any] = {"method": name}
+            for group, scores in values.items():
+                means[(name, group)] = statistics.fmean(scores)
+                row[group] = f"{statistics.fmean(scores):.3f} ± {statistics.pstdev(scores):.3f}"
+            for group in ("noisy", "unseen"):
+                row[f"drop {group}"] = f"{means[(name, 'raw')] - means[(name, group)]:+.3f}"
+            row["train wall s"] = f"{statistics.fmean(walls):.0f}" if walls else "-"
+            rows.append(row)
+        sections.append((f"{dataset}: primary score (mean ± std over seeds) and drop from raw", rows))
+        if ("it", "raw") in means and ("anit", "raw") in means:
+            verdict = "at least as good as" if means[("anit", "raw")] >= means[("it", "raw")] else "worse than"
+            notes.append(f"{dataset}: anit under raw instructions is {verdict} it "
+                         f"({means[('anit', 'raw')]:.3f} vs {means[('it', 'raw')]:.3f}).")
+    save("quality", "Quality", sections, notes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--datasets", nargs="+", default=["sst2"])
@@ -56,70 +133,11 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--work", type=Path, default=Path("runs/bench-quality"))
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--summarise-only", action="store_true", help="Rebuild the tables from --work.")
     args = parser.parse_args()
-    root = args.data_dir or default_data_dir()
-    tokenizer = load_tokenizer("smollm2-135m")
-    base = load_model("smollm2-135m")
-    scores: dict[tuple[str, str, str], list[float]] = {}
-    walls: dict[tuple[str, str], list[float]] = {}
-    for dataset in args.datasets:
-        test_split = "test" if "test" in DATASETS.get(dataset).files else "dev"
-        test = records_for(dataset, test_split, args.test, 99, root)
-        scoring = "choice" if DATASETS.get(dataset).task == "tc" else "generate"
-        for seed in args.seeds:
-            data = args.work / dataset / f"train-{seed}.jsonl"
-            write_jsonl(data, records_for(dataset, "train", args.train, seed, root))
-            for name in ["zero-shot"] + args.methods:
-                from peft import PeftModel
-
-                started = time.perf_counter()
-                net = base
-                if name != "zero-shot":
-                    method, variant, factor = METHODS[name]
-                    out = args.work / dataset / f"{name}-{seed}"
-                    train(TrainConfig(model="smollm2-135m", method=method, nrm_variant=variant, data=str(data),
-                                      output_dir=str(out), max_steps=args.steps * factor, batch_size=4, lr=2e-4,
-                                      max_length=256, seed=seed, report_to=["none"], save_steps=10_000,
-                                      logging_steps=10))
-                    net = PeftModel.from_pretrained(base, str(out))
-                trained = time.perf_counter() - started
-                result = evaluate(net, tokenizer, test, ["raw", "noisy", "unseen"],
-                                  args.work / dataset / f"eval-{name}-{seed}", EvalOptions(scoring=scoring,
-                                                                                             batch_size=16))
-                if name != "zero-shot":
-                    base = net.unload()
-                walls.setdefault((dataset, name), []).append(trained)
-                for condition, per_dataset in result["conditions"].items():
-                    group = "noisy" if condition.startswith("noisy") else condition
-                    metrics = per_dataset[dataset]
-                    scores.setdefault((dataset, name, group), []).append(metrics[PRIMARY[metrics["task"]]])
-                print(json.dumps({"dataset": dataset, "method": name, "seed": seed, "train_s": round(trained, 1)}))
-    sections = []
-    notes = [f"{args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, lr 2e-4, LoRA r16; "
-             f"{args.test} test records; seeds {args.seeds}; noises {', '.join(NOISES)} (one per record).",
-             "noisy = the mean over noise types of each record's noisy instruction; unseen = the task's other "
-             "pool instructions. Classification is scored by ranking the label options (choice scoring).",
-             "Knobs were not tuned per method on dev in this run: every method uses TrainConfig's defaults."]
-    for dataset in args.datasets:
-        rows = []
-        for name in ["zero-shot"] + args.methods:
-            row: dict[str, Any] = {"method": name}
-            for group in ("raw", "noisy", "unseen"):
-                values = scores.get((dataset, name, group), [])
-                if values:
-                    row[group] = f"{statistics.fmean(values):.3f} ± {statistics.pstdev(values):.3f}"
-            raw = statistics.fmean(scores[(dataset, name, "raw")])
-            for group in ("noisy", "unseen"):
-                row[f"drop {group}"] = f"{raw - statistics.fmean(scores[(dataset, name, group)]):+.3f}"
-            row["train wall s"] = f"{statistics.fmean(walls.get((dataset, name), [0.0])):.0f}"
-            rows.append(row)
-        sections.append((f"{dataset}: primary score (mean ± std over seeds) and drop from raw", rows))
-        it_raw = statistics.fmean(scores[(dataset, "it", "raw")]) if (dataset, "it", "raw") in scores else None
-        anit_raw = statistics.fmean(scores[(dataset, "anit", "raw")]) if (dataset, "anit", "raw") in scores else None
-        if it_raw is not None and anit_raw is not None:
-            verdict = "at least as good as" if anit_raw >= it_raw else "worse than"
-            notes.append(f"{dataset}: anit under raw instructions is {verdict} it ({anit_raw:.3f} vs {it_raw:.3f}).")
-    save("quality", "Quality", sections, notes)
+    if not args.summarise_only:
+        run(args, args.data_dir or default_data_dir())
+    summarise(args)
 
 
 if __name__ == "__main__":
