@@ -166,12 +166,3 @@ def parse_sets(pairs: list[str] | None) -> dict[str, Any]:
 
 def dump_config(config: Any, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False), encoding="utf-8")
-
-
-def describe(cls: type) -> list[tuple[str, Any, str]]:
-    """(name, default, help) of every field, for ``--help`` texts and docs."""
-    rows = []
-    for f in dataclasses.fields(cls):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        rows.append((f.name, default, f.metadata.get("help", "")))
-    return rows
