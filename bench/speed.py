@@ -24,13 +24,12 @@ from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
 from anit.distortion import SCORERS  # noqa: E402
 from anit.evaluation.run import choice_predictions  # noqa: E402
-from anit.generation import as_model_input, generate  # noqa: E402
+from anit.generation import generate, task_prompt  # noqa: E402
 from anit.models import load_model, load_tokenizer  # noqa: E402
 from anit.noise import NOISES  # noqa: E402
 from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
 from anit.distortion import resolve_scorers  # noqa: E402
 from anit.tasks import TASKS  # noqa: E402
-from anit.tasks.base import context_block  # noqa: E402
 from anit.training.config import TrainConfig  # noqa: E402
 from anit.training.data import Collator, InstructionDataset  # noqa: E402
 
@@ -104,7 +103,7 @@ def time_sft(base, tokenizer, records, steps, warm):
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    rows = [{"prompt": as_model_input(tokenizer, context_block(r), True), "completion": r["output"]} for r in records]
+    rows = [{"prompt": task_prompt(tokenizer, r, None, True), "completion": r["output"]} for r in records]
     args = SFTConfig(output_dir="/tmp/anit-bench-sft", max_steps=steps + warm, per_device_train_batch_size=4,
                      learning_rate=1e-4, max_length=256, packing=False, completion_only_loss=True, report_to=[],
                      use_cpu=True, save_strategy="no", logging_steps=10_000, optim="adamw_torch",
@@ -140,7 +139,7 @@ def bench_training(base, tokenizer, records, steps, warm, peak):
 
 
 def bench_eval(base, tokenizer, records):
-    prompts = [as_model_input(tokenizer, context_block(r), True) for r in records]
+    prompts = [task_prompt(tokenizer, r, None, True) for r in records]
     budget = TASKS.get("tc").max_new_tokens
     start = time.perf_counter()
     batched = generate(base, tokenizer, prompts, budget, batch_size=16)

@@ -10,6 +10,8 @@ from typing import Any, Sequence
 
 from tqdm.auto import tqdm
 
+from anit.tasks.base import context_block
+
 
 def uses_chat(tokenizer: Any, mode: str) -> bool:
     """``mode`` is ``chat``, ``plain`` or ``auto`` (chat when the tokenizer has a chat template)."""
@@ -24,6 +26,16 @@ def as_model_input(tokenizer: Any, user_text: str, chat: bool, plain_suffix: str
         return tokenizer.apply_chat_template([{"role": "user", "content": user_text}], tokenize=False,
                                              add_generation_prompt=True)
     return user_text + plain_suffix
+
+
+def task_prompt(tokenizer: Any, record: dict[str, Any], instruction: str | None, chat: bool) -> str:
+    """The text before a task's answer; training and evaluation both build it here so they match."""
+    return as_model_input(tokenizer, context_block(record, instruction), chat, "\nAnswer:")
+
+
+def answer_text(answer: str, chat: bool) -> str:
+    """The answer as it follows the prompt: the assistant turn, or after ``Answer:`` with a space."""
+    return answer if chat else " " + answer
 
 
 def generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,

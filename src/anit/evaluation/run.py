@@ -15,10 +15,9 @@ from typing import Any, Sequence
 import yaml
 
 from anit.errors import AnitError
-from anit.generation import as_model_input, generate, uses_chat
+from anit.generation import answer_text, generate, task_prompt, uses_chat
 from anit.jsonl import write_json, write_jsonl
 from anit.tasks import TASKS
-from anit.tasks.base import context_block
 
 PRIMARY = {"tc": "accuracy", "ner": "f1", "re": "f1", "absa": "f1"}
 
@@ -79,7 +78,7 @@ def choice_predictions(model: Any, tokenizer: Any, prompts: Sequence[str], optio
         for start in range(0, len(rows), batch_size):
             chunk = rows[start:start + batch_size]
             prompt_ids = [tokenizer(prompts[i], add_special_tokens=False)["input_ids"] for i, _ in chunk]
-            answer_ids = [tokenizer(o if chat else " " + o, add_special_tokens=False)["input_ids"] for _, o in chunk]
+            answer_ids = [tokenizer(answer_text(o, chat), add_special_tokens=False)["input_ids"] for _, o in chunk]
             seqs = [p + a for p, a in zip(prompt_ids, answer_ids)]
             width = max(map(len, seqs))
             ids = torch.full((len(seqs), width), tokenizer.pad_token_id)
@@ -111,7 +110,7 @@ def evaluate(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], whic
 
 def score_condition(model: Any, tokenizer: Any, condition: str, pairs: Sequence[tuple[dict[str, Any], str]],
                     chat: bool, out: Path, options: EvalOptions) -> dict[str, Any]:
-    prompts = [as_model_input(tokenizer, context_block(r, ins), chat, "\nAnswer:") for r, ins in pairs]
+    prompts = [task_prompt(tokenizer, r, ins, chat) for r, ins in pairs]
     tasks = {r["task"] for r, _ in pairs}
     if options.scoring == "choice":
         if tasks != {"tc"}:

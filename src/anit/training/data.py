@@ -14,8 +14,7 @@ from typing import Any, Sequence
 import torch
 
 from anit.errors import AnitError, DataError
-from anit.generation import as_model_input, uses_chat
-from anit.tasks.base import context_block
+from anit.generation import answer_text, task_prompt, uses_chat
 
 REQUIRED = ("id", "task", "instruction", "question", "format", "options", "input", "output")
 INSTRUCTION_CUE = "Instruction: "
@@ -29,21 +28,14 @@ class Encoded:
     prompt_mask: list[int]
 
 
-def _prompt(tokenizer: Any, record: dict[str, Any], instruction: str, chat: bool) -> str:
-    return as_model_input(tokenizer, context_block(record, instruction), chat, "\nAnswer:")
-
-
-def _answer(record: dict[str, Any], chat: bool) -> str:
-    return record["output"] if chat else " " + record["output"]
-
-
 def encode(tokenizer: Any, record: dict[str, Any], instruction: str, chat: bool, max_length: int
            ) -> tuple[Encoded, bool]:
     """Token ids, answer-only labels and the instruction's token mask; True if the input was shortened."""
-    answer = tokenizer(_answer(record, chat), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    answer = tokenizer(answer_text(record["output"], chat), add_special_tokens=False)["input_ids"]
+    answer = answer + [tokenizer.eos_token_id]
     shortened = False
     for _ in range(8):
-        prompt = _prompt(tokenizer, record, instruction, chat)
+        prompt = task_prompt(tokenizer, record, instruction, chat)
         enc = tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)
         overflow = len(enc["input_ids"]) + len(answer) - max_length
         if overflow <= 0:
