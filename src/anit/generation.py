@@ -1,11 +1,15 @@
 """Batched generation and the prompt text a model sees, shared by model-written noise and evaluation.
 
-Prompts are left-padded, sorted by length so that batches pad little, generated with the KV cache,
-greedy by default, and cut at EOS or (optionally) at the end of the first answer line.
+Prompts are grouped so that a batch shares as long an opening as possible (a task's system turn and
+instruction), then sorted by length so that batches pad little. The tokens a whole batch shares run
+through the model once and their KV cache is copied to every row; each row's own tokens follow,
+left-padded. Generation is greedy by default and stops at EOS or (optionally) the end of the first line.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from tqdm.auto import tqdm
@@ -38,17 +42,76 @@ def answer_text(answer: str, chat: bool) -> str:
     return answer if chat else " " + answer
 
 
+MIN_SHARED = 8
+"""Fewer shared tokens than this are not worth a separate prefix pass."""
+
+
+def batch_order(rows: Sequence[Sequence[int]]) -> list[int]:
+    """Row indices grouped by their opening tokens (half the shortest row), longest first within a group."""
+    if not rows:
+        return []
+    head = min(map(len, rows)) // 2
+    return sorted(range(len(rows)), key=lambda i: (tuple(rows[i][:head]), -len(rows[i])))
+
+
+def shared_length(rows: Sequence[Sequence[int]], min_shared: int = MIN_SHARED) -> int:
+    """How many leading tokens every row shares, leaving each row one token of its own (0 below ``min_shared``)."""
+    if len(rows) < 2:
+        return 0
+    shared = min(len(os.path.commonprefix([list(r) for r in rows])), min(map(len, rows)) - 1)
+    return shared if shared >= min_shared else 0
+
+
+@dataclass
+class Batch:
+    """Model inputs for token rows: the shared prefix, then each row's own tokens left-padded.
+
+    ``cache`` holds the model's KV cache of the first ``cached`` tokens, one copy per row (None when
+    nothing is shared); the model still has to run ``input_ids[:, cached:]``.
+    """
+
+    input_ids: Any
+    attention_mask: Any
+    cache: Any
+    cached: int
+
+    @property
+    def position_ids(self) -> Any:
+        return (self.attention_mask.cumsum(-1) - 1).clamp(min=0)
+
+
+def prepare_batch(model: Any, rows: Sequence[Sequence[int]], pad_id: int) -> Batch:
+    import torch
+
+    device = next(model.parameters()).device
+    shared = shared_length(rows)
+    tails = [list(r[shared:]) for r in rows]
+    width = shared + max(map(len, tails))
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    ids[:, :shared] = torch.tensor(list(rows[0][:shared]), dtype=torch.long)
+    mask[:, :shared] = 1
+    for k, tail in enumerate(tails):
+        ids[k, width - len(tail):] = torch.tensor(tail, dtype=torch.long)
+        mask[k, width - len(tail):] = 1
+    ids, mask = ids.to(device), mask.to(device)
+    cache = None
+    if shared:
+        with torch.inference_mode():
+            cache = model(input_ids=ids[:1, :shared], use_cache=True).cache
+        cache.batch_repeat_interleave(len(rows))
+    return Batch(ids, mask, cache, shared)
+
+
 def generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,
              do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, seed: int = 0,
              stop_at_newline: bool = True, progress: str | None = None) -> list[str]:
     """Continuations of ``prompts`` in their original order (special tokens removed)."""
     import torch
 
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)
+    rows = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    order = batch_order(rows)
     outputs: list[str] = [""] * len(prompts)
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": do_sample,
@@ -64,14 +127,13 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens:
         for batch in tqdm(batches, desc=progress, disable=progress is None, leave=False):
             if do_sample:
                 torch.manual_seed(seed + batch[0])
-            enc = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
-                            add_special_tokens=False).to(device)
+            inputs = prepare_batch(model, [rows[i] for i in batch], tokenizer.pad_token_id)
             with torch.inference_mode():
-                out = model.generate(**enc, **kwargs)
+                out = model.generate(input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
+                                     cache=inputs.cache, **kwargs)
             for row, i in enumerate(batch):
-                text = tokenizer.decode(out[row, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                text = tokenizer.decode(out[row, inputs.input_ids.shape[1]:], skip_special_tokens=True)
                 outputs[i] = text.split("\n")[0] if stop_at_newline else text
     finally:
-        tokenizer.padding_side = side
         model.train(was_training)
     return outputs

@@ -1,16 +1,19 @@
+import copy
 import json
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import given, strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tiny  # noqa: E402
 
-from anit.evaluation.run import EvalOptions, choice_predictions, conditions, evaluate, gaps  # noqa: E402
-from anit.generation import as_model_input, generate  # noqa: E402
+from anit.evaluation.run import EvalOptions, choice_predictions, choice_scores, conditions, evaluate, gaps  # noqa: E402
+from anit.generation import (MIN_SHARED, as_model_input, batch_order, generate, prepare_batch,  # noqa: E402
+                             shared_length)
 from anit.models import load_model, load_tokenizer  # noqa: E402
 from anit.tasks.base import context_block  # noqa: E402
 
@@ -37,11 +40,7 @@ def test_batched_greedy_equals_one_at_a_time(model_and_tokenizer):
     assert batched == single
 
 
-def test_choice_scoring_picks_the_highest_log_likelihood(model_and_tokenizer):
-    model, tok = model_and_tokenizer
-    prompt = as_model_input(tok, context_block(RECORDS[0]), True)
-    options = ["negative", "positive", "neutral"]
-    picked = choice_predictions(model, tok, [prompt], [options], True, batch_size=2)[0]
+def brute_force_scores(model, tok, prompt, options):
     ids = tok(prompt, add_special_tokens=False)["input_ids"]
     totals = {}
     for option in options:
@@ -49,7 +48,68 @@ def test_choice_scoring_picks_the_highest_log_likelihood(model_and_tokenizer):
         with torch.no_grad():
             logp = model(input_ids=torch.tensor([ids + answer])).logits.log_softmax(-1)[0]
         totals[option] = sum(float(logp[len(ids) - 1 + k, t]) for k, t in enumerate(answer))
-    assert picked == max(totals, key=totals.get)
+    return totals
+
+
+def test_choice_scoring_picks_the_highest_log_likelihood(model_and_tokenizer):
+    model, tok = model_and_tokenizer
+    texts = ["a warm funny film", "dull", "Anna Smith visited Paris and loved it", "far too long", "a film", "funny"]
+    prompts = [as_model_input(tok, context_block({**RECORDS[0], "input": t}), True) for t in texts]
+    options = [["negative", "positive", "neutral"], ["positive", "organization miscellaneous"],
+               ["location", "a warm funny film", "none"], ["negative", "positive"], ["person", "Paris"], ["none"]]
+    expected = [brute_force_scores(model, tok, p, o) for p, o in zip(prompts, options)]
+    for size in (1, 4):
+        scores = choice_scores(model, tok, prompts, options, True, batch_size=size)
+        for got, want in zip(scores, expected):
+            assert got == pytest.approx(want, abs=1e-4)
+        picked = choice_predictions(model, tok, prompts, options, True, batch_size=size)
+        assert picked == [max(o, key=e.get) for o, e in zip(options, expected)]
+
+
+def test_batched_generation_of_an_adapter_matches_one_at_a_time(model_and_tokenizer):
+    from peft import LoraConfig, get_peft_model
+
+    model, tok = model_and_tokenizer
+    torch.manual_seed(0)
+    lora = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False))
+    prompts = [as_model_input(tok, context_block({**RECORDS[0], "input": t}), True)
+               for t in ("a warm funny film", "dull", "Anna Smith visited Paris and loved it", "far too long")]
+    batched = generate(lora, tok, prompts, 10, batch_size=4, stop_at_newline=False)
+    assert batched == [generate(lora, tok, [p], 10, batch_size=1, stop_at_newline=False)[0] for p in prompts]
+
+
+def test_prepared_batch_gives_each_row_its_own_next_token_distribution(model_and_tokenizer):
+    model, tok = model_and_tokenizer
+    prompts = [as_model_input(tok, context_block({**RECORDS[0], "input": t}), True)
+               for t in ("a warm funny film", "dull", "Anna Smith visited Paris and loved it")]
+    rows = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    inputs = prepare_batch(model, rows, tok.pad_token_id)
+    assert inputs.cached >= MIN_SHARED
+    with torch.no_grad():
+        out = model(input_ids=inputs.input_ids[:, inputs.cached:], attention_mask=inputs.attention_mask,
+                    position_ids=inputs.position_ids[:, inputs.cached:], cache=inputs.cache)
+        for k, row in enumerate(rows):
+            alone = model(input_ids=torch.tensor([row])).logits[0, -1]
+            assert torch.allclose(out.logits[k, -1], alone, atol=1e-5)
+
+
+rows_strategy = st.lists(st.lists(st.integers(0, 3), min_size=1, max_size=30), min_size=1, max_size=8)
+
+
+@given(rows_strategy)
+def test_shared_length_is_a_common_prefix_that_leaves_every_row_a_token(rows):
+    n = shared_length(rows)
+    assert n == 0 or (n >= MIN_SHARED and len(rows) > 1)
+    assert all(len(r) > n and r[:n] == rows[0][:n] for r in rows)
+
+
+@given(rows_strategy)
+def test_batch_order_is_a_permutation_grouping_equal_openings(rows):
+    order = batch_order(rows)
+    assert sorted(order) == list(range(len(rows)))
+    head = min(map(len, rows)) // 2
+    openings = [tuple(rows[i][:head]) for i in order]
+    assert openings == sorted(openings)
 
 
 def test_unparseable_generation_counts_as_wrong(model_and_tokenizer, tmp_path, monkeypatch):

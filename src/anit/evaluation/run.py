@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import yaml
 
 from anit.errors import AnitError
-from anit.generation import answer_text, generate, task_prompt, uses_chat
+from anit.generation import answer_text, batch_order, generate, prepare_batch, task_prompt, uses_chat
 from anit.jsonl import write_json, write_jsonl
 from anit.tasks import TASKS
 
@@ -67,33 +67,58 @@ def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[
 def choice_predictions(model: Any, tokenizer: Any, prompts: Sequence[str], options: Sequence[Sequence[str]],
                        chat: bool, batch_size: int) -> list[str]:
     """The option with the highest total log-likelihood as the answer continuation (no generation)."""
+    scores = choice_scores(model, tokenizer, prompts, options, chat, batch_size)
+    return [max(opts, key=per.get) for opts, per in zip(options, scores)]
+
+
+def choice_scores(model: Any, tokenizer: Any, prompts: Sequence[str], options: Sequence[Sequence[str]],
+                  chat: bool, batch_size: int) -> list[dict[str, float]]:
+    """Each option's total log-likelihood as the continuation of its prompt.
+
+    Each prompt runs once (a batch's shared opening once per batch); its KV cache is copied to every
+    option, so only the option tokens run again.
+    """
     import torch
 
-    rows = [(i, option) for i, opts in enumerate(options) for option in opts]
-    scores: dict[tuple[int, str], float] = {}
-    device = next(model.parameters()).device
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "right"
-    try:
-        for start in range(0, len(rows), batch_size):
-            chunk = rows[start:start + batch_size]
-            prompt_ids = [tokenizer(prompts[i], add_special_tokens=False)["input_ids"] for i, _ in chunk]
-            answer_ids = [tokenizer(answer_text(o, chat), add_special_tokens=False)["input_ids"] for _, o in chunk]
-            seqs = [p + a for p, a in zip(prompt_ids, answer_ids)]
-            width = max(map(len, seqs))
-            ids = torch.full((len(seqs), width), tokenizer.pad_token_id)
-            mask = torch.zeros((len(seqs), width), dtype=torch.long)
-            for k, seq in enumerate(seqs):
-                ids[k, :len(seq)] = torch.tensor(seq)
-                mask[k, :len(seq)] = 1
-            with torch.inference_mode():
-                logp = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float().log_softmax(-1)
-            for k, (key, p, a) in enumerate(zip(chunk, prompt_ids, answer_ids)):
-                positions = torch.arange(len(p) - 1, len(p) + len(a) - 1)
-                scores[key] = float(logp[k, positions, torch.tensor(a)].sum())
-    finally:
-        tokenizer.padding_side = side
-    return [max(opts, key=lambda o: scores[(i, o)]) for i, opts in enumerate(options)]
+    rows = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    answers = {o: tokenizer(answer_text(o, chat), add_special_tokens=False)["input_ids"]
+               for opts in options for o in opts}
+    result: list[dict[str, float]] = [{} for _ in prompts]
+    order = batch_order(rows)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            inputs = prepare_batch(model, [rows[i] for i in batch], tokenizer.pad_token_id)
+            out = model(input_ids=inputs.input_ids[:, inputs.cached:], attention_mask=inputs.attention_mask,
+                        position_ids=inputs.position_ids[:, inputs.cached:], cache=inputs.cache, use_cache=True,
+                        logits_to_keep=1)
+            first = out.logits[:, -1].float().log_softmax(-1)
+            pairs = [(k, o) for k, i in enumerate(batch) for o in options[i]]
+            scores = {(k, o): float(first[k, answers[o][0]]) for k, o in pairs}
+            longer = [(k, o) for k, o in pairs if len(answers[o]) > 1]
+            if longer:
+                for (k, o), logp in zip(longer, _continuation_logprobs(model, out.cache, inputs, longer, answers)):
+                    scores[(k, o)] += logp
+            for k, i in enumerate(batch):
+                result[i] = {o: scores[(k, o)] for o in options[i]}
+    return result
+
+
+def _continuation_logprobs(model: Any, cache: Any, inputs: Any, pairs: list[tuple[int, str]],
+                           answers: dict[str, list[int]]) -> list[float]:
+    """Log-probability of each option's tokens after its first, run on copies of the prompt's cache."""
+    import torch
+
+    rows = torch.tensor([k for k, _ in pairs], device=inputs.input_ids.device)
+    cache.reorder_cache(rows)
+    width = max(len(answers[o]) for _, o in pairs) - 1
+    ids = torch.zeros((len(pairs), width), dtype=torch.long, device=rows.device)
+    for n, (_, o) in enumerate(pairs):
+        ids[n, :len(answers[o]) - 1] = torch.tensor(answers[o][:-1])
+    mask = torch.cat([inputs.attention_mask[rows], torch.ones_like(ids)], dim=1)
+    positions = inputs.position_ids[rows, -1:] + 1 + torch.arange(width, device=rows.device)
+    logp = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache).logits.float().log_softmax(-1)
+    return [sum(float(logp[n, j, t]) for j, t in enumerate(answers[o][1:])) for n, (_, o) in enumerate(pairs)]
 
 
 def evaluate(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], which: Sequence[str], out: Path,
