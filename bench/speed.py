@@ -77,14 +77,14 @@ class CountingCollator(Collator):
         return batch
 
 
-def time_anit(base, tokenizer, records, method, variant, steps, warm):
+def time_anit(base, tokenizer, records, method, variant, steps, warm, grouped=True):
     from peft import LoraConfig, get_peft_model
 
     from anit.training.run import training_arguments
     from anit.training.trainer import NRMTrainer
 
     cfg = TrainConfig(model=MODEL, method=method, nrm_variant=variant, max_steps=steps + warm, batch_size=4,
-                      max_length=256, report_to=["none"], save_steps=10_000, noise_rate=0.0, group_by_length=False,
+                      max_length=256, report_to=["none"], save_steps=10_000, noise_rate=0.0, group_by_length=grouped,
                       output_dir="/tmp/anit-bench", logging_steps=10_000, lr=1e-4)
     model = get_peft_model(copy.deepcopy(base), LoraConfig(r=16, lora_alpha=16, lora_dropout=0.05,
                                                            target_modules="all-linear", task_type="CAUSAL_LM"))
@@ -114,27 +114,41 @@ def time_sft(base, tokenizer, records, steps, warm):
                          processing_class=tokenizer, callbacks=[timer.callback],
                          peft_config=LoraConfig(r=16, lora_alpha=16, lora_dropout=0.05, target_modules="all-linear",
                                                 task_type="CAUSAL_LM"))
+    tokens: list[int] = []
+    collate = trainer.data_collator
+
+    def counting(features):
+        batch = collate(features)
+        tokens.append(int(batch["attention_mask"].sum()))
+        return batch
+
+    trainer.data_collator = counting
     trainer.train()
-    return timer.times[warm:]
+    return timer.times[warm:], tokens[warm:warm + steps]
 
 
 def bench_training(base, tokenizer, records, steps, warm, peak):
-    rows = []
+    """Every method on the same length-grouped batches; ``it`` and TRL also on the same random batches."""
     n_params = matmul_params(base)
-    base_time = None
+    rows, base_time = [], None
+
+    def row(name, times, tokens, reference):
+        per_step, tok_s = statistics.median(times), sum(tokens) / sum(times)
+        return {"method": name, "s/step (median)": per_step, "tokens/s": tok_s, "x it step": per_step / reference,
+                "matmul FLOP/s share": 4 * n_params * tok_s / peak}
+
     for method, variant in (("it", "exact"), ("neftune", "exact"), ("fgm", "exact"), ("anit", "exact"),
                             ("anit", "fast")):
         times, tokens = time_anit(base, tokenizer, records, method, variant, steps, warm)
-        per_step = statistics.median(times)
-        base_time = base_time or per_step
-        tok_s = sum(tokens) / sum(times)
-        row = {"method": f"{method}" + (f" ({variant})" if method in ("fgm", "anit") else ""),
-               "s/step (median)": per_step, "tokens/s": tok_s, "x it step": per_step / base_time}
-        if method == "it":
-            row["matmul FLOP/s share"] = 4 * n_params * tok_s / peak
-        rows.append(row)
-    sft = statistics.median(time_sft(base, tokenizer, records, steps, warm))
-    rows.append({"method": "TRL SFTTrainer (same LoRA, data, batch)", "s/step (median)": sft, "x it step": sft / base_time})
+        base_time = base_time or statistics.median(times)
+        name = f"{method}" + (f" ({variant})" if method in ("fgm", "anit") else "")
+        rows.append(row(name + ", length-grouped", times, tokens, base_time))
+    times, tokens = time_anit(base, tokenizer, records, "it", "exact", steps, warm, grouped=False)
+    random_it = statistics.median(times)
+    rows.append(row("it, random batches", times, tokens, base_time))
+    times, tokens = time_sft(base, tokenizer, records, steps, warm)
+    rows.append(row("TRL SFTTrainer, random batches (same LoRA, data, batch)", times, tokens, base_time)
+                | {"x it random": statistics.median(times) / random_it})
     return rows
 
 
@@ -230,10 +244,12 @@ def main() -> None:
         if "eval" in args.parts:
             sections.append((f"Evaluation, SST-2 dev, {args.eval_examples} examples",
                              bench_eval(base, tokenizer, eval_records)))
-    notes = ["FLOP share counts 4 x (parameters of every linear layer, LM head included) FLOPs per real token "
-             "for a LoRA step (forward and input-gradient matmuls; LoRA's own weight gradients are negligible), "
-             "against the fp32 matmul peak measured in the same run.",
-             "All methods see the same batches (noise_rate 0, no length grouping); the first steps are warm-up."]
+    notes = ["FLOP share counts 4 x (parameters of every linear layer, LM head included) FLOPs per real (unpadded) "
+             "token for a LoRA step (forward and input-gradient matmuls; LoRA's own weight gradients are negligible), "
+             "against the fp32 matmul peak measured in the same run. Attention FLOPs are not counted.",
+             "The length-grouped methods all see the same batches (noise_rate 0, the trainer's seeded length-grouped "
+             "sampler, the default); `it` and TRL's SFTTrainer are also timed on random batches, TRL's own order, "
+             "so compare those two by tokens/s. The first steps are warm-up."]
     save("speed", "Speed", sections, notes)
 
 

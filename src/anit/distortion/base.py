@@ -42,6 +42,16 @@ def register_scorer(name: str, family: str, description: str = "") -> Callable[[
     return decorator
 
 
+def register_batch_scorer(name: str, family: str, description: str = "") -> Callable[[Callable], Any]:
+    """Register a pure batch function ``(raws, noisys) -> scores in [0, 1]``, for scorers that vectorise."""
+
+    def decorator(fn: Callable[[Sequence[str], Sequence[str]], list[float]]) -> Callable:
+        SCORERS.add(name, Scorer(name, family, fn, description or (fn.__doc__ or "").strip().splitlines()[0]))
+        return fn
+
+    return decorator
+
+
 def resolve_scorers(names: Sequence[str]) -> list[Scorer]:
     """Scorers for ``names``, where ``hard`` and ``soft`` stand for each family's default."""
     out: list[Scorer] = []

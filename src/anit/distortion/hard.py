@@ -6,9 +6,17 @@
 
 from __future__ import annotations
 
-from rapidfuzz.distance import Levenshtein
+from typing import Sequence
 
-from anit.distortion.base import register_scorer
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+from anit.distortion.base import register_batch_scorer, register_scorer
+from anit.distortion.ngrams import char_sequences, overlap_stats, word_sequences
+
+CHRF_ORDER = 6
+BLEU_ORDER = 4
 
 
 def _clip(value: float) -> float:
@@ -36,21 +44,62 @@ def jaccard(raw: str, noisy: str) -> float:
     return 1.0 - len(a & b) / len(a | b)
 
 
-@register_scorer("chrf", "hard")
-def chrf(raw: str, noisy: str) -> float:
-    """1 - chrF (sacrebleu) of the noisy instruction against the raw one."""
-    from sacrebleu.metrics import CHRF
-
-    if raw == noisy:
-        return 0.0
-    return _clip(1.0 - CHRF().sentence_score(noisy, [raw]).score / 100.0)
+@register_batch_scorer("chrf", "hard")
+def chrf(raws: Sequence[str], noisys: Sequence[str]) -> list[float]:
+    """1 - chrF of the noisy instruction against the raw one (sacrebleu's sentence chrF, computed in bulk)."""
+    stats = overlap_stats(*char_sequences(noisys), *char_sequences(raws), CHRF_ORDER)
+    scores = chrf_scores(stats.matches, stats.hyp_total, stats.ref_total)
+    return [0.0 if r == n else _clip(1.0 - s) for r, n, s in zip(raws, noisys, scores.tolist())]
 
 
-@register_scorer("bleu", "hard")
-def bleu(raw: str, noisy: str) -> float:
-    """1 - smoothed sentence BLEU (sacrebleu) of the noisy instruction against the raw one."""
-    from sacrebleu.metrics import BLEU
+@register_batch_scorer("bleu", "hard")
+def bleu(raws: Sequence[str], noisys: Sequence[str]) -> list[float]:
+    """1 - sentence BLEU (13a tokens, exp smoothing, effective order) of the noisy instruction against the raw one."""
+    tokenize = Tokenizer13a()
+    hyp = [tokenize(t.rstrip()).split() for t in noisys]
+    ref = [tokenize(t.rstrip()).split() for t in raws]
+    flat, lens = word_sequences(hyp + ref)
+    split = int(lens[:len(hyp)].sum())
+    stats = overlap_stats(flat[:split], lens[:len(hyp)], flat[split:], lens[len(hyp):], BLEU_ORDER)
+    scores = bleu_scores(stats.matches, stats.hyp_total, lens[:len(hyp)], lens[len(hyp):])
+    return [0.0 if r == n else _clip(1.0 - s) for r, n, s in zip(raws, noisys, scores.tolist())]
 
-    if raw == noisy:
-        return 0.0
-    return _clip(1.0 - BLEU(effective_order=True).sentence_score(noisy, [raw]).score / 100.0)
+
+def chrf_scores(matches: np.ndarray, hyp_total: np.ndarray, ref_total: np.ndarray, beta: float = 2.0) -> np.ndarray:
+    """chrF in [0, 1] per row, as sacrebleu computes it: precision and recall averaged over the orders
+    both sides have, then their F-beta."""
+    eps = 1e-16
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prec = np.where(hyp_total > 0, matches / hyp_total, eps)
+        rec = np.where(ref_total > 0, matches / ref_total, eps)
+    both = (hyp_total > 0) & (ref_total > 0)
+    orders = both.sum(axis=1)
+    avg_prec = np.where(orders > 0, (prec * both).sum(axis=1) / np.maximum(orders, 1), 0.0)
+    avg_rec = np.where(orders > 0, (rec * both).sum(axis=1) / np.maximum(orders, 1), 0.0)
+    factor = beta ** 2
+    denom = factor * avg_prec + avg_rec
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(avg_prec + avg_rec > 0, (1 + factor) * avg_prec * avg_rec / denom, 0.0)
+
+
+def bleu_scores(matches: np.ndarray, totals: np.ndarray, hyp_len: np.ndarray, ref_len: np.ndarray) -> np.ndarray:
+    """Sentence BLEU in [0, 1] per row, as sacrebleu computes it with ``effective_order`` and ``exp``
+    smoothing: orders stop at the first the hypothesis lacks, and each order without a match counts
+    as 1 / (2^k * total) for the k-th such order."""
+    rows = len(matches)
+    alive = np.ones(rows, dtype=bool)
+    smooth = np.ones(rows)
+    log_sum = np.zeros(rows)
+    used = np.zeros(rows)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for n in range(matches.shape[1]):
+            alive &= totals[:, n] > 0
+            missed = alive & (matches[:, n] == 0)
+            smooth = np.where(missed, smooth * 2, smooth)
+            precision = np.where(matches[:, n] == 0, 1.0 / (smooth * totals[:, n]), matches[:, n] / totals[:, n])
+            log_sum += np.where(alive, np.log(np.where(alive, precision, 1.0)), 0.0)
+            used += alive
+        brevity = np.where(hyp_len >= ref_len, 1.0,
+                           np.where(hyp_len > 0, np.exp(1 - ref_len / np.maximum(hyp_len, 1)), 0.0))
+        score = brevity * np.exp(log_sum / np.maximum(used, 1))
+    return np.where(matches.sum(axis=1) > 0, score, 0.0)
