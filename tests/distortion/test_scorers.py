@@ -154,3 +154,22 @@ def test_openai_scorer_without_key_says_what_to_set(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(AnitError, match="set ANIT_EMBEDDINGS_API_KEY"):
         OpenAIEmbeddings.from_env()
+
+
+def test_user_scorers_register_without_a_docstring(monkeypatch):
+    from anit.distortion import register_batch_scorer, register_scorer
+
+    monkeypatch.setattr(SCORERS, "_items", dict(SCORERS._items))
+
+    @register_scorer("test_length_ratio", family="hard")
+    def length_ratio(raw, noisy):
+        return 1 - min(len(raw), len(noisy)) / max(len(raw), len(noisy), 1)
+
+    @register_batch_scorer("test_same", family="hard")
+    def same(raws, noisys):
+        return [float(r != n) for r, n in zip(raws, noisys)]
+
+    assert SCORERS.get("test_length_ratio").score(["abcd"], ["ab"]) == [0.5]
+    assert SCORERS.get("test_length_ratio").description == "length_ratio"
+    assert SCORERS.get("test_same").score(["a", "b"], ["a", "c"]) == [0.0, 1.0]
+    assert resolve_scorers(["test_same"])[0].name == "test_same"

@@ -31,12 +31,18 @@ class Scorer:
 SCORERS: Registry[Scorer] = Registry("distortion scorer")
 
 
+def _summary(fn: Callable) -> str:
+    """The first line of a function's docstring, or its name when it has none."""
+    lines = (fn.__doc__ or "").strip().splitlines()
+    return lines[0] if lines else fn.__name__
+
+
 def register_scorer(name: str, family: str, description: str = "") -> Callable[[Callable[[str, str], float]], Any]:
     """Register a pure pair function ``(raw, noisy) -> float in [0, 1]``."""
 
     def decorator(fn: Callable[[str, str], float]) -> Callable[[str, str], float]:
         SCORERS.add(name, Scorer(name, family, lambda raws, noisys: [fn(r, n) for r, n in zip(raws, noisys)],
-                                 description or (fn.__doc__ or "").strip().splitlines()[0]))
+                                 description or _summary(fn)))
         return fn
 
     return decorator
@@ -46,7 +52,7 @@ def register_batch_scorer(name: str, family: str, description: str = "") -> Call
     """Register a pure batch function ``(raws, noisys) -> scores in [0, 1]``, for scorers that vectorise."""
 
     def decorator(fn: Callable[[Sequence[str], Sequence[str]], list[float]]) -> Callable:
-        SCORERS.add(name, Scorer(name, family, fn, description or (fn.__doc__ or "").strip().splitlines()[0]))
+        SCORERS.add(name, Scorer(name, family, fn, description or _summary(fn)))
         return fn
 
     return decorator
