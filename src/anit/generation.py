@@ -80,11 +80,32 @@ class Batch:
         return (self.attention_mask.cumsum(-1) - 1).clamp(min=0)
 
 
-def prepare_batch(model: Any, rows: Sequence[Sequence[int]], pad_id: int) -> Batch:
+def sliding_window(model: Any) -> int | None:
+    """The attention window of a model with sliding-window layers (Gemma 2/3, Mistral), else None."""
+    config = model.config
+    config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    window = getattr(config, "sliding_window", None)
+    layer_types = getattr(config, "layer_types", None)
+    if layer_types is not None and "sliding_attention" not in layer_types:
+        return None
+    if getattr(config, "use_sliding_window", True) is False:
+        return None
+    return window
+
+
+def prepare_batch(model: Any, rows: Sequence[Sequence[int]], pad_id: int, extra_tokens: int = 0) -> Batch:
+    """``extra_tokens``: how many tokens will follow (generation budget, option length).
+
+    A sliding-window layer would count the padding between the shared prefix and a row's own tokens
+    against its window, so prefixes are shared there only while the whole sequence fits in the window.
+    """
     import torch
 
     device = next(model.parameters()).device
     shared = shared_length(rows)
+    window = sliding_window(model)
+    if window is not None and shared + max(len(r) - shared for r in rows) + extra_tokens > window:
+        shared = 0
     tails = [list(r[shared:]) for r in rows]
     width = shared + max(map(len, tails))
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
@@ -127,7 +148,7 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens:
         for batch in tqdm(batches, desc=progress, disable=progress is None, leave=False):
             if do_sample:
                 torch.manual_seed(seed + batch[0])
-            inputs = prepare_batch(model, [rows[i] for i in batch], tokenizer.pad_token_id)
+            inputs = prepare_batch(model, [rows[i] for i in batch], tokenizer.pad_token_id, max_new_tokens)
             with torch.inference_mode():
                 out = model.generate(input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
                                      cache=inputs.cache, **kwargs)

@@ -143,3 +143,25 @@ def test_generation_all_conditions_end_to_end(model_and_tokenizer, tmp_path):
     assert set(summary["gaps"]["sst2"]) == {"noisy-char_typo", "unseen"}
     for name in ("raw", "noisy-char_typo", "unseen"):
         assert (tmp_path / f"{name}.predictions.jsonl").exists() and (tmp_path / f"{name}.metrics.json").exists()
+
+
+@pytest.mark.parametrize("window", [16, 512])
+def test_sliding_window_models_batch_like_one_at_a_time(model_and_tokenizer, window):
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    _, tok = model_and_tokenizer
+    torch.manual_seed(0)
+    config = Gemma3TextConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=4,
+                              num_attention_heads=4, num_key_value_heads=2, head_dim=8, sliding_window=window,
+                              layer_types=["sliding_attention", "full_attention"] * 2, pad_token_id=tok.pad_token_id,
+                              eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id)
+    model = Gemma3ForCausalLM(config).eval()
+    prompts = [as_model_input(tok, context_block({**RECORDS[0], "input": t}), True)
+               for t in ("a warm funny film", "dull", "Anna Smith visited Paris and loved it", "far too long")]
+    rows = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    assert (prepare_batch(model, rows, tok.pad_token_id, 10).cached > 0) == (window == 512)
+    batched = generate(model, tok, prompts, 10, batch_size=4, stop_at_newline=False)
+    assert batched == [generate(model, tok, [p], 10, batch_size=1, stop_at_newline=False)[0] for p in prompts]
+    options = [["negative", "positive", "organization miscellaneous"]] * len(prompts)
+    for got, prompt, opts in zip(choice_scores(model, tok, prompts, options, True, 4), prompts, options):
+        assert got == pytest.approx(brute_force_scores(model, tok, prompt, opts), abs=1e-4)

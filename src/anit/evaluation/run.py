@@ -88,7 +88,8 @@ def choice_scores(model: Any, tokenizer: Any, prompts: Sequence[str], options: S
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
-            inputs = prepare_batch(model, [rows[i] for i in batch], tokenizer.pad_token_id)
+            inputs = prepare_batch(model, [rows[i] for i in batch], tokenizer.pad_token_id,
+                                   max(len(answers[o]) for i in batch for o in options[i]))
             out = model(input_ids=inputs.input_ids[:, inputs.cached:], attention_mask=inputs.attention_mask,
                         position_ids=inputs.position_ids[:, inputs.cached:], cache=inputs.cache, use_cache=True,
                         logits_to_keep=1)
