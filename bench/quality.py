@@ -4,6 +4,7 @@ evaluated under raw, noisy and unseen instructions; mean and standard deviation,
     python bench/quality.py [--datasets sst2] [--seeds 0 1 2] [--steps 30] [--train 200] [--test 200]
 
 ``it-matched`` trains ``it`` for as many forward+backward passes as exact ``anit`` spends (3x the steps).
+A run whose evaluation finished is kept, so an interrupted benchmark continues where it stopped.
 Knobs are the defaults of TrainConfig for every method (no per-method tuning in this run).
 """
 
@@ -58,9 +59,11 @@ def run(args: argparse.Namespace, root: Path) -> None:
         scoring = "choice" if DATASETS.get(dataset).task == "tc" else "generate"
         for seed in args.seeds:
             data = args.work / dataset / f"train-{seed}.jsonl"
-            write_jsonl(data, records_for(dataset, "train", args.train, seed, root))
+            if not data.exists():
+                write_jsonl(data, records_for(dataset, "train", args.train, seed, root))
             for name in ["zero-shot"] + args.methods:
-                if name == "zero-shot" and seed != args.seeds[0]:
+                done = (args.work / dataset / f"eval-{name}-{seed}" / "wall.json").exists()
+                if done or (name == "zero-shot" and seed != args.seeds[0]):
                     continue
                 net = base
                 if name != "zero-shot":
