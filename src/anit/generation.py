@@ -9,8 +9,9 @@ left-padded. Generation is greedy by default and stops at EOS or (optionally) th
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from tqdm.auto import tqdm
 
@@ -40,6 +41,20 @@ def task_prompt(tokenizer: Any, record: dict[str, Any], instruction: str | None,
 def answer_text(answer: str, chat: bool) -> str:
     """The answer as it follows the prompt: the assistant turn, or after ``Answer:`` with a space."""
     return answer if chat else " " + answer
+
+
+@contextmanager
+def inference(model: Any) -> Iterator[None]:
+    """Eval mode (no dropout) without autograd; the model's own mode comes back afterwards."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        model.train(was_training)
 
 
 MIN_SHARED = 8
@@ -133,8 +148,6 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens:
     rows = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     order = batch_order(rows)
     outputs: list[str] = [""] * len(prompts)
-    was_training = model.training
-    model.eval()
     kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": do_sample,
                               "pad_token_id": tokenizer.pad_token_id}
     if do_sample:
@@ -143,18 +156,15 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens:
         kwargs.update(temperature=None, top_p=None, top_k=None)
     if stop_at_newline:
         kwargs.update(stop_strings=["\n"], tokenizer=tokenizer)
-    try:
-        batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    with inference(model):
         for batch in tqdm(batches, desc=progress, disable=progress is None, leave=False):
             if do_sample:
                 torch.manual_seed(seed + batch[0])
             inputs = prepare_batch(model, [rows[i] for i in batch], tokenizer.pad_token_id, max_new_tokens)
-            with torch.inference_mode():
-                out = model.generate(input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
-                                     cache=inputs.cache, **kwargs)
+            out = model.generate(input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
+                                 cache=inputs.cache, **kwargs)
             for row, i in enumerate(batch):
                 text = tokenizer.decode(out[row, inputs.input_ids.shape[1]:], skip_special_tokens=True)
                 outputs[i] = text.split("\n")[0] if stop_at_newline else text
-    finally:
-        model.train(was_training)
     return outputs

@@ -93,6 +93,23 @@ def test_prepared_batch_gives_each_row_its_own_next_token_distribution(model_and
             assert torch.allclose(out.logits[k, -1], alone, atol=1e-5)
 
 
+def test_choice_scoring_of_a_model_left_in_training_mode_has_no_dropout(model_and_tokenizer):
+    from peft import LoraConfig, get_peft_model
+
+    model, tok = model_and_tokenizer
+    torch.manual_seed(0)
+    lora = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, lora_dropout=0.5, target_modules="all-linear",
+                                                           init_lora_weights=False))
+    prompts = [as_model_input(tok, context_block(r), True) for r in RECORDS]
+    options = [["negative", "positive", "organization miscellaneous"]] * len(prompts)
+    lora.eval()
+    expected = [brute_force_scores(lora, tok, p, o) for p, o in zip(prompts, options)]
+    lora.train()
+    for got, want in zip(choice_scores(lora, tok, prompts, options, True, 3), expected):
+        assert got == pytest.approx(want, abs=1e-4)
+    assert lora.training
+
+
 rows_strategy = st.lists(st.lists(st.integers(0, 3), min_size=1, max_size=30), min_size=1, max_size=8)
 
 

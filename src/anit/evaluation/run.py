@@ -15,7 +15,8 @@ from typing import Any, Sequence
 import yaml
 
 from anit.errors import AnitError
-from anit.generation import answer_text, batch_order, generate, prepare_batch, task_prompt, uses_chat
+from anit.generation import (answer_text, batch_order, generate, inference, prepare_batch, task_prompt,
+                             uses_chat)
 from anit.jsonl import write_json, write_jsonl
 from anit.tasks import TASKS
 
@@ -78,14 +79,13 @@ def choice_scores(model: Any, tokenizer: Any, prompts: Sequence[str], options: S
     Each prompt runs once (a batch's shared opening once per batch); its KV cache is copied to every
     option, so only the option tokens run again.
     """
-    import torch
 
     rows = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     answers = {o: tokenizer(answer_text(o, chat), add_special_tokens=False)["input_ids"]
                for opts in options for o in opts}
     result: list[dict[str, float]] = [{} for _ in prompts]
     order = batch_order(rows)
-    with torch.inference_mode():
+    with inference(model):
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
             inputs = prepare_batch(model, [rows[i] for i in batch], tokenizer.pad_token_id,
