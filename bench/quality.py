@@ -134,7 +134,7 @@ def summarise(args: argparse.Namespace) -> None:
             row["eval wall s"] = f"{statistics.fmean(evals):.0f}" if evals else "-"
             rows.append(row)
         sections.append((f"{dataset}: primary score (mean ± std over seeds) and drop from raw", rows))
-        notes += verdicts(dataset, means)
+        notes += verdicts(dataset, means) + agreements(args, dataset)
     save("quality", "Quality", sections, notes)
 
 
@@ -153,6 +153,28 @@ def verdicts(dataset: str, means: dict[tuple[str, str], float]) -> list[str]:
             met = drop <= max(it_drop, 0.0) / 2
             lines.append(f"{dataset}: {name}'s raw-to-{group} drop {drop:+.3f} vs it's {it_drop:+.3f}: goal (at most "
                          f"half of it's) {'met' if met else 'not met'}.")
+    return lines
+
+
+def agreements(args: argparse.Namespace, dataset: str) -> list[str]:
+    """How often the adversarial methods give the same raw-instruction answer as fgm (same test records)."""
+    def answers(name: str, seed: int) -> list[str] | None:
+        path = args.work / dataset / f"eval-{name}-{seed}" / "raw.predictions.jsonl"
+        if not path.exists():
+            return None
+        return [json.loads(line)["generation"] for line in path.read_text().splitlines()]
+
+    lines = []
+    for name in ("anit", "anit-fast"):
+        same = total = 0
+        for seed in args.seeds:
+            ours, theirs = answers(name, seed), answers("fgm", seed)
+            if ours is not None and theirs is not None:
+                same += sum(a == b for a, b in zip(ours, theirs))
+                total += len(ours)
+        if total:
+            lines.append(f"{dataset}: {name} gives the same raw-instruction answer as fgm on {same}/{total} "
+                         f"test records (all seeds).")
     return lines
 
 
