@@ -68,13 +68,15 @@ class Timer:
         self.callback = Callback()
 
 
-class CountingCollator(Collator):
-    tokens: list[int] = []
+def counting(collate, tokens: list[int]):
+    """``collate``, also recording each batch's real (unpadded) token count in ``tokens``."""
 
-    def __call__(self, features):
-        batch = super().__call__(features)
-        CountingCollator.tokens.append(int(batch["attention_mask"].sum()))
+    def wrapped(features):
+        batch = collate(features)
+        tokens.append(int(batch["attention_mask"].sum()))
         return batch
+
+    return wrapped
 
 
 def time_anit(base, tokenizer, records, method, variant, steps, warm, grouped=True):
@@ -89,13 +91,13 @@ def time_anit(base, tokenizer, records, method, variant, steps, warm, grouped=Tr
     model = get_peft_model(copy.deepcopy(base), LoraConfig(r=16, lora_alpha=16, lora_dropout=0.05,
                                                            target_modules="all-linear", task_type="CAUSAL_LM"))
     dataset = InstructionDataset(records, tokenizer, {}, 0, 256)
-    CountingCollator.tokens = []
+    tokens: list[int] = []
     timer = Timer()
     trainer = NRMTrainer(model=model, args=training_arguments(cfg), train_dataset=dataset,
-                         data_collator=CountingCollator(tokenizer.pad_token_id), processing_class=tokenizer,
+                         data_collator=counting(Collator(tokenizer.pad_token_id), tokens), processing_class=tokenizer,
                          callbacks=[timer.callback], anit_config=cfg)
     trainer.train()
-    return timer.times[warm:], CountingCollator.tokens[warm:warm + steps]
+    return timer.times[warm:], tokens[warm:warm + steps]
 
 
 def time_sft(base, tokenizer, records, steps, warm):
@@ -115,14 +117,7 @@ def time_sft(base, tokenizer, records, steps, warm):
                          peft_config=LoraConfig(r=16, lora_alpha=16, lora_dropout=0.05, target_modules="all-linear",
                                                 task_type="CAUSAL_LM"))
     tokens: list[int] = []
-    collate = trainer.data_collator
-
-    def counting(features):
-        batch = collate(features)
-        tokens.append(int(batch["attention_mask"].sum()))
-        return batch
-
-    trainer.data_collator = counting
+    trainer.data_collator = counting(trainer.data_collator, tokens)
     trainer.train()
     return timer.times[warm:], tokens[warm:warm + steps]
 

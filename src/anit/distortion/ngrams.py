@@ -58,7 +58,7 @@ def overlap_stats(hyp_flat: np.ndarray, hyp_lens: np.ndarray, ref_flat: np.ndarr
     ref_starts = np.concatenate([[0], np.cumsum(ref_lens)])
     start = 0
     while start < pairs:
-        stop = _chunk_end(hyp_flat, hyp_starts, ref_flat, ref_starts, start, max_order)
+        stop, symbols = _chunk_end(hyp_flat, hyp_starts, ref_flat, ref_starts, start, max_order)
         if stop == start:
             matches[start] = _counter_matches(hyp_flat[hyp_starts[start]:hyp_starts[start + 1]],
                                               ref_flat[ref_starts[start]:ref_starts[start + 1]], max_order)
@@ -66,13 +66,14 @@ def overlap_stats(hyp_flat: np.ndarray, hyp_lens: np.ndarray, ref_flat: np.ndarr
         else:
             matches[start:stop] = _packed_matches(hyp_flat[hyp_starts[start]:hyp_starts[stop]], hyp_lens[start:stop],
                                                   ref_flat[ref_starts[start]:ref_starts[stop]], ref_lens[start:stop],
-                                                  max_order)
+                                                  symbols, max_order)
         start = stop
     return OverlapStats(matches, hyp_total, ref_total)
 
 
-def _chunk_end(hyp_flat, hyp_starts, ref_flat, ref_starts, start: int, max_order: int) -> int:
-    """The end of the longest run of pairs from ``start`` whose packed keys fit in 64 bits (``start`` if none)."""
+def _chunk_end(hyp_flat, hyp_starts, ref_flat, ref_starts, start: int, max_order: int) -> tuple[int, np.ndarray]:
+    """The end of the longest run of pairs from ``start`` whose packed keys fit in 64 bits (``start`` if none),
+    and the sorted symbols of that run."""
     pairs = len(hyp_starts) - 1
     stop = pairs
     while stop > start:
@@ -80,9 +81,9 @@ def _chunk_end(hyp_flat, hyp_starts, ref_flat, ref_starts, start: int, max_order
                                             ref_flat[ref_starts[start]:ref_starts[stop]]]))
         width = max_order * _bits(len(symbols)) + _bits(stop - start)
         if width <= 64:
-            return stop
+            return stop, symbols
         stop = start + (stop - start) // 2
-    return start
+    return start, symbols
 
 
 def _bits(count: int) -> int:
@@ -90,11 +91,11 @@ def _bits(count: int) -> int:
 
 
 def _packed_matches(hyp: np.ndarray, hyp_lens: np.ndarray, ref: np.ndarray, ref_lens: np.ndarray,
-                    max_order: int) -> np.ndarray:
+                    symbols: np.ndarray, max_order: int) -> np.ndarray:
     """Hypothesis n-grams are counted per pair by one sort of keys (symbols, ``bits`` each, above the pair
     index); each distinct reference is counted once the same way, and every hypothesis n-gram looks up
     its reference's count by binary search. References usually repeat (a few raw instructions, many
-    noisy variants), so their side costs little.
+    noisy variants), so their side costs little. ``symbols``: every symbol of the run, sorted.
     """
     pairs = len(hyp_lens)
     ref_starts = np.concatenate([[0], np.cumsum(ref_lens)])
@@ -104,7 +105,6 @@ def _packed_matches(hyp: np.ndarray, hyp_lens: np.ndarray, ref: np.ndarray, ref_
     firsts = np.unique(ref_of, return_index=True)[1]
     uref = np.concatenate([ref[ref_starts[i]:ref_starts[i + 1]] for i in firsts]) if pairs else ref
     uref_lens = ref_lens[firsts]
-    symbols = np.unique(np.concatenate([hyp, uref]))
     bits = np.uint64(_bits(len(symbols)))
     tag_bits = np.uint64(_bits(pairs))
     hyp_codes = np.searchsorted(symbols, hyp).astype(np.uint64)
