@@ -10,10 +10,10 @@ from typing import Sequence
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
-from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 from anit.distortion.base import register_batch_scorer, register_scorer
-from anit.distortion.ngrams import char_sequences, overlap_stats, word_sequences
+from anit.distortion.ngrams import char_sequences, distinct, overlap_stats, word_sequences
+from anit.distortion.tokenize13a import tokenize_13a
 
 CHRF_ORDER = 6
 BLEU_ORDER = 4
@@ -47,7 +47,10 @@ def jaccard(raw: str, noisy: str) -> float:
 @register_batch_scorer("chrf", "hard")
 def chrf(raws: Sequence[str], noisys: Sequence[str]) -> list[float]:
     """1 - chrF of the noisy instruction against the raw one (sacrebleu's sentence chrF, computed in bulk)."""
-    stats = overlap_stats(*char_sequences(noisys), *char_sequences(raws), CHRF_ORDER)
+    refs, ref_of = distinct(raws)
+    flat, lens = char_sequences(list(noisys) + refs)
+    split = int(lens[:len(noisys)].sum())
+    stats = overlap_stats(flat[:split], lens[:len(noisys)], flat[split:], lens[len(noisys):], CHRF_ORDER, ref_of)
     scores = chrf_scores(stats.matches, stats.hyp_total, stats.ref_total)
     return [0.0 if r == n else _clip(1.0 - s) for r, n, s in zip(raws, noisys, scores.tolist())]
 
@@ -55,13 +58,12 @@ def chrf(raws: Sequence[str], noisys: Sequence[str]) -> list[float]:
 @register_batch_scorer("bleu", "hard")
 def bleu(raws: Sequence[str], noisys: Sequence[str]) -> list[float]:
     """1 - sentence BLEU (13a tokens, exp smoothing, effective order) of the noisy instruction against the raw one."""
-    tokenize = Tokenizer13a()
-    hyp = [tokenize(t.rstrip()).split() for t in noisys]
-    ref = [tokenize(t.rstrip()).split() for t in raws]
-    flat, lens = word_sequences(hyp + ref)
-    split = int(lens[:len(hyp)].sum())
-    stats = overlap_stats(flat[:split], lens[:len(hyp)], flat[split:], lens[len(hyp):], BLEU_ORDER)
-    scores = bleu_scores(stats.matches, stats.hyp_total, lens[:len(hyp)], lens[len(hyp):])
+    refs, ref_of = distinct(raws)
+    flat, lens = word_sequences(tokenize_13a([t.rstrip() for t in list(noisys) + refs]))
+    split = int(lens[:len(noisys)].sum())
+    hyp_lens, ref_lens = lens[:len(noisys)], lens[len(noisys):]
+    stats = overlap_stats(flat[:split], hyp_lens, flat[split:], ref_lens, BLEU_ORDER, ref_of)
+    scores = bleu_scores(stats.matches, stats.hyp_total, hyp_lens, ref_lens[ref_of])
     return [0.0 if r == n else _clip(1.0 - s) for r, n, s in zip(raws, noisys, scores.tolist())]
 
 

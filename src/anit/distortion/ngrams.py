@@ -7,18 +7,23 @@ sequence is a run of dense symbol ids, each n-gram is packed into one integer to
 and one sort per order counts all pairs' n-grams together.
 
     >>> import numpy as np
-    >>> stats = overlap_stats(*char_sequences(["abab"]), *char_sequences(["abba"]), 2)
+    >>> flat, lens = char_sequences(["abab", "abba"])
+    >>> stats = overlap_stats(flat[:4], lens[:1], flat[4:], lens[1:], 2)
     >>> stats.matches.tolist(), stats.hyp_total.tolist(), stats.ref_total.tolist()
     ([[4, 2]], [[4, 3]], [[4, 3]])
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Hashable, Sequence
 
 import numpy as np
+
+CHUNK = 2048
+"""Most pairs counted together: larger runs sort no faster per key once their keys outgrow the cache."""
 
 
 @dataclass
@@ -31,59 +36,96 @@ class OverlapStats:
 
 
 def char_sequences(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Code points of every text with whitespace removed, concatenated, and each text's length."""
+    """Dense symbol ids of every text's characters, whitespace removed (one alphabet for all texts),
+    concatenated, and each text's length."""
     stripped = ["".join(t.split()) for t in texts]
-    flat = np.frombuffer("".join(stripped).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-    return flat, np.fromiter(map(len, stripped), dtype=np.int64, count=len(stripped))
+    points = np.frombuffer("".join(stripped).encode("utf-32-le"), dtype=np.uint32)
+    lookup = np.cumsum(np.bincount(points) > 0) - 1 if len(points) else points
+    return lookup[points].astype(np.int64), np.fromiter(map(len, stripped), dtype=np.int64, count=len(stripped))
 
 
-def word_sequences(token_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
-    """Word ids (one shared vocabulary), concatenated, and each list's length."""
-    vocab: dict[str, int] = {}
-    flat = np.fromiter((vocab.setdefault(w, len(vocab)) for tokens in token_lists for w in tokens), dtype=np.int64)
-    return flat, np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+def word_sequences(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ids of the whitespace-separated words of every line (one vocabulary for all lines),
+    concatenated, and each line's word count."""
+    text = "\n".join(lines)
+    codes = itertools.chain(range(0xE000, 0x110000), range(0x21, 0xE000))
+    marker = next(c for c in map(chr, codes) if not c.isspace() and c not in text)
+    words = f" {marker} ".join(lines).split()
+    vocab = {w: i for i, w in enumerate(dict.fromkeys(words))}
+    ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.int64, count=len(words))
+    if marker not in vocab:
+        return ids, np.array([len(ids)] * len(lines), dtype=np.int64)
+    ends = np.flatnonzero(ids == vocab[marker])
+    lens = np.diff(np.concatenate([[-1], ends, [len(ids)]])) - 1
+    return ids[ids != vocab[marker]], lens
+
+
+def distinct(items: Sequence[Hashable]) -> tuple[list[Hashable], np.ndarray]:
+    """The distinct items in first-seen order, and the index of each item among them."""
+    index: dict[Hashable, int] = {}
+    of = np.fromiter((index.setdefault(x, len(index)) for x in items), dtype=np.int64, count=len(items))
+    return list(index), of
 
 
 def overlap_stats(hyp_flat: np.ndarray, hyp_lens: np.ndarray, ref_flat: np.ndarray, ref_lens: np.ndarray,
-                  max_order: int) -> OverlapStats:
-    """Statistics of pair i = (hypothesis i, reference i), for the concatenated sequences given."""
+                  max_order: int, ref_of: np.ndarray | None = None) -> OverlapStats:
+    """Statistics of pair i = (hypothesis i, reference ``ref_of[i]``), for the concatenated sequences of
+    non-negative symbol ids given. Without ``ref_of`` there is one reference per pair. References usually
+    repeat (a few raw instructions, many noisy variants): pass each once with ``ref_of`` and their side
+    is counted once."""
     pairs = len(hyp_lens)
-    if len(ref_lens) != pairs:
-        raise ValueError(f"{pairs} hypotheses but {len(ref_lens)} references")
+    if ref_of is None:
+        if len(ref_lens) != pairs:
+            raise ValueError(f"{pairs} hypotheses but {len(ref_lens)} references")
+        ref_of = np.arange(pairs)
     orders = np.arange(1, max_order + 1)
     hyp_total = np.maximum(hyp_lens[:, None] - orders + 1, 0)
-    ref_total = np.maximum(ref_lens[:, None] - orders + 1, 0)
+    ref_total = np.maximum(ref_lens[ref_of][:, None] - orders + 1, 0)
     matches = np.zeros((pairs, max_order), dtype=np.int64)
     hyp_starts = np.concatenate([[0], np.cumsum(hyp_lens)])
     ref_starts = np.concatenate([[0], np.cumsum(ref_lens)])
+    alphabet = int(max(hyp_flat.max(initial=0), ref_flat.max(initial=0))) + 1
+    symbols_upto = np.concatenate([[0], np.cumsum(hyp_lens + ref_lens[ref_of])])
     start = 0
     while start < pairs:
-        stop, symbols = _chunk_end(hyp_flat, hyp_starts, ref_flat, ref_starts, start, max_order)
+        stop = _chunk_end(symbols_upto, alphabet, start, max_order)
         if stop == start:
+            r = ref_of[start]
             matches[start] = _counter_matches(hyp_flat[hyp_starts[start]:hyp_starts[start + 1]],
-                                              ref_flat[ref_starts[start]:ref_starts[start + 1]], max_order)
-            stop = start + 1
-        else:
-            matches[start:stop] = _packed_matches(hyp_flat[hyp_starts[start]:hyp_starts[stop]], hyp_lens[start:stop],
-                                                  ref_flat[ref_starts[start]:ref_starts[stop]], ref_lens[start:stop],
-                                                  symbols, max_order)
+                                              ref_flat[ref_starts[r]:ref_starts[r + 1]], max_order)
+            start += 1
+            continue
+        used, local_of = np.unique(ref_of[start:stop], return_inverse=True)
+        hyp = hyp_flat[hyp_starts[start]:hyp_starts[stop]]
+        ref = np.concatenate([ref_flat[ref_starts[r]:ref_starts[r + 1]] for r in used])
+        symbols = alphabet
+        if not _fits(alphabet, stop - start, max_order):
+            codes = np.unique(np.concatenate([hyp, ref]), return_inverse=True)[1]
+            hyp, ref = codes[:len(hyp)], codes[len(hyp):]
+            symbols = int(codes.max(initial=0)) + 1
+        matches[start:stop] = _packed_matches(hyp, hyp_lens[start:stop], ref, ref_lens[used], local_of, symbols,
+                                              max_order)
         start = stop
     return OverlapStats(matches, hyp_total, ref_total)
 
 
-def _chunk_end(hyp_flat, hyp_starts, ref_flat, ref_starts, start: int, max_order: int) -> tuple[int, np.ndarray]:
-    """The end of the longest run of pairs from ``start`` whose packed keys fit in 64 bits (``start`` if none),
-    and the sorted symbols of that run."""
-    pairs = len(hyp_starts) - 1
-    stop = pairs
-    while stop > start:
-        symbols = np.unique(np.concatenate([hyp_flat[hyp_starts[start]:hyp_starts[stop]],
-                                            ref_flat[ref_starts[start]:ref_starts[stop]]]))
-        width = max_order * _bits(len(symbols)) + _bits(stop - start)
-        if width <= 64:
-            return stop, symbols
-        stop = start + (stop - start) // 2
-    return start, symbols
+def _fits(symbols: int, pairs: int, max_order: int) -> bool:
+    """Whether keys of ``max_order`` symbols (one more id for the separator) above a pair index fit 64 bits."""
+    return max_order * _bits(symbols + 1) + _bits(pairs + 1) <= 64
+
+
+def _chunk_end(symbols_upto: np.ndarray, alphabet: int, start: int, max_order: int) -> int:
+    """The end of the longest run of at most ``CHUNK`` pairs from ``start`` whose packed keys surely fit in
+    64 bits (``start`` if none): a run holds at most ``alphabet`` distinct symbols, and at most as many as
+    its symbols (its hypotheses' plus its pairs' references')."""
+    low, high = start, min(len(symbols_upto) - 1, start + CHUNK)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if _fits(min(alphabet, int(symbols_upto[mid] - symbols_upto[start])), mid - start, max_order):
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def _bits(count: int) -> int:
@@ -91,45 +133,53 @@ def _bits(count: int) -> int:
 
 
 def _packed_matches(hyp: np.ndarray, hyp_lens: np.ndarray, ref: np.ndarray, ref_lens: np.ndarray,
-                    symbols: np.ndarray, max_order: int) -> np.ndarray:
-    """Hypothesis n-grams are counted per pair by one sort of keys (symbols, ``bits`` each, above the pair
-    index); each distinct reference is counted once the same way, and every hypothesis n-gram looks up
-    its reference's count by binary search. References usually repeat (a few raw instructions, many
-    noisy variants), so their side costs little. ``symbols``: every symbol of the run, sorted.
+                    ref_of: np.ndarray, symbols: int, max_order: int) -> np.ndarray:
+    """Clipped matches of pair i = (hypothesis i, reference ``ref_of[i]``); symbol ids are below ``symbols``.
+
+    Pairs are put in reference order, so the pairs of one reference are one run of pair indices, and the
+    hypotheses are laid end to end with a separator id between them (n-grams across a boundary hold it,
+    and never match). Per order, one sort of keys (the n-gram's symbols above the pair index) counts every
+    hypothesis n-gram per pair. Each reference's n-grams (counted once the same way) then find the run of
+    keys with their n-gram and their pairs by binary search, and every pair takes min(its count, the
+    reference's) of each n-gram it shares.
     """
     pairs = len(hyp_lens)
-    ref_starts = np.concatenate([[0], np.cumsum(ref_lens)])
-    distinct: dict[bytes, int] = {}
-    ref_of = np.fromiter((distinct.setdefault(ref[a:b].tobytes(), len(distinct))
-                          for a, b in zip(ref_starts[:-1], ref_starts[1:])), dtype=np.uint64, count=pairs)
-    firsts = np.unique(ref_of, return_index=True)[1]
-    uref = np.concatenate([ref[ref_starts[i]:ref_starts[i + 1]] for i in firsts]) if pairs else ref
-    uref_lens = ref_lens[firsts]
-    bits = np.uint64(_bits(len(symbols)))
-    tag_bits = np.uint64(_bits(pairs))
-    hyp_codes = np.searchsorted(symbols, hyp).astype(np.uint64)
-    ref_codes = np.searchsorted(symbols, uref).astype(np.uint64)
-    hyp_tag = np.repeat(np.arange(pairs, dtype=np.uint64), hyp_lens)
-    ref_tag = np.repeat(np.arange(len(firsts), dtype=np.uint64), uref_lens)
-    hyp_left = np.repeat(np.cumsum(hyp_lens), hyp_lens) - np.arange(len(hyp))
-    ref_left = np.repeat(np.cumsum(uref_lens), uref_lens) - np.arange(len(uref))
+    order = np.argsort(ref_of, kind="stable")
+    sorted_refs = ref_of[order]
+    first = np.searchsorted(sorted_refs, np.arange(len(ref_lens))).astype(np.uint64)
+    end = np.searchsorted(sorted_refs, np.arange(len(ref_lens)), side="right").astype(np.uint64)
+    lens = hyp_lens[order]
+    src = np.concatenate([[0], np.cumsum(hyp_lens)])[order]
+    dst = np.concatenate([[0], np.cumsum(lens + 1)])[:-1]
+    total = int(lens.sum())
+    offsets = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+    laid = np.full(total + pairs, symbols, dtype=np.uint64)
+    laid[np.repeat(dst, lens) + offsets] = hyp[np.repeat(src, lens) + offsets]
+    bits, tag_bits, ref_bits = np.uint64(_bits(symbols + 1)), np.uint64(_bits(pairs + 1)), np.uint64(_bits(len(ref_lens)))
+    tag = np.repeat(np.arange(pairs, dtype=np.uint64), lens + 1)
+    ref_codes = ref.astype(np.uint64)
+    ref_tag = np.repeat(np.arange(len(ref_lens), dtype=np.uint64), ref_lens)
+    ref_left = np.repeat(np.cumsum(ref_lens), ref_lens) - np.arange(len(ref))
     out = np.zeros((pairs, max_order), dtype=np.int64)
-    hc, rc = hyp_codes, ref_codes
+    hc, rc = laid, ref_codes
     for n in range(1, max_order + 1):
         if n > 1:
-            hc = (hc[:-1] << bits) | hyp_codes[n - 1:]
+            hc = (hc[:-1] << bits) | laid[n - 1:]
             rc = (rc[:-1] << bits) | ref_codes[n - 1:]
-        hyp_keys, hyp_counts = _runs(np.sort(((hc << tag_bits) | hyp_tag[:len(hc)])[hyp_left[:len(hc)] >= n]))
-        ref_keys, ref_counts = _runs(np.sort(((rc << tag_bits) | ref_tag[:len(rc)])[ref_left[:len(rc)] >= n]))
-        if not len(hyp_keys) or not len(ref_keys):
+        keys, counts = _runs(np.sort((hc << tag_bits) | tag[:len(hc)]))
+        ref_keys, ref_counts = _runs(np.sort(((rc << ref_bits) | ref_tag[:len(rc)])[ref_left[:len(rc)] >= n]))
+        if not len(ref_keys):
             continue
-        owner = hyp_keys & ((np.uint64(1) << tag_bits) - np.uint64(1))
-        query = ((hyp_keys >> tag_bits) << tag_bits) | ref_of[owner.astype(np.int64)]
-        at = np.minimum(np.searchsorted(ref_keys, query), len(ref_keys) - 1)
-        found = np.where(ref_keys[at] == query, ref_counts[at], 0)
-        out[:, n - 1] = np.bincount(owner.astype(np.int64), weights=np.minimum(hyp_counts, found),
-                                    minlength=pairs).astype(np.int64)
-    return out
+        grams, owner = (ref_keys >> ref_bits) << tag_bits, (ref_keys & ((np.uint64(1) << ref_bits) - np.uint64(1)))
+        low = np.searchsorted(keys, grams + first[owner.astype(np.int64)])
+        high = np.searchsorted(keys, grams + end[owner.astype(np.int64)])
+        limit = np.cumsum(np.bincount(low, weights=ref_counts, minlength=len(keys) + 1)
+                          - np.bincount(high, weights=ref_counts, minlength=len(keys) + 1))[:len(keys)]
+        pair = (keys & ((np.uint64(1) << tag_bits) - np.uint64(1))).astype(np.int64)
+        out[:, n - 1] = np.bincount(pair, weights=np.minimum(counts, limit), minlength=pairs).astype(np.int64)
+    result = np.empty_like(out)
+    result[order] = out
+    return result
 
 
 def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
