@@ -1,11 +1,12 @@
 """Quality: does ANIT help? Methods side by side on the embedded SmolLM2, several seeds, same data and steps,
 evaluated under raw, noisy and unseen instructions; mean and standard deviation, and wall time per run.
 
-    python bench/quality.py [--datasets sst2] [--seeds 0 1 2] [--steps 30] [--train 200] [--test 200]
+    python bench/quality.py [--datasets sst2] [--seeds 0 1 2] [--steps 30] [--train 200] [--test 200] [--dev 128]
 
 ``it-matched`` trains ``it`` for as many forward+backward passes as exact ``anit`` spends (3x the steps).
 A run whose evaluation finished is kept, so an interrupted benchmark continues where it stopped.
-Knobs are the defaults of TrainConfig for every method (no per-method tuning in this run).
+Each method with knobs of its own first picks them on dev (``GRIDS``: three candidates, one seed, the same
+budget for every method), then trains on every seed with them and is scored on test.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
 from anit.distortion import resolve_scorers  # noqa: E402
 from anit.evaluation.run import PRIMARY, EvalOptions, evaluate  # noqa: E402
-from anit.jsonl import write_jsonl  # noqa: E402
+from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
 from anit.models import load_model, load_tokenizer  # noqa: E402
 from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
 from anit.training.config import TrainConfig  # noqa: E402
@@ -36,52 +37,109 @@ NOISES = ["random_replace:0.3", "truncate_random:0.3", "char_typo:0.3", "synonym
 METHODS = {"it": ("it", "exact", 1), "noisy_it": ("noisy_it", "exact", 1), "neftune": ("neftune", "exact", 1),
            "fgm": ("fgm", "exact", 1), "anit": ("anit", "exact", 1), "anit-fast": ("anit", "fast", 1),
            "it-matched": ("it", "exact", 3)}
+NRM_GRID = [{}, {"nrm_alpha": 0.3}, {"nrm_alpha": 0.1, "beta_min": 2.0, "beta_max": 10.0}]
+GRIDS: dict[str, list[dict[str, float]]] = {
+    "noisy_it": [{}, {"noise_rate": 0.3}, {"noise_rate": 0.8}],
+    "neftune": [{}, {"neftune_alpha": 1.0}, {"neftune_alpha": 15.0}],
+    "fgm": [{}, {"nrm_alpha": 0.3}, {"nrm_alpha": 0.1, "fgm_beta": 6.0}],
+    "anit": NRM_GRID,
+    "anit-fast": NRM_GRID,
+}
+"""Each method's candidate knobs, TrainConfig's defaults first; methods without knobs of their own (it,
+it-matched) are not tuned. Every tuned method gets the same budget: three candidates, one seed."""
 
 
-def records_for(dataset: str, split: str, n: int, seed: int, root: Path) -> list[dict[str, Any]]:
+def tag(knobs: dict[str, float]) -> str:
+    """A run's name suffix: empty for the defaults, so runs of an earlier untuned benchmark are reused."""
+    return "".join(f"@{key}={value:g}" for key, value in sorted(knobs.items()))
+
+
+def records_for(dataset: str, split: str, n: int, seed: int, root: Path, exclude: frozenset[str] = frozenset()
+                ) -> list[dict[str, Any]]:
     spec = DATASETS.get(dataset)
     examples, _ = load_examples(dataset, split, data_dir=root)
+    examples = [e for e in examples if e.id not in exclude]
     records = [to_record(e, spec) for e in sample(examples, n, seed)]
     noisy = noise_records(records, [NoiseSpec.parse(x) for x in NOISES], "per-example", "fixed", seed)
     score_records(noisy, resolve_scorers(["hard"]))
     return noisy
 
 
-def run(args: argparse.Namespace, root: Path) -> None:
-    """Train and evaluate every (dataset, seed, method); results stay under ``args.work``."""
-    from peft import PeftModel
+class Runner:
+    """Trains (or reuses) one adapter per (method, knobs, seed) and evaluates it, all under ``work/dataset``."""
 
-    tokenizer = load_tokenizer("smollm2-135m")
-    base = load_model("smollm2-135m")
-    for dataset in args.datasets:
-        test_split = "test" if "test" in DATASETS.get(dataset).files else "dev"
-        test = records_for(dataset, test_split, args.test, 99, root)
-        scoring = "choice" if DATASETS.get(dataset).task == "tc" else "generate"
+    def __init__(self, args: argparse.Namespace, root: Path, dataset: str) -> None:
+        self.args, self.dataset, self.dir = args, dataset, args.work / dataset
+        self.tokenizer = load_tokenizer("smollm2-135m")
+        self.base = load_model("smollm2-135m")
+        self.spec = DATASETS.get(dataset)
+        self.scoring = "choice" if self.spec.task == "tc" else "generate"
         for seed in args.seeds:
-            data = args.work / dataset / f"train-{seed}.jsonl"
+            data = self.dir / f"train-{seed}.jsonl"
             if not data.exists():
                 write_jsonl(data, records_for(dataset, "train", args.train, seed, root))
-            for name in ["zero-shot"] + args.methods:
-                done = (args.work / dataset / f"eval-{name}-{seed}" / "wall.json").exists()
-                if done or (name == "zero-shot" and seed != args.seeds[0]):
-                    continue
-                net = base
-                if name != "zero-shot":
-                    method, variant, factor = METHODS[name]
-                    out = args.work / dataset / f"{name}-{seed}"
-                    train(TrainConfig(model="smollm2-135m", method=method, nrm_variant=variant, data=str(data),
-                                      output_dir=str(out), max_steps=args.steps * factor, batch_size=4, lr=2e-4,
-                                      max_length=256, seed=seed, report_to=["none"], save_steps=10_000,
-                                      logging_steps=10))
-                    net = PeftModel.from_pretrained(base, str(out))
-                start = time.perf_counter()
-                evaluate(net, tokenizer, test, ["raw", "noisy", "unseen"], args.work / dataset / f"eval-{name}-{seed}",
-                         EvalOptions(scoring=scoring, batch_size=16))
-                (args.work / dataset / f"eval-{name}-{seed}" / "wall.json").write_text(
-                    json.dumps({"eval_s": time.perf_counter() - start}))
-                if name != "zero-shot":
-                    base = net.unload()
-                print(json.dumps({"dataset": dataset, "method": name, "seed": seed}), flush=True)
+        used = frozenset(r["id"] for seed in args.seeds for r in read_jsonl(self.dir / f"train-{seed}.jsonl"))
+        self.test = records_for(dataset, "test" if "test" in self.spec.files else "dev", args.test, 99, root)
+        self.dev = (records_for(dataset, "dev", args.dev, 98, root) if "dev" in self.spec.files and
+                    "test" in self.spec.files else records_for(dataset, "train", args.dev, 98, root, used))
+
+    def fit(self, name: str, knobs: dict[str, float], seed: int) -> Path:
+        """The adapter of ``name`` with ``knobs`` on seed ``seed``'s data, trained unless already there."""
+        method, variant, factor = METHODS[name]
+        out = self.dir / f"{name}{tag(knobs)}-{seed}"
+        if not (out / "train_summary.json").exists():
+            train(TrainConfig(model="smollm2-135m", method=method, nrm_variant=variant,
+                              data=str(self.dir / f"train-{seed}.jsonl"), output_dir=str(out),
+                              max_steps=self.args.steps * factor, batch_size=4, lr=2e-4, max_length=256, seed=seed,
+                              report_to=["none"], save_steps=10_000, logging_steps=10, **knobs))
+        return out
+
+    def score(self, adapter: Path | None, records: list[dict[str, Any]], which: list[str], out: Path) -> None:
+        """Evaluate the base model with ``adapter`` (None: zero-shot) unless ``out`` already holds a result."""
+        from peft import PeftModel
+
+        if (out / "wall.json").exists():
+            return
+        net = self.base if adapter is None else PeftModel.from_pretrained(self.base, str(adapter))
+        start = time.perf_counter()
+        evaluate(net, self.tokenizer, records, which, out, EvalOptions(scoring=self.scoring, batch_size=16))
+        (out / "wall.json").write_text(json.dumps({"eval_s": time.perf_counter() - start}))
+        if adapter is not None:
+            self.base = net.unload()
+        print(json.dumps({"dataset": self.dataset, "run": out.name}), flush=True)
+
+    def tune(self) -> dict[str, dict[str, float]]:
+        """Each method's knobs: the candidate with the best mean of raw and noisy dev scores (first seed; the
+        defaults win ties). The chosen candidate's first-seed adapter is reused for test."""
+        seed, chosen = self.args.seeds[0], {}
+        for name in self.args.methods:
+            grid = GRIDS.get(name)
+            if grid is None:
+                chosen[name] = {}
+                continue
+            values = []
+            for knobs in grid:
+                out = self.dir / f"dev-{name}{tag(knobs)}-{seed}"
+                self.score(self.fit(name, knobs, seed), self.dev, ["raw", "noisy"], out)
+                values.append(dev_value(out, self.dataset))
+            chosen[name] = grid[max(range(len(grid)), key=values.__getitem__)]
+        (self.dir / "tuned.json").write_text(json.dumps(chosen, indent=2) + "\n")
+        return chosen
+
+    def run(self) -> None:
+        chosen = self.tune()
+        self.score(None, self.test, ["raw", "noisy", "unseen"], self.dir / f"eval-zero-shot-{self.args.seeds[0]}")
+        for seed in self.args.seeds:
+            for name in self.args.methods:
+                knobs = chosen[name]
+                self.score(self.fit(name, knobs, seed), self.test, ["raw", "noisy", "unseen"],
+                           self.dir / f"eval-{name}{tag(knobs)}-{seed}")
+
+
+def dev_value(out: Path, dataset: str) -> float:
+    """The tuning criterion: the mean of the raw and the (pooled) noisy primary score on dev."""
+    conditions = json.loads((out / "metrics.json").read_text())["conditions"]
+    return statistics.fmean(group_score(conditions, dataset, group) for group in ("raw", "noisy"))
 
 
 def group_score(conditions: dict[str, Any], dataset: str, group: str) -> float | None:
@@ -95,20 +153,27 @@ def group_score(conditions: dict[str, Any], dataset: str, group: str) -> float |
 
 
 def summarise(args: argparse.Namespace) -> None:
-    """Mean and standard deviation over seeds, the drops from raw, and training wall time, to docs/."""
+    """The tuning on dev, then mean and standard deviation over seeds on test, the drops from raw, and wall
+    times, to docs/."""
     sections = []
     notes = [f"{args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, lr 2e-4, LoRA r16; "
              f"{args.test} test records; seeds {args.seeds}; noises {', '.join(NOISES)} (one drawn per record).",
              "noisy pools every record's noisy instruction over the noise types; unseen uses the task's other "
              "pool instructions. Classification is scored by ranking the label options (choice scoring).",
-             "Knobs were not tuned per method on dev in this run: every method uses TrainConfig's defaults."]
+             f"Knobs: each tuned method tries three candidates (TrainConfig's defaults first) on {args.dev} dev "
+             f"records with seed {args.seeds[0]}, keeps the best mean of raw and noisy dev scores (defaults win "
+             "ties), and is then trained on every seed with it. it and it-matched have no knobs of their own."]
     for dataset in args.datasets:
+        tuned = args.work / dataset / "tuned.json"
+        chosen = json.loads(tuned.read_text()) if tuned.exists() else {}
+        sections.append((f"{dataset}: knob tuning on dev (seed {args.seeds[0]})", tuning_rows(args, dataset, chosen)))
         rows, means = [], {}
         for name in ["zero-shot"] + args.methods:
+            run = name + tag(chosen.get(name, {}))
             values: dict[str, list[float]] = {"raw": [], "noisy": [], "unseen": []}
             walls, evals, seeds = [], [], []
             for seed in args.seeds:
-                run_dir = args.work / dataset / f"eval-{name}-{seed}"
+                run_dir = args.work / dataset / f"eval-{run}-{seed}"
                 if not (run_dir / "metrics.json").exists():
                     continue
                 seeds.append(seed)
@@ -119,12 +184,13 @@ def summarise(args: argparse.Namespace) -> None:
                     score = group_score(metrics["conditions"], dataset, group)
                     if score is not None:
                         values[group].append(score)
-                summary = args.work / dataset / f"{name}-{seed}" / "train_summary.json"
+                summary = args.work / dataset / f"{run}-{seed}" / "train_summary.json"
                 if summary.exists():
                     walls.append(json.loads(summary.read_text())["runtime_s"])
             if not seeds:
                 continue
-            row: dict[str, Any] = {"method": name, "seeds": len(seeds)}
+            row: dict[str, Any] = {"method": name, "knobs": tag(chosen.get(name, {}))[1:] or "defaults",
+                                   "seeds": len(seeds)}
             for group, scores in values.items():
                 means[(name, group)] = statistics.fmean(scores)
                 row[group] = f"{statistics.fmean(scores):.3f} ± {statistics.pstdev(scores):.3f}"
@@ -133,9 +199,29 @@ def summarise(args: argparse.Namespace) -> None:
             row["train wall s"] = f"{statistics.fmean(walls):.0f}" if walls else "-"
             row["eval wall s"] = f"{statistics.fmean(evals):.0f}" if evals else "-"
             rows.append(row)
-        sections.append((f"{dataset}: primary score (mean ± std over seeds) and drop from raw", rows))
-        notes += verdicts(dataset, means) + agreements(args, dataset)
+        sections.append((f"{dataset}: primary score on test (mean ± std over seeds) and drop from raw", rows))
+        notes += verdicts(dataset, means) + agreements(args, dataset, chosen)
     save("quality", "Quality", sections, notes)
+
+
+def tuning_rows(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    """One row per (method, candidate) tried on dev: its raw and noisy dev scores, criterion and wall times."""
+    rows = []
+    seed = args.seeds[0]
+    for name in args.methods:
+        for knobs in GRIDS.get(name, []):
+            out = args.work / dataset / f"dev-{name}{tag(knobs)}-{seed}"
+            if not (out / "metrics.json").exists():
+                continue
+            conditions = json.loads((out / "metrics.json").read_text())["conditions"]
+            summary = json.loads((args.work / dataset / f"{name}{tag(knobs)}-{seed}" / "train_summary.json").read_text())
+            rows.append({"method": name, "knobs": tag(knobs)[1:] or "defaults",
+                         "dev raw": f"{group_score(conditions, dataset, 'raw'):.3f}",
+                         "dev noisy": f"{group_score(conditions, dataset, 'noisy'):.3f}",
+                         "criterion": f"{dev_value(out, dataset):.3f}",
+                         "chosen": "yes" if chosen.get(name) == knobs else "",
+                         "train wall s": f"{summary['runtime_s']:.0f}"})
+    return rows
 
 
 def verdicts(dataset: str, means: dict[tuple[str, str], float]) -> list[str]:
@@ -156,10 +242,10 @@ def verdicts(dataset: str, means: dict[tuple[str, str], float]) -> list[str]:
     return lines
 
 
-def agreements(args: argparse.Namespace, dataset: str) -> list[str]:
+def agreements(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[str, float]]) -> list[str]:
     """How often the adversarial methods give the same raw-instruction answer as fgm (same test records)."""
     def answers(name: str, seed: int) -> list[str] | None:
-        path = args.work / dataset / f"eval-{name}-{seed}" / "raw.predictions.jsonl"
+        path = args.work / dataset / f"eval-{name}{tag(chosen.get(name, {}))}-{seed}" / "raw.predictions.jsonl"
         if not path.exists():
             return None
         return [json.loads(line)["generation"] for line in path.read_text().splitlines()]
@@ -185,13 +271,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--train", type=int, default=200)
     parser.add_argument("--test", type=int, default=200)
+    parser.add_argument("--dev", type=int, default=128, help="Dev records for the knob tuning.")
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--work", type=Path, default=Path("runs/bench-quality"))
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--summarise-only", action="store_true", help="Rebuild the tables from --work.")
     args = parser.parse_args()
     if not args.summarise_only:
-        run(args, args.data_dir or default_data_dir())
+        for dataset in args.datasets:
+            Runner(args, args.data_dir or default_data_dir(), dataset).run()
     summarise(args)
 
 
