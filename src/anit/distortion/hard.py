@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Sequence
 
 import numpy as np
@@ -19,8 +20,10 @@ CHRF_ORDER = 6
 BLEU_ORDER = 4
 
 
-def _clip(value: float) -> float:
-    return min(1.0, max(0.0, value))
+def _distances(raws: Sequence[str], noisys: Sequence[str], similarity: np.ndarray) -> list[float]:
+    """1 - similarity, clipped to [0, 1]; exactly 0 where the noisy instruction equals the raw one."""
+    same = np.fromiter(map(operator.eq, raws, noisys), dtype=bool, count=len(raws))
+    return np.where(same, 0.0, np.clip(1.0 - similarity, 0.0, 1.0)).tolist()
 
 
 @register_scorer("word_edit", "hard")
@@ -52,7 +55,7 @@ def chrf(raws: Sequence[str], noisys: Sequence[str]) -> list[float]:
     split = int(lens[:len(noisys)].sum())
     stats = overlap_stats(flat[:split], lens[:len(noisys)], flat[split:], lens[len(noisys):], CHRF_ORDER, ref_of)
     scores = chrf_scores(stats.matches, stats.hyp_total, stats.ref_total)
-    return [0.0 if r == n else _clip(1.0 - s) for r, n, s in zip(raws, noisys, scores.tolist())]
+    return _distances(raws, noisys, scores)
 
 
 @register_batch_scorer("bleu", "hard")
@@ -64,7 +67,7 @@ def bleu(raws: Sequence[str], noisys: Sequence[str]) -> list[float]:
     hyp_lens, ref_lens = lens[:len(noisys)], lens[len(noisys):]
     stats = overlap_stats(flat[:split], hyp_lens, flat[split:], ref_lens, BLEU_ORDER, ref_of)
     scores = bleu_scores(stats.matches, stats.hyp_total, hyp_lens, ref_lens[ref_of])
-    return [0.0 if r == n else _clip(1.0 - s) for r, n, s in zip(raws, noisys, scores.tolist())]
+    return _distances(raws, noisys, scores)
 
 
 def chrf_scores(matches: np.ndarray, hyp_total: np.ndarray, ref_total: np.ndarray, beta: float = 2.0) -> np.ndarray:
