@@ -16,6 +16,8 @@ and one sort per order counts all pairs' n-grams together.
 from __future__ import annotations
 
 import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from dataclasses import dataclass
 from typing import Hashable, Sequence
@@ -72,7 +74,7 @@ def overlap_stats(hyp_flat: np.ndarray, hyp_lens: np.ndarray, ref_flat: np.ndarr
     """Statistics of pair i = (hypothesis i, reference ``ref_of[i]``), for the concatenated sequences of
     non-negative symbol ids given. Without ``ref_of`` there is one reference per pair. References usually
     repeat (a few raw instructions, many noisy variants): pass each once with ``ref_of`` and their side
-    is counted once."""
+    is counted once. Runs of pairs are counted on threads, one per core (numpy's sorts release the GIL)."""
     pairs = len(hyp_lens)
     if ref_of is None:
         if len(ref_lens) != pairs:
@@ -86,15 +88,20 @@ def overlap_stats(hyp_flat: np.ndarray, hyp_lens: np.ndarray, ref_flat: np.ndarr
     ref_starts = np.concatenate([[0], np.cumsum(ref_lens)])
     alphabet = int(max(hyp_flat.max(initial=0), ref_flat.max(initial=0))) + 1
     symbols_upto = np.concatenate([[0], np.cumsum(hyp_lens + ref_lens[ref_of])])
+    runs = []
     start = 0
     while start < pairs:
         stop = _chunk_end(symbols_upto, alphabet, start, max_order)
-        if stop == start:
+        runs.append((start, max(stop, start + 1)))
+        start = max(stop, start + 1)
+
+    def count(run: tuple[int, int]) -> None:
+        start, stop = run
+        if not _fits(min(alphabet, int(symbols_upto[stop] - symbols_upto[start])), stop - start, max_order):
             r = ref_of[start]
-            matches[start] = _counter_matches(hyp_flat[hyp_starts[start]:hyp_starts[start + 1]],
+            matches[start] = _counter_matches(hyp_flat[hyp_starts[start]:hyp_starts[stop]],
                                               ref_flat[ref_starts[r]:ref_starts[r + 1]], max_order)
-            start += 1
-            continue
+            return
         used, local_of = np.unique(ref_of[start:stop], return_inverse=True)
         hyp = hyp_flat[hyp_starts[start]:hyp_starts[stop]]
         ref = np.concatenate([ref_flat[ref_starts[r]:ref_starts[r + 1]] for r in used])
@@ -105,7 +112,9 @@ def overlap_stats(hyp_flat: np.ndarray, hyp_lens: np.ndarray, ref_flat: np.ndarr
             symbols = int(codes.max(initial=0)) + 1
         matches[start:stop] = _packed_matches(hyp, hyp_lens[start:stop], ref, ref_lens[used], local_of, symbols,
                                               max_order)
-        start = stop
+
+    with ThreadPoolExecutor(max_workers=min(len(runs), os.cpu_count() or 1) or 1) as pool:
+        list(pool.map(count, runs))
     return OverlapStats(matches, hyp_total, ref_total)
 
 

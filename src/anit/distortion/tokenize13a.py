@@ -68,8 +68,9 @@ def tokenize_13a(lines: Sequence[str]) -> list[str]:
     """Each line's 13a tokens, separated by whitespace: ``tokenize_13a(lines)[i].split()`` equals
     ``Tokenizer13a()(lines[i]).split()``."""
     prepared = [_prepare(line) for line in lines]
-    touching = [i for i, line in enumerate(prepared) if _TOUCHING.search(line)]
-    out = _fast(_space_punctuation("\n".join(prepared))).split("\n") if lines else []
+    text = "\n".join(prepared)
+    touching = [i for i, line in enumerate(prepared) if _TOUCHING.search(line)] if _TOUCHING.search(text) else []
+    out = _fast(_space_punctuation(text)).split("\n") if lines else []
     if touching:
         for i, line in zip(touching, _exact(_space_punctuation("\n".join(prepared[i] for i in touching))).split("\n")):
             out[i] = line
