@@ -1,7 +1,8 @@
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from anit.tasks import TASKS
+from anit.tasks.absa import SENTIMENT_ALIASES
 from anit.tasks.absa import parse_answer as parse_absa
 from anit.tasks.classification import parse_answer as parse_tc
 from anit.tasks.ner import format_answer as format_ner
@@ -24,9 +25,11 @@ def test_ner_roundtrip(entities):
 
 
 @given(_triplets)
+@example([("0", "0", "NEU"), ("screen", "dim", "Pos"), ("keys", "fine", "neutral")])
 def test_triplet_roundtrip(triplets):
     assert parse_re(format_re(triplets)) == triplets
-    assert TASKS.get("absa").parse_answer(TASKS.get("absa").format_answer(triplets)) == triplets
+    spelled = [(a, o, SENTIMENT_ALIASES.get(s.lower(), s)) for a, o, s in triplets]
+    assert TASKS.get("absa").parse_answer(TASKS.get("absa").format_answer(triplets)) == spelled
 
 
 @given(st.sampled_from(["World", "Sports", "Business", "Sci/Tech"]))

@@ -20,8 +20,11 @@ INSTRUCTIONS = (
     "List the aspect terms in the text together with their opinion words and sentiment labels.",
 )
 
+SENTIMENT_ALIASES = {"pos": "positive", "neg": "negative", "neu": "neutral"}
+"""Short sentiment labels (any case) that the parser writes out in full."""
+
 format_answer = format_triplets
-parse_answer = triplet_parser(label_slot=2, aliases={"pos": "positive", "neg": "negative", "neu": "neutral"})
+parse_answer = triplet_parser(label_slot=2, aliases=SENTIMENT_ALIASES)
 
 TASK = TASKS.register("absa")(Task(
     name="absa",
