@@ -54,6 +54,11 @@ def tag(knobs: dict[str, float]) -> str:
     return "".join(f"@{key}={value:g}" for key, value in sorted(knobs.items()))
 
 
+def run_name(name: str, knobs: dict[str, float], seed: int) -> str:
+    """The folder of method ``name`` with ``knobs`` on seed ``seed`` (prefixed eval-/dev- for its scores)."""
+    return f"{name}{tag(knobs)}-{seed}"
+
+
 def records_for(dataset: str, split: str, n: int, seed: int, root: Path, exclude: frozenset[str] = frozenset()
                 ) -> list[dict[str, Any]]:
     spec = DATASETS.get(dataset)
@@ -86,7 +91,7 @@ class Runner:
     def fit(self, name: str, knobs: dict[str, float], seed: int) -> Path:
         """The adapter of ``name`` with ``knobs`` on seed ``seed``'s data, trained unless already there."""
         method, variant, factor = METHODS[name]
-        out = self.dir / f"{name}{tag(knobs)}-{seed}"
+        out = self.dir / run_name(name, knobs, seed)
         if not (out / "train_summary.json").exists():
             train(TrainConfig(model="smollm2-135m", method=method, nrm_variant=variant,
                               data=str(self.dir / f"train-{seed}.jsonl"), output_dir=str(out),
@@ -119,26 +124,31 @@ class Runner:
                 continue
             values = []
             for knobs in grid:
-                out = self.dir / f"dev-{name}{tag(knobs)}-{seed}"
+                out = self.dir / f"dev-{run_name(name, knobs, seed)}"
                 self.score(self.fit(name, knobs, seed), self.dev, ["raw", "noisy"], out)
-                values.append(dev_value(out, self.dataset))
+                values.append(dev_value(conditions_of(out), self.dataset))
             chosen[name] = grid[max(range(len(grid)), key=values.__getitem__)]
         (self.dir / "tuned.json").write_text(json.dumps(chosen, indent=2) + "\n")
         return chosen
 
     def run(self) -> None:
         chosen = self.tune()
-        self.score(None, self.test, ["raw", "noisy", "unseen"], self.dir / f"eval-zero-shot-{self.args.seeds[0]}")
+        self.score(None, self.test, ["raw", "noisy", "unseen"],
+                   self.dir / f"eval-{run_name('zero-shot', {}, self.args.seeds[0])}")
         for seed in self.args.seeds:
             for name in self.args.methods:
                 knobs = chosen[name]
                 self.score(self.fit(name, knobs, seed), self.test, ["raw", "noisy", "unseen"],
-                           self.dir / f"eval-{name}{tag(knobs)}-{seed}")
+                           self.dir / f"eval-{run_name(name, knobs, seed)}")
 
 
-def dev_value(out: Path, dataset: str) -> float:
+def conditions_of(out: Path) -> dict[str, Any]:
+    """The per-condition scores an evaluation wrote to ``out``."""
+    return json.loads((out / "metrics.json").read_text())["conditions"]
+
+
+def dev_value(conditions: dict[str, Any], dataset: str) -> float:
     """The tuning criterion: the mean of the raw and the (pooled) noisy primary score on dev."""
-    conditions = json.loads((out / "metrics.json").read_text())["conditions"]
     return statistics.fmean(group_score(conditions, dataset, group) for group in ("raw", "noisy"))
 
 
@@ -169,22 +179,22 @@ def summarise(args: argparse.Namespace) -> None:
         sections.append((f"{dataset}: knob tuning on dev (seed {args.seeds[0]})", tuning_rows(args, dataset, chosen)))
         rows, means = [], {}
         for name in ["zero-shot"] + args.methods:
-            run = name + tag(chosen.get(name, {}))
             values: dict[str, list[float]] = {"raw": [], "noisy": [], "unseen": []}
             walls, evals, seeds = [], [], []
             for seed in args.seeds:
-                run_dir = args.work / dataset / f"eval-{run}-{seed}"
+                run = run_name(name, chosen.get(name, {}), seed)
+                run_dir = args.work / dataset / f"eval-{run}"
                 if not (run_dir / "metrics.json").exists():
                     continue
                 seeds.append(seed)
-                metrics = json.loads((run_dir / "metrics.json").read_text())
                 if (run_dir / "wall.json").exists():
                     evals.append(json.loads((run_dir / "wall.json").read_text())["eval_s"])
+                conditions = conditions_of(run_dir)
                 for group in values:
-                    score = group_score(metrics["conditions"], dataset, group)
+                    score = group_score(conditions, dataset, group)
                     if score is not None:
                         values[group].append(score)
-                summary = args.work / dataset / f"{run}-{seed}" / "train_summary.json"
+                summary = args.work / dataset / run / "train_summary.json"
                 if summary.exists():
                     walls.append(json.loads(summary.read_text())["runtime_s"])
             if not seeds:
@@ -210,15 +220,15 @@ def tuning_rows(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[s
     seed = args.seeds[0]
     for name in args.methods:
         for knobs in GRIDS.get(name, []):
-            out = args.work / dataset / f"dev-{name}{tag(knobs)}-{seed}"
+            out = args.work / dataset / f"dev-{run_name(name, knobs, seed)}"
             if not (out / "metrics.json").exists():
                 continue
-            conditions = json.loads((out / "metrics.json").read_text())["conditions"]
-            summary = json.loads((args.work / dataset / f"{name}{tag(knobs)}-{seed}" / "train_summary.json").read_text())
+            conditions = conditions_of(out)
+            summary = json.loads((args.work / dataset / run_name(name, knobs, seed) / "train_summary.json").read_text())
             rows.append({"method": name, "knobs": tag(knobs)[1:] or "defaults",
                          "dev raw": f"{group_score(conditions, dataset, 'raw'):.3f}",
                          "dev noisy": f"{group_score(conditions, dataset, 'noisy'):.3f}",
-                         "criterion": f"{dev_value(out, dataset):.3f}",
+                         "criterion": f"{dev_value(conditions, dataset):.3f}",
                          "chosen": "yes" if chosen.get(name) == knobs else "",
                          "train wall s": f"{summary['runtime_s']:.0f}"})
     return rows
@@ -245,7 +255,7 @@ def verdicts(dataset: str, means: dict[tuple[str, str], float]) -> list[str]:
 def agreements(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[str, float]]) -> list[str]:
     """How often the adversarial methods give the same raw-instruction answer as fgm (same test records)."""
     def answers(name: str, seed: int) -> list[str] | None:
-        path = args.work / dataset / f"eval-{name}{tag(chosen.get(name, {}))}-{seed}" / "raw.predictions.jsonl"
+        path = args.work / dataset / f"eval-{run_name(name, chosen.get(name, {}), seed)}" / "raw.predictions.jsonl"
         if not path.exists():
             return None
         return [json.loads(line)["generation"] for line in path.read_text().splitlines()]

@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 import operator
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from anit.distortion.base import register_batch_scorer, register_scorer
-from anit.distortion.ngrams import char_sequences, distinct, overlap_stats, word_sequences
+from anit.distortion.ngrams import OverlapStats, char_sequences, distinct, overlap_stats, word_sequences
 from anit.distortion.tokenize13a import tokenize_13a
 
 CHRF_ORDER = 6
@@ -47,27 +47,30 @@ def jaccard(raw: str, noisy: str) -> float:
     return 1.0 - len(a & b) / len(a | b)
 
 
+def _pair_stats(raws: Sequence[str], noisys: Sequence[str],
+                encode: Callable[[list[str]], tuple[np.ndarray, np.ndarray]], order: int) -> OverlapStats:
+    """n-gram statistics of every (noisy, raw) pair, each distinct raw instruction encoded and counted once;
+    ``encode`` turns texts into concatenated symbol ids and lengths."""
+    refs, ref_of = distinct(raws)
+    flat, lens = encode(list(noisys) + refs)
+    split = int(lens[:len(noisys)].sum())
+    return overlap_stats(flat[:split], lens[:len(noisys)], flat[split:], lens[len(noisys):], order, ref_of)
+
+
 @register_batch_scorer("chrf", "hard")
 def chrf(raws: Sequence[str], noisys: Sequence[str]) -> list[float]:
     """1 - chrF of the noisy instruction against the raw one (sacrebleu's sentence chrF, computed in bulk)."""
-    refs, ref_of = distinct(raws)
-    flat, lens = char_sequences(list(noisys) + refs)
-    split = int(lens[:len(noisys)].sum())
-    stats = overlap_stats(flat[:split], lens[:len(noisys)], flat[split:], lens[len(noisys):], CHRF_ORDER, ref_of)
-    scores = chrf_scores(stats.matches, stats.hyp_total, stats.ref_total)
-    return _distances(raws, noisys, scores)
+    stats = _pair_stats(raws, noisys, char_sequences, CHRF_ORDER)
+    return _distances(raws, noisys, chrf_scores(stats.matches, stats.hyp_total, stats.ref_total))
 
 
 @register_batch_scorer("bleu", "hard")
 def bleu(raws: Sequence[str], noisys: Sequence[str]) -> list[float]:
     """1 - sentence BLEU (13a tokens, exp smoothing, effective order) of the noisy instruction against the raw one."""
-    refs, ref_of = distinct(raws)
-    flat, lens = word_sequences(tokenize_13a([t.rstrip() for t in list(noisys) + refs]))
-    split = int(lens[:len(noisys)].sum())
-    hyp_lens, ref_lens = lens[:len(noisys)], lens[len(noisys):]
-    stats = overlap_stats(flat[:split], hyp_lens, flat[split:], ref_lens, BLEU_ORDER, ref_of)
-    scores = bleu_scores(stats.matches, stats.hyp_total, hyp_lens, ref_lens[ref_of])
-    return _distances(raws, noisys, scores)
+    stats = _pair_stats(raws, noisys, lambda texts: word_sequences(tokenize_13a([t.rstrip() for t in texts])),
+                        BLEU_ORDER)
+    hyp_len, ref_len = stats.hyp_total[:, 0], stats.ref_total[:, 0]
+    return _distances(raws, noisys, bleu_scores(stats.matches, stats.hyp_total, hyp_len, ref_len))
 
 
 def chrf_scores(matches: np.ndarray, hyp_total: np.ndarray, ref_total: np.ndarray, beta: float = 2.0) -> np.ndarray:

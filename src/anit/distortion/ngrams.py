@@ -52,14 +52,11 @@ def word_sequences(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     text = "\n".join(lines)
     codes = itertools.chain(range(0xE000, 0x110000), range(0x21, 0xE000))
     marker = next(c for c in map(chr, codes) if not c.isspace() and c not in text)
-    words = f" {marker} ".join(lines).split()
-    vocab = {w: i for i, w in enumerate(dict.fromkeys(words))}
+    words = "".join(f"{line} {marker} " for line in lines).split()
+    vocab = {w: i for i, w in enumerate(dict.fromkeys(itertools.chain([marker], words)))}
     ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.int64, count=len(words))
-    if marker not in vocab:
-        return ids, np.array([len(ids)] * len(lines), dtype=np.int64)
-    ends = np.flatnonzero(ids == vocab[marker])
-    lens = np.diff(np.concatenate([[-1], ends, [len(ids)]])) - 1
-    return ids[ids != vocab[marker]], lens
+    ends = np.flatnonzero(ids == 0)
+    return ids[ids != 0] - 1, np.diff(np.concatenate([[-1], ends])) - 1
 
 
 def distinct(items: Sequence[Hashable]) -> tuple[list[Hashable], np.ndarray]:
@@ -92,14 +89,15 @@ def overlap_stats(hyp_flat: np.ndarray, hyp_lens: np.ndarray, ref_flat: np.ndarr
     start = 0
     while start < pairs:
         stop = _chunk_end(symbols_upto, alphabet, start, max_order)
-        runs.append((start, max(stop, start + 1)))
+        runs.append((start, stop))
         start = max(stop, start + 1)
 
     def count(run: tuple[int, int]) -> None:
+        """Matches of pairs start..stop; an empty run is the one pair at ``start`` too wide to pack."""
         start, stop = run
-        if not _fits(min(alphabet, int(symbols_upto[stop] - symbols_upto[start])), stop - start, max_order):
+        if stop == start:
             r = ref_of[start]
-            matches[start] = _counter_matches(hyp_flat[hyp_starts[start]:hyp_starts[stop]],
+            matches[start] = _counter_matches(hyp_flat[hyp_starts[start]:hyp_starts[start + 1]],
                                               ref_flat[ref_starts[r]:ref_starts[r + 1]], max_order)
             return
         used, local_of = np.unique(ref_of[start:stop], return_inverse=True)
@@ -179,9 +177,10 @@ def _packed_matches(hyp: np.ndarray, hyp_lens: np.ndarray, ref: np.ndarray, ref_
         ref_keys, ref_counts = _runs(np.sort(((rc << ref_bits) | ref_tag[:len(rc)])[ref_left[:len(rc)] >= n]))
         if not len(ref_keys):
             continue
-        grams, owner = (ref_keys >> ref_bits) << tag_bits, (ref_keys & ((np.uint64(1) << ref_bits) - np.uint64(1)))
-        low = np.searchsorted(keys, grams + first[owner.astype(np.int64)])
-        high = np.searchsorted(keys, grams + end[owner.astype(np.int64)])
+        grams = (ref_keys >> ref_bits) << tag_bits
+        owner = (ref_keys & ((np.uint64(1) << ref_bits) - np.uint64(1))).astype(np.int64)
+        low = np.searchsorted(keys, grams + first[owner])
+        high = np.searchsorted(keys, grams + end[owner])
         limit = np.cumsum(np.bincount(low, weights=ref_counts, minlength=len(keys) + 1)
                           - np.bincount(high, weights=ref_counts, minlength=len(keys) + 1))[:len(keys)]
         pair = (keys & ((np.uint64(1) << tag_bits) - np.uint64(1))).astype(np.int64)
