@@ -183,6 +183,39 @@ def test_qlora_without_cuda_says_so(tiny_model, noisy_data, tmp_path):
         train(_cfg(tiny_model, noisy_data, tmp_path / "o", quantization="4bit"))
 
 
+@pytest.mark.parametrize("quantization", [None, "4bit"])
+@pytest.mark.parametrize("method,variant", [("anit", "exact"), ("anit", "fast"), ("neftune", "exact")])
+def test_gradient_checkpointing_trains_every_perturbing_method(tiny_model, noisy_data, tmp_path, monkeypatch,
+                                                                quantization, method, variant):
+    """With checkpointing on, the NRM still gets its gradient w.r.t. the perturbation. The QLoRA branch
+    (peft's k-bit preparation, which picks reentrant checkpointing unless told) runs here on the float
+    model, marked as 4-bit while peft prepares it, since this machine cannot quantise."""
+    import peft
+
+    import anit.training.run as run
+
+    def load_model(model, dtype, quantization, trust):
+        return run_load(model, dtype, None, trust)
+
+    def prepare(model, **kwargs):
+        model.is_loaded_in_4bit = True
+        prepared = peft_prepare(model, **kwargs)
+        del model.is_loaded_in_4bit
+        return prepared
+
+    run_load, peft_prepare = run.load_model, peft.prepare_model_for_kbit_training
+    monkeypatch.setattr(run, "load_model", load_model)
+    monkeypatch.setattr(peft, "prepare_model_for_kbit_training", prepare)
+    cfg = _cfg(tiny_model, noisy_data, tmp_path / "run", method=method, nrm_variant=variant, max_steps=2,
+               gradient_checkpointing=True, quantization=quantization)
+    model, _ = build_model(cfg)
+    assert model.base_model.model.is_gradient_checkpointing
+    summary = train(cfg)
+    assert summary["steps"] == 2 and torch.isfinite(torch.tensor(summary["train_loss"]))
+    if method == "anit":
+        assert [h for h in summary["log_history"] if "adv_loss" in h]
+
+
 def test_two_process_data_parallel_anit_keeps_ranks_identical(tiny_model, noisy_data, tmp_path):
     script = Path(__file__).with_name("ddp_worker.py")
     out = tmp_path / "ddp"

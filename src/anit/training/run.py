@@ -15,6 +15,10 @@ from anit.models import load_model, load_tokenizer
 from anit.training.config import ADVERSARIAL, TrainConfig
 from anit.training.data import Collator, InstructionDataset, check_records
 
+# The NRM takes gradients with respect to the embedding perturbation (torch.autograd.grad, delta.grad),
+# which reentrant checkpointing cannot give; peft's QLoRA preparation would otherwise choose it.
+CHECKPOINTING = {"use_reentrant": False}
+
 
 def fingerprint(path: str | Path, cfg: TrainConfig) -> dict[str, Any]:
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -40,9 +44,10 @@ def build_model(cfg: TrainConfig) -> tuple[Any, Any]:
     tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
     model = load_model(cfg.model, cfg.dtype, cfg.quantization, cfg.trust_remote_code)
     if cfg.quantization:
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing,
+                                                gradient_checkpointing_kwargs=CHECKPOINTING)
     elif cfg.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=CHECKPOINTING)
     if cfg.init_adapter:
         model = PeftModel.from_pretrained(model, cfg.init_adapter, is_trainable=True)
     else:
