@@ -1,4 +1,4 @@
-"""Shared by the benchmark scripts: machine facts, and writing results to docs/ with the command."""
+"""Shared by the benchmark scripts: machine facts, step timing, and writing results to docs/ with the command."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,39 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "date": datetime.date.today().isoformat()}
 
 
+class Timer:
+    """A TrainerCallback recording each optimizer step's wall time (the GPU's queue drained at each end)."""
+
+    def __init__(self):
+        import torch
+        from transformers import TrainerCallback
+
+        timer = self
+
+        class Callback(TrainerCallback):
+            def on_step_begin(self, args, state, control, **kwargs):
+                timer.start = time.perf_counter()
+
+            def on_step_end(self, args, state, control, **kwargs):
+                if torch.cuda.is_available():
+                    torch.cuda.synchronize()
+                timer.times.append(time.perf_counter() - timer.start)
+
+        self.times: list[float] = []
+        self.callback = Callback()
+
+
+def counting(collate, tokens: list[int]):
+    """``collate``, also recording each batch's real (unpadded) token count in ``tokens``."""
+
+    def wrapped(features):
+        batch = collate(features)
+        tokens.append(int(batch["attention_mask"].sum()))
+        return batch
+
+    return wrapped
+
+
 def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]], notes: list[str]) -> None:
     """Write docs/benchmarks/<name>.json and re-render docs/BENCHMARKS.md from every result file.
 
@@ -36,7 +71,7 @@ def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]]
     stay, each with the command and date that produced it.
     """
     path = DOCS / "benchmarks" / f"{name}.json"
-    stamp = {"command": "python " + " ".join(sys.argv), "machine": machine()}
+    stamp = {"command": "python " + shlex.join(sys.argv), "machine": machine()}
     new = [{"heading": h, "rows": rows, **stamp} for h, rows in sections]
     kept = []
     if path.exists():

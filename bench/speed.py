@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import save  # noqa: E402
+from common import Timer, counting, save  # noqa: E402
 
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
@@ -47,36 +47,6 @@ def matmul_flops(n: int = 2048, reps: int = 10) -> float:
 
 def matmul_params(model) -> int:
     return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
-
-
-class Timer:
-    """A TrainerCallback recording each optimizer step's wall time."""
-
-    def __init__(self):
-        from transformers import TrainerCallback
-
-        timer = self
-
-        class Callback(TrainerCallback):
-            def on_step_begin(self, args, state, control, **kwargs):
-                timer.start = time.perf_counter()
-
-            def on_step_end(self, args, state, control, **kwargs):
-                timer.times.append(time.perf_counter() - timer.start)
-
-        self.times: list[float] = []
-        self.callback = Callback()
-
-
-def counting(collate, tokens: list[int]):
-    """``collate``, also recording each batch's real (unpadded) token count in ``tokens``."""
-
-    def wrapped(features):
-        batch = collate(features)
-        tokens.append(int(batch["attention_mask"].sum()))
-        return batch
-
-    return wrapped
 
 
 def time_anit(base, tokenizer, records, method, variant, steps, warm, grouped=True):

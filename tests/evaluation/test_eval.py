@@ -11,7 +11,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tiny  # noqa: E402
 
-from anit.evaluation.run import EvalOptions, choice_predictions, choice_scores, conditions, evaluate, gaps  # noqa: E402
+from anit.evaluation.run import (EvalOptions, choice_predictions, choice_scores, conditions, eval_precision,  # noqa: E402
+                                 evaluate, gaps)
+from anit.training.config import TrainConfig  # noqa: E402
 from anit.generation import (MIN_SHARED, as_model_input, batch_order, generate, prepare_batch,  # noqa: E402
                              shared_length)
 from anit.models import load_model, load_tokenizer  # noqa: E402
@@ -182,3 +184,24 @@ def test_sliding_window_models_batch_like_one_at_a_time(model_and_tokenizer, win
     options = [["negative", "positive", "organization miscellaneous"]] * len(prompts)
     for got, prompt, opts in zip(choice_scores(model, tok, prompts, options, True, 4), prompts, options):
         assert got == pytest.approx(brute_force_scores(model, tok, prompt, opts), abs=1e-4)
+
+
+QLORA = TrainConfig(dtype="float16", quantization="4bit")
+
+
+@pytest.mark.parametrize("trained,dtype,quantization,cuda,expected", [
+    (QLORA, None, None, True, ("float16", "4bit", False)),
+    (QLORA, "bfloat16", "none", True, ("bfloat16", None, False)),
+    (QLORA, None, "8bit", True, ("float16", "8bit", False)),
+    (QLORA, None, None, False, ("auto", None, True)),
+    (QLORA, "float32", None, False, ("float32", None, True)),
+    (QLORA, None, "4bit", False, ("auto", "4bit", True)),
+    (TrainConfig(), None, None, False, ("auto", None, False)),
+    (None, None, None, True, ("auto", None, False)),
+    (None, "bfloat16", None, False, ("bfloat16", None, False)),
+])
+def test_eval_loads_the_base_as_the_adapter_trained_unless_told(trained, dtype, quantization, cuda, expected):
+    got_dtype, got_q, note = eval_precision(trained, dtype, quantization, cuda)
+    assert (got_dtype, got_q, note is not None) == expected
+    if note:
+        assert "needs CUDA" in note

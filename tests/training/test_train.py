@@ -209,7 +209,7 @@ def test_gradient_checkpointing_trains_every_perturbing_method(tiny_model, noisy
     cfg = _cfg(tiny_model, noisy_data, tmp_path / "run", method=method, nrm_variant=variant, max_steps=2,
                gradient_checkpointing=True, quantization=quantization)
     model, _ = build_model(cfg)
-    assert model.base_model.model.is_gradient_checkpointing
+    assert model.base_model.model.is_activation_checkpointing
     summary = train(cfg)
     assert summary["steps"] == 2 and torch.isfinite(torch.tensor(summary["train_loss"]))
     if method == "anit":

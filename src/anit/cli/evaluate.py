@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from anit.config import load_config
-from anit.evaluation.run import EvalOptions, evaluate, load_for_eval
+from anit.evaluation.run import EvalOptions, eval_precision, evaluate, load_for_eval
 from anit.jsonl import read_jsonl
 from anit.models import DEFAULT_MODEL
 from anit.training.config import TrainConfig
@@ -29,8 +29,14 @@ def eval_(
     temperature: float = typer.Option(1.0, help="Sampling temperature."),
     seed: int = typer.Option(0, help="Sampling seed."),
     prompt_style: Optional[str] = typer.Option(None, help="auto, chat or plain (default: the adapter's, else auto)."),
+    dtype: Optional[str] = typer.Option(None, help="auto, float32, bfloat16 or float16 (default: the adapter's, "
+                                                   "else auto)."),
+    quantization: Optional[str] = typer.Option(None, help="4bit, 8bit or none (default: the adapter's; QLoRA "
+                                                          "adapters are scored on the same quantised base)."),
 ) -> None:
     """Generate answers, parse them with the task's parser and score them, per instruction condition."""
+    import torch
+
     records = read_jsonl(data, ("id", "task", "dataset", "instruction", "question", "format", "options", "input",
                                 "gold"))
     if limit is not None:
@@ -39,7 +45,10 @@ def eval_(
         (Path(adapter) / "anit_config.yaml").exists() else None
     model = model or (trained.model if trained else DEFAULT_MODEL)
     prompt_style = prompt_style or (trained.prompt_style if trained else "auto")
-    model_obj, tokenizer = load_for_eval(model, adapter)
+    dtype, quantization, note = eval_precision(trained, dtype, quantization, torch.cuda.is_available())
+    if note:
+        typer.echo(f"note: {note}")
+    model_obj, tokenizer = load_for_eval(model, adapter, dtype=dtype, quantization=quantization)
     summary = evaluate(model_obj, tokenizer, records, instructions, out,
                        EvalOptions(batch_size, max_new_tokens, scoring, sample, temperature, seed, prompt_style))
     for condition, per_dataset in summary["conditions"].items():

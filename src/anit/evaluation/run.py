@@ -182,12 +182,36 @@ def gaps(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
     return dict(out)
 
 
-def load_for_eval(model_name: str, adapter: str | None, trust_remote_code: bool = False) -> tuple[Any, Any]:
+def eval_precision(trained: Any, dtype: str | None, quantization: str | None, cuda: bool
+                   ) -> tuple[str, str | None, str | None]:
+    """The dtype and quantization to load the base in, and a note when the adapter's own cannot be used.
+
+    Given ones win (``quantization="none"`` asks for a float base); else the adapter's training setting
+    (``trained``, a TrainConfig or None), so a QLoRA adapter is scored on the same 4-bit base. Without
+    CUDA, inherited half precision and quantization fall back to float32 with a note.
+    """
+    chosen_dtype = dtype or (trained.dtype if trained else "auto")
+    chosen_q = None if quantization == "none" else quantization or (trained.quantization if trained else None)
+    if cuda:
+        return chosen_dtype, chosen_q, None
+    dropped = []
+    if dtype is None and chosen_dtype not in ("auto", "float32", "fp32"):
+        dropped.append(f"dtype {chosen_dtype}")
+    if quantization is None and chosen_q:
+        dropped.append(f"{chosen_q} quantization")
+    if not dropped:
+        return chosen_dtype, chosen_q, None
+    note = f"the adapter was trained with {' and '.join(dropped)}, which needs CUDA; evaluating in float32 instead"
+    return ("auto" if dtype is None else chosen_dtype), (chosen_q if quantization else None), note
+
+
+def load_for_eval(model_name: str, adapter: str | None, trust_remote_code: bool = False, dtype: str = "auto",
+                  quantization: str | None = None) -> tuple[Any, Any]:
     from anit.models import load_model, load_tokenizer
 
     saved = adapter is not None and (Path(adapter) / "tokenizer_config.json").exists()
     tokenizer = load_tokenizer(adapter if saved else model_name, trust_remote_code)
-    model = load_model(model_name, "auto", None, trust_remote_code)
+    model = load_model(model_name, dtype, quantization, trust_remote_code)
     if adapter:
         from peft import PeftModel
 
