@@ -102,6 +102,19 @@ def test_word_ids_are_one_dense_vocabulary_whatever_the_words(token_lists):
     assert all((flat[i] == flat[j]) == (words[i] == words[j]) for i in range(len(words)) for j in range(len(words)))
 
 
+@settings(deadline=None)
+@given(st.lists(st.lists(st.text(alphabet="abc!", min_size=1, max_size=2), max_size=5), max_size=6), st.integers(0, 6))
+def test_only_known_lines_words_get_ids_of_their_own(token_lists, known):
+    flat, lens = word_sequences([" ".join(tokens) for tokens in token_lists], known)
+    assert lens.tolist() == [len(tokens) for tokens in token_lists]
+    named = {w for tokens in token_lists[:known] for w in tokens}
+    words = [w for tokens in token_lists for w in tokens]
+    unknown = {int(i) for i, w in zip(flat, words) if w not in named}
+    assert len(unknown) <= 1 and unknown.isdisjoint(int(i) for i, w in zip(flat, words) if w in named)
+    assert all((flat[i] == flat[j]) == (words[i] == words[j]) for i in range(len(words)) for j in range(len(words))
+               if words[i] in named or words[j] in named)
+
+
 def test_character_ids_are_shared_by_all_texts():
     flat, lens = char_sequences(["ab c", "", "\U0001F600ba"])
     assert lens.tolist() == [3, 0, 3]

@@ -48,27 +48,28 @@ def jaccard(raw: str, noisy: str) -> float:
 
 
 def _pair_stats(raws: Sequence[str], noisys: Sequence[str],
-                encode: Callable[[list[str]], tuple[np.ndarray, np.ndarray]], order: int) -> OverlapStats:
+                encode: Callable[[list[str], int], tuple[np.ndarray, np.ndarray]], order: int) -> OverlapStats:
     """n-gram statistics of every (noisy, raw) pair, each distinct raw instruction encoded and counted once;
-    ``encode`` turns texts into concatenated symbol ids and lengths."""
+    ``encode(texts, k)`` turns texts, the first k of them the references, into concatenated symbol ids and
+    lengths."""
     refs, ref_of = distinct(raws)
-    flat, lens = encode(list(noisys) + refs)
-    split = int(lens[:len(noisys)].sum())
-    return overlap_stats(flat[:split], lens[:len(noisys)], flat[split:], lens[len(noisys):], order, ref_of)
+    flat, lens = encode(refs + list(noisys), len(refs))
+    split = int(lens[:len(refs)].sum())
+    return overlap_stats(flat[split:], lens[len(refs):], flat[:split], lens[:len(refs)], order, ref_of)
 
 
 @register_batch_scorer("chrf", "hard")
 def chrf(raws: Sequence[str], noisys: Sequence[str]) -> list[float]:
     """1 - chrF of the noisy instruction against the raw one (sacrebleu's sentence chrF, computed in bulk)."""
-    stats = _pair_stats(raws, noisys, char_sequences, CHRF_ORDER)
+    stats = _pair_stats(raws, noisys, lambda texts, _: char_sequences(texts), CHRF_ORDER)
     return _distances(raws, noisys, chrf_scores(stats.matches, stats.hyp_total, stats.ref_total))
 
 
 @register_batch_scorer("bleu", "hard")
 def bleu(raws: Sequence[str], noisys: Sequence[str]) -> list[float]:
     """1 - sentence BLEU (13a tokens, exp smoothing, effective order) of the noisy instruction against the raw one."""
-    stats = _pair_stats(raws, noisys, lambda texts: word_sequences(tokenize_13a([t.rstrip() for t in texts])),
-                        BLEU_ORDER)
+    stats = _pair_stats(raws, noisys, lambda texts, known: word_sequences(tokenize_13a([t.rstrip() for t in texts]),
+                                                                          known), BLEU_ORDER)
     hyp_len, ref_len = stats.hyp_total[:, 0], stats.ref_total[:, 0]
     return _distances(raws, noisys, bleu_scores(stats.matches, stats.hyp_total, hyp_len, ref_len))
 

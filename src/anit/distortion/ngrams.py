@@ -46,15 +46,21 @@ def char_sequences(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return lookup[points].astype(np.int64), np.fromiter(map(len, stripped), dtype=np.int64, count=len(stripped))
 
 
-def word_sequences(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def word_sequences(lines: Sequence[str], known: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Dense ids of the whitespace-separated words of every line (one vocabulary for all lines),
-    concatenated, and each line's word count."""
+    concatenated, and each line's word count.
+
+    With ``known``, only the words of the first ``known`` lines get ids of their own and every other word
+    shares the last id. Overlap counts against those lines stay exact (an n-gram holding such a word is
+    in none of them), and the vocabulary, hence the packed n-gram keys, stays small.
+    """
     text = "\n".join(lines)
     codes = itertools.chain(range(0xE000, 0x110000), range(0x21, 0xE000))
     marker = next(c for c in map(chr, codes) if not c.isspace() and c not in text)
     words = "".join(f"{line} {marker} " for line in lines).split()
-    vocab = {w: i for i, w in enumerate(dict.fromkeys(itertools.chain([marker], words)))}
-    ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.int64, count=len(words))
+    named = words if known is None else "".join(f"{line} {marker} " for line in lines[:known]).split()
+    vocab = {w: i for i, w in enumerate(dict.fromkeys(itertools.chain([marker], named)))}
+    ids = np.fromiter(map(vocab.get, words, itertools.repeat(len(vocab))), dtype=np.int64, count=len(words))
     ends = np.flatnonzero(ids == 0)
     return ids[ids != 0] - 1, np.diff(np.concatenate([[-1], ends])) - 1
 

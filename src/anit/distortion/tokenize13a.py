@@ -29,6 +29,7 @@ _EXACT = [(re.compile(r"([^0-9])([\.,])"), r"\1 \2 "), (re.compile(r"([\.,])([^0
 _BEFORE_NON_DIGIT = [(re.compile(r"\.(?=[^0-9])"), " . "), (re.compile(r",(?=[^0-9])"), " , ")]
 _DASH_BEFORE_DIGIT = (re.compile(r"-(?=[0-9])"), " - ")
 _TOUCHING = re.compile(r"[\.,]{2}")
+_TOUCHING_PAIRS = ("..", ".,", ",.", ",,")
 _ENTITIES = [("&quot;", '"'), ("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">")]
 
 
@@ -69,7 +70,8 @@ def tokenize_13a(lines: Sequence[str]) -> list[str]:
     ``Tokenizer13a()(lines[i]).split()``."""
     prepared = [_prepare(line) for line in lines]
     text = "\n".join(prepared)
-    touching = [i for i, line in enumerate(prepared) if _TOUCHING.search(line)] if _TOUCHING.search(text) else []
+    touching = [i for i, line in enumerate(prepared) if _TOUCHING.search(line)] \
+        if any(pair in text for pair in _TOUCHING_PAIRS) else []
     out = _fast(_space_punctuation(text)).split("\n") if lines else []
     if touching:
         for i, line in zip(touching, _exact(_space_punctuation("\n".join(prepared[i] for i in touching))).split("\n")):
