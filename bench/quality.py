@@ -133,7 +133,11 @@ class Runner:
         return chosen
 
     def run(self) -> None:
-        chosen = self.tune()
+        if self.args.knobs_from:
+            chosen = json.loads((self.args.work / self.args.knobs_from / "tuned.json").read_text())
+            chosen = {name: chosen.get(name, {}) for name in self.args.methods}
+        else:
+            chosen = self.tune()
         self.score(None, self.test, ["raw", "noisy", "unseen"],
                    self.dir / f"eval-{run_name('zero-shot', {}, self.args.seeds[0])}")
         for seed in self.args.seeds:
@@ -175,8 +179,11 @@ def summarise(args: argparse.Namespace) -> None:
     notes += [note for note in earlier_notes() if note.split(":")[0] in DATASETS.names()
               and note.split(":")[0] not in args.datasets]
     for dataset in args.datasets:
-        tuned = args.work / dataset / "tuned.json"
+        tuned = args.work / (args.knobs_from or dataset) / "tuned.json"
         chosen = json.loads(tuned.read_text()) if tuned.exists() else {}
+        if args.knobs_from:
+            notes.append(f"{dataset}: no tuning of its own; every method uses the knobs it chose on "
+                         f"{args.knobs_from} dev.")
         notes.append(f"{dataset}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
                      f"lr 2e-4, LoRA r16; {args.test} test and {args.dev} dev records; seeds {args.seeds}; noises "
                      f"{', '.join(NOISES)} (one drawn per record).")
@@ -310,6 +317,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--work", type=Path, default=Path("runs/bench-quality"))
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--knobs-from", help="Skip the tuning: use the knobs chosen on this dataset's dev "
+                                             "(a cheaper, weaker protocol; the docs say so).")
     parser.add_argument("--summarise-only", action="store_true", help="Rebuild the tables from --work.")
     args = parser.parse_args()
     if not args.summarise_only:
