@@ -187,7 +187,9 @@ def summarise(args: argparse.Namespace) -> None:
         notes.append(f"{dataset}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
                      f"lr 2e-4, LoRA r16; {args.test} test and {args.dev} dev records; seeds {args.seeds}; noises "
                      f"{', '.join(NOISES)} (one drawn per record).")
-        sections.append((f"{dataset}: knob tuning on dev (seed {args.seeds[0]})", tuning_rows(args, dataset, chosen)))
+        if not args.knobs_from:
+            sections.append((f"{dataset}: knob tuning on dev (seed {args.seeds[0]})",
+                             tuning_rows(args, dataset, chosen)))
         rows, means = [], {}
         for name in ["zero-shot"] + args.methods:
             values: dict[str, list[float]] = {"raw": [], "noisy": [], "unseen": []}
