@@ -31,7 +31,7 @@ from common import Timer, counting, save  # noqa: E402
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
 from anit.distortion import resolve_scorers  # noqa: E402
-from anit.evaluation.run import EvalOptions, evaluate, load_for_eval  # noqa: E402
+from anit.evaluation.run import PRIMARY, EvalOptions, evaluate, load_for_eval  # noqa: E402
 from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
 from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
 from anit.training.config import TrainConfig  # noqa: E402
@@ -97,8 +97,10 @@ def train_case(model: str, data: Path, out: Path, method: str, variant: str, kno
                       logging_steps=1, save_steps=10_000, **knobs)
     torch.cuda.reset_peak_memory_stats()
     model_obj, tokenizer = build_model(cfg)
-    dataset = InstructionDataset(read_jsonl(data), tokenizer, {"tc": cfg.rate_for("tc")}, cfg.seed, cfg.max_length,
-                                 cfg.prompt_style, cfg.distortion_key)
+    records = read_jsonl(data)
+    rates = {task: cfg.rate_for(task) for task in {r["task"] for r in records}}
+    dataset = InstructionDataset(records, tokenizer, rates, cfg.seed, cfg.max_length, cfg.prompt_style,
+                                 cfg.distortion_key)
     tokens: list[int] = []
     timer = Timer()
     trainer = NRMTrainer(model=model_obj, args=training_arguments(cfg), train_dataset=dataset,
@@ -123,12 +125,14 @@ def eval_case(model: str, adapter: Path, knobs: dict, records: list[dict], out: 
     model_obj, tokenizer = load_for_eval(model, str(adapter), dtype=knobs["dtype"],
                                          quantization=knobs.get("quantization"))
     row = {}
-    for scoring in ("generate", "choice"):
+    scorings = ("generate", "choice") if {r["task"] for r in records} == {"tc"} else ("generate",)
+    for scoring in scorings:
         start = time.perf_counter()
         summary = evaluate(model_obj, tokenizer, records, ["raw", "noisy"], out / scoring,
                            EvalOptions(batch_size=16, scoring=scoring))
         row[f"{scoring} ex/s"] = 2 * len(records) / (time.perf_counter() - start)
-        row[f"{scoring} raw acc"] = summary["conditions"]["raw"]["sst2"]["accuracy"]
+        for dataset, metrics in summary["conditions"]["raw"].items():
+            row[f"{scoring} raw {dataset} {PRIMARY[metrics['task']]}"] = metrics[PRIMARY[metrics["task"]]]
     row["peak GiB"] = torch.cuda.max_memory_allocated() / 2 ** 30
     return row
 
