@@ -64,6 +64,22 @@ def counting(collate, tokens: list[int]):
     return wrapped
 
 
+def timed_nrm_training(cfg: Any, model: Any, tokenizer: Any, dataset: Any) -> tuple[Any, list[float], list[int]]:
+    """Train ``model`` with the NRMTrainer as ``cfg`` says; the trainer, each step's wall time and each
+    batch's real token count."""
+    from anit.training.data import Collator
+    from anit.training.run import training_arguments
+    from anit.training.trainer import NRMTrainer
+
+    tokens: list[int] = []
+    timer = Timer()
+    trainer = NRMTrainer(model=model, args=training_arguments(cfg), train_dataset=dataset,
+                         data_collator=counting(Collator(tokenizer.pad_token_id), tokens), processing_class=tokenizer,
+                         callbacks=[timer.callback], anit_config=cfg)
+    trainer.train()
+    return trainer, timer.times, tokens
+
+
 def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]], notes: list[str]) -> None:
     """Write docs/benchmarks/<name>.json and re-render docs/BENCHMARKS.md from every result file.
 

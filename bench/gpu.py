@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Timer, counting, save  # noqa: E402
+from common import save, timed_nrm_training  # noqa: E402
 
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
@@ -35,7 +35,7 @@ from anit.evaluation.run import PRIMARY, EvalOptions, evaluate, load_for_eval  #
 from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
 from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
 from anit.training.config import TrainConfig  # noqa: E402
-from anit.training.data import Collator, InstructionDataset  # noqa: E402
+from anit.training.data import InstructionDataset  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "anit" / "resources" / "sample_data"
 PRECISIONS = {
@@ -89,8 +89,7 @@ def sst2_records(root: Path, train: int, test: int, seed: int) -> tuple[list[dic
 
 def train_case(model: str, data: Path, out: Path, method: str, variant: str, knobs: dict, steps: int, warm: int,
                batch: int) -> dict:
-    from anit.training.run import build_model, training_arguments
-    from anit.training.trainer import NRMTrainer
+    from anit.training.run import build_model
 
     cfg = TrainConfig(model=model, data=str(data), output_dir=str(out), method=method, nrm_variant=variant,
                       max_steps=steps + warm, batch_size=batch, max_length=256, report_to=["none"],
@@ -98,19 +97,13 @@ def train_case(model: str, data: Path, out: Path, method: str, variant: str, kno
     torch.cuda.reset_peak_memory_stats()
     model_obj, tokenizer = build_model(cfg)
     records = read_jsonl(data)
-    rates = {task: cfg.rate_for(task) for task in {r["task"] for r in records}}
-    dataset = InstructionDataset(records, tokenizer, rates, cfg.seed, cfg.max_length, cfg.prompt_style,
-                                 cfg.distortion_key)
-    tokens: list[int] = []
-    timer = Timer()
-    trainer = NRMTrainer(model=model_obj, args=training_arguments(cfg), train_dataset=dataset,
-                         data_collator=counting(Collator(tokenizer.pad_token_id), tokens), processing_class=tokenizer,
-                         callbacks=[timer.callback], anit_config=cfg)
-    trainer.train()
+    dataset = InstructionDataset(records, tokenizer, cfg.rates_for(records), cfg.seed, cfg.max_length,
+                                 cfg.prompt_style, cfg.distortion_key)
+    trainer, times, tokens = timed_nrm_training(cfg, model_obj, tokenizer, dataset)
     trainer.save_model(str(out))
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     head, tail = losses[:5], losses[-5:]
-    times = timer.times[warm:]
+    times = times[warm:]
     trainable = {str(p.dtype).replace("torch.", "") for p in model_obj.parameters() if p.requires_grad}
     return {"checkpointing": bool(getattr(model_obj.base_model.model, "is_activation_checkpointing", False)),
             "trainable dtype": "/".join(sorted(trainable)), "loss first 5": statistics.mean(head),
@@ -137,8 +130,8 @@ def eval_case(model: str, adapter: Path, knobs: dict, records: list[dict], out: 
     return row
 
 
-def slug(precision: str) -> str:
-    return precision.split(",")[0].replace(" ", "-")
+def run_dir(work: Path, precision: str, method: str, variant: str) -> Path:
+    return work / f"{precision.split(',')[0].replace(' ', '-')}-{method}-{variant}"
 
 
 def guarded(run, row: dict) -> dict:
@@ -187,7 +180,7 @@ def main() -> None:
         knobs, rows, it_step = PRECISIONS[precision], [], None
         for method, variant in METHODS:
             name = f"{method} ({variant})" if method == "anit" else method
-            run = functools.partial(train_case, args.model, data, args.work / f"{slug(precision)}-{method}-{variant}",
+            run = functools.partial(train_case, args.model, data, run_dir(args.work, precision, method, variant),
                                     method, variant, knobs, args.steps, args.warm, args.batch)
             row = guarded(run, {"method": name})
             if "s/step (median)" in row:
@@ -195,7 +188,7 @@ def main() -> None:
                 row["x it step"] = row["s/step (median)"] / it_step
             rows.append(row)
             print(precision, row, flush=True)
-        adapter = args.work / f"{slug(precision)}-anit-exact"
+        adapter = run_dir(args.work, precision, "anit", "exact")
         run = functools.partial(eval_case, args.model, adapter, knobs, test_records, adapter / "eval")
         evaluated = guarded(run, {"adapter": "anit (exact)", "examples": len(test_records)})
         print(precision, evaluated, flush=True)

@@ -23,6 +23,7 @@ from anit.data.prepare import sample, to_record  # noqa: E402
 from anit.models import load_model, load_tokenizer  # noqa: E402
 from anit.training import nrm  # noqa: E402
 from anit.training.data import Collator, InstructionDataset  # noqa: E402
+from anit.training.trainer import NRMTrainer  # noqa: E402
 
 MODEL = "smollm2-135m"
 
@@ -45,12 +46,10 @@ def main() -> None:
     batch = Collator(tokenizer.pad_token_id)([dataset[i] for i in range(len(records))])
     embeds = model.get_input_embeddings()(batch["input_ids"]).detach()
     mask = batch["instruction_mask"] * batch["attention_mask"]
-    keep = nrm.answer_positions(batch["labels"])
     lengths = batch["attention_mask"].sum(1)
 
     def loss(inputs: torch.Tensor) -> torch.Tensor:
-        out = model(inputs_embeds=inputs, attention_mask=batch["attention_mask"], logits_to_keep=keep)
-        sums, counts = nrm.token_losses(out.logits, batch["labels"][:, 1:][:, keep])
+        sums, counts = NRMTrainer._losses(model, inputs, batch)
         return sums.sum() / counts.sum()
 
     with torch.no_grad():

@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Timer, counting, save  # noqa: E402
+from common import Timer, counting, save, timed_nrm_training  # noqa: E402
 
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
@@ -31,7 +31,7 @@ from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E4
 from anit.distortion import resolve_scorers  # noqa: E402
 from anit.tasks import TASKS  # noqa: E402
 from anit.training.config import TrainConfig  # noqa: E402
-from anit.training.data import Collator, InstructionDataset  # noqa: E402
+from anit.training.data import InstructionDataset  # noqa: E402
 
 MODEL = "smollm2-135m"
 
@@ -52,22 +52,13 @@ def matmul_params(model) -> int:
 def time_anit(base, tokenizer, records, method, variant, steps, warm, grouped=True):
     from peft import LoraConfig, get_peft_model
 
-    from anit.training.run import training_arguments
-    from anit.training.trainer import NRMTrainer
-
     cfg = TrainConfig(model=MODEL, method=method, nrm_variant=variant, max_steps=steps + warm, batch_size=4,
                       max_length=256, report_to=["none"], save_steps=10_000, noise_rate=0.0, group_by_length=grouped,
                       output_dir="/tmp/anit-bench", logging_steps=10_000, lr=1e-4)
     model = get_peft_model(copy.deepcopy(base), LoraConfig(r=16, lora_alpha=16, lora_dropout=0.05,
                                                            target_modules="all-linear", task_type="CAUSAL_LM"))
-    dataset = InstructionDataset(records, tokenizer, {}, 0, 256)
-    tokens: list[int] = []
-    timer = Timer()
-    trainer = NRMTrainer(model=model, args=training_arguments(cfg), train_dataset=dataset,
-                         data_collator=counting(Collator(tokenizer.pad_token_id), tokens), processing_class=tokenizer,
-                         callbacks=[timer.callback], anit_config=cfg)
-    trainer.train()
-    return timer.times[warm:], tokens[warm:warm + steps]
+    _, times, tokens = timed_nrm_training(cfg, model, tokenizer, InstructionDataset(records, tokenizer, {}, 0, 256))
+    return times[warm:], tokens[warm:warm + steps]
 
 
 def time_sft(base, tokenizer, records, steps, warm):

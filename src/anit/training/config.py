@@ -86,3 +86,7 @@ class TrainConfig:
         if self.method == "it":
             return 0.0
         return self.noise_rate if self.noise_rate is not None else TASK_NOISE_RATES.get(task, 0.5)
+
+    def rates_for(self, records: list[dict]) -> dict[str, float]:
+        """The noisy-instruction probability of every task among ``records``."""
+        return {task: self.rate_for(task) for task in {r["task"] for r in records}}

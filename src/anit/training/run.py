@@ -106,9 +106,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if saved["sha256"] != print_["sha256"] or saved["sample_fraction"] != print_["sample_fraction"]:
             raise AnitError(f"--resume: {cfg.data} differs from the data {resume_from} was trained on")
     model, tokenizer = build_model(cfg)
-    rates = {task: cfg.rate_for(task) for task in {r["task"] for r in records}}
     key = cfg.distortion_key
-    dataset = InstructionDataset(records, tokenizer, rates, cfg.seed, cfg.max_length, cfg.prompt_style, key)
+    dataset = InstructionDataset(records, tokenizer, cfg.rates_for(records), cfg.seed, cfg.max_length, cfg.prompt_style, key)
     eval_dataset = None
     if cfg.eval_data:
         eval_records = read_jsonl(cfg.eval_data)
