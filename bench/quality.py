@@ -172,7 +172,8 @@ def summarise(args: argparse.Namespace) -> None:
     times, to docs/."""
     sections = []
     notes = ["noisy pools every record's noisy instruction over the noise types; unseen uses the task's other "
-             "pool instructions. Classification is scored by ranking the label options (choice scoring).",
+             "pool instructions. Classification is scored by ranking the label options (choice scoring); the other "
+             "tasks generate (greedy) and are parsed and scored as `anit eval` does (entity or triplet micro-F1).",
              "Knobs: each tuned method tries three candidates (TrainConfig's defaults first) on the dev records with "
              "the first seed, keeps the best mean of raw and noisy dev scores (defaults win ties), and is then "
              "trained on every seed with it. it and it-matched have no knobs of their own."]
