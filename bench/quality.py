@@ -31,7 +31,7 @@ from anit.evaluation.run import PRIMARY, EvalOptions, evaluate  # noqa: E402
 from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
 from anit.models import load_model, load_tokenizer  # noqa: E402
 from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
-from anit.training.config import TrainConfig  # noqa: E402
+from anit.training.config import TASK_NOISE_RATES, TrainConfig  # noqa: E402
 from anit.training.run import train  # noqa: E402
 
 NOISES = ["random_replace:0.3", "truncate_random:0.3", "char_typo:0.3", "synonym_replace:0.3", "pad_unrelated:0.3"]
@@ -176,7 +176,12 @@ def summarise(args: argparse.Namespace) -> None:
              "tasks generate (greedy) and are parsed and scored as `anit eval` does (entity or triplet micro-F1).",
              "Knobs: each tuned method tries three candidates (TrainConfig's defaults first) on the dev records with "
              "the first seed, keeps the best mean of raw and noisy dev scores (defaults win ties), and is then "
-             "trained on every seed with it. it and it-matched have no knobs of their own."]
+             "trained on every seed with it. it and it-matched have no knobs of their own.",
+             "Instructions in training: it and it-matched see raw instructions only; every other method draws a "
+             "record's noisy instruction with its task's default probability ("
+             + ", ".join(f"{task} {rate:g}" for task, rate in TASK_NOISE_RATES.items())
+             + ") unless its chosen knobs set noise_rate; the draws are seeded, so neftune, fgm, anit and anit-fast "
+             "see the same instructions on a seed."]
     notes += [note for note in earlier_notes() if note.split(":")[0] in DATASETS.names()
               and note.split(":")[0] not in args.datasets]
     for dataset in args.datasets:
@@ -276,7 +281,10 @@ def verdicts(dataset: str, means: dict[tuple[str, str], float]) -> list[str]:
 
 
 def agreements(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[str, float]]) -> list[str]:
-    """How often the adversarial methods give the same raw-instruction answer as fgm (same test records)."""
+    """How often anit, anit-fast and neftune give the same raw-instruction answer as fgm (same test records).
+
+    neftune and fgm train on the same noisy-instruction draws as anit, so their agreement shows how much of
+    a difference from it the perturbations make beyond the noisy instructions."""
     def answers(name: str, seed: int) -> list[str] | None:
         path = args.work / dataset / f"eval-{run_name(name, chosen.get(name, {}), seed)}" / "raw.predictions.jsonl"
         if not path.exists():
@@ -288,7 +296,7 @@ def agreements(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[st
         return load_file(str(path)) if path.exists() else None
 
     lines = []
-    for name in ("anit", "anit-fast"):
+    for name in ("anit", "anit-fast", "neftune"):
         same = total = 0
         gaps = []
         for seed in args.seeds:
