@@ -69,7 +69,8 @@ def main() -> None:
                     losses.append(float(loss(embeds + delta1)))
                 sizes.append(float(delta1.norm()) / instruction_norm)
             mean = statistics.fmean(losses)
-            rows.append({"beta": beta, "alpha": alpha, "loss": mean, "rise over clean": f"{(mean - clean) / clean:+.1%}",
+            rows.append({"beta": beta, "alpha": alpha, "loss": mean,
+                         "rise over clean": f"{(mean - clean) / clean:+.1%}",
                          "delta1 norm / instruction embeddings norm": statistics.fmean(sizes)})
     heading = (f"{args.dataset}, {MODEL} base, {args.records} training records (raw instructions), perturbation on "
                f"instruction tokens, eps 1, {args.draws} draws per cell; clean loss {clean:.4f}")

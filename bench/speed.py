@@ -157,7 +157,8 @@ def bench_scores():
             start = time.perf_counter()
             SCORERS.get(name).score(raws, noisys)
             rates.append(len(raws) / (time.perf_counter() - start))
-        rows.append({"scorer": name, "pairs/s": statistics.median(rates), "runs": len(rates), "slowest run": min(rates)})
+        rows.append({"scorer": name, "pairs/s": statistics.median(rates), "runs": len(rates),
+                     "slowest run": min(rates)})
     minilm = SCORERS.get("minilm").score
     minilm(["warm up the model"], ["load it once"])
     n = 2000

@@ -107,7 +107,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             raise AnitError(f"--resume: {cfg.data} differs from the data {resume_from} was trained on")
     model, tokenizer = build_model(cfg)
     key = cfg.distortion_key
-    dataset = InstructionDataset(records, tokenizer, cfg.rates_for(records), cfg.seed, cfg.max_length, cfg.prompt_style, key)
+    dataset = InstructionDataset(records, tokenizer, cfg.rates_for(records), cfg.seed, cfg.max_length,
+                                 cfg.prompt_style, key)
     eval_dataset = None
     if cfg.eval_data:
         eval_records = read_jsonl(cfg.eval_data)
