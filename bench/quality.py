@@ -4,7 +4,8 @@ evaluated under raw, noisy and unseen instructions; mean and standard deviation,
     python bench/quality.py [--datasets sst2] [--seeds 0 1 2] [--steps 30] [--train 200] [--test 200] [--dev 128]
 
 ``it-matched`` trains ``it`` for as many forward+backward passes as exact ``anit`` spends (3x the steps).
-A run whose evaluation finished is kept, so an interrupted benchmark continues where it stopped.
+A run whose evaluation finished is kept, so an interrupted benchmark continues where it stopped, and a larger
+``--test`` scores only the records a smaller one did not (test records are drawn in nested blocks).
 Each method with knobs of its own first picks them on dev (``GRIDS``: three candidates, one seed, the same
 budget for every method), then trains on every seed with them and is scored on test.
 """
@@ -15,6 +16,7 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,8 @@ from safetensors.torch import load_file  # noqa: E402
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
 from anit.distortion import resolve_scorers  # noqa: E402
-from anit.evaluation.run import PRIMARY, EvalOptions, evaluate  # noqa: E402
-from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
+from anit.evaluation.run import PRIMARY, EvalOptions, condition_metrics, conditions, evaluate, gaps  # noqa: E402
+from anit.jsonl import read_jsonl, write_json, write_jsonl  # noqa: E402
 from anit.models import load_model, load_tokenizer  # noqa: E402
 from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
 from anit.training.config import TASK_NOISE_RATES, TrainConfig  # noqa: E402
@@ -60,15 +62,31 @@ def run_name(name: str, knobs: dict[str, float], seed: int) -> str:
     return f"{name}{tag(knobs)}-{seed}"
 
 
-def records_for(dataset: str, split: str, n: int, seed: int, root: Path, exclude: frozenset[str] = frozenset()
-                ) -> list[dict[str, Any]]:
+def records_for(dataset: str, split: str, n: int, seed: int, root: Path, exclude: frozenset[str] = frozenset(),
+                block: int | None = None) -> list[dict[str, Any]]:
+    """``n`` records of ``split`` with their noisy instructions; drawn in blocks of ``block`` (see
+    ``nested_sample``) when given, else in one draw."""
     spec = DATASETS.get(dataset)
     examples, _ = load_examples(dataset, split, data_dir=root)
     examples = [e for e in examples if e.id not in exclude]
-    records = [to_record(e, spec) for e in sample(examples, n, seed)]
+    drawn = nested_sample(examples, n, seed, block) if block else sample(examples, n, seed)
+    records = [to_record(e, spec) for e in drawn]
     noisy = noise_records(records, [NoiseSpec.parse(x) for x in NOISES], "per-example", "fixed", seed)
     score_records(noisy, resolve_scorers(["hard"]))
     return noisy
+
+
+def nested_sample(examples: list[Any], n: int, seed: int, block: int) -> list[Any]:
+    """``n`` examples drawn in blocks: block k takes up to ``block`` of what earlier blocks left, with seed
+    ``seed + k``. A larger test set therefore starts with a smaller one, and its earlier predictions are reused."""
+    chosen: list[Any] = []
+    rest = examples
+    while len(chosen) < n and rest:
+        drawn = sample(rest, min(block, n - len(chosen)), seed + len(chosen) // block)
+        taken = {id(e) for e in drawn}
+        chosen += drawn
+        rest = [e for e in rest if id(e) not in taken]
+    return chosen
 
 
 class Runner:
@@ -85,7 +103,9 @@ class Runner:
             if not data.exists():
                 write_jsonl(data, records_for(dataset, "train", args.train, seed, root))
         used = frozenset(r["id"] for seed in args.seeds for r in read_jsonl(self.dir / f"train-{seed}.jsonl"))
-        self.test = records_for(dataset, "test" if "test" in self.spec.files else "dev", args.test, 99, root)
+        self.test = records_for(dataset, "test" if "test" in self.spec.files else "dev", args.test, 99, root,
+                                block=args.test_block)
+        write_jsonl(self.dir / "test.jsonl", self.test)
         self.dev = (records_for(dataset, "dev", args.dev, 98, root) if "dev" in self.spec.files and
                     "test" in self.spec.files else records_for(dataset, "train", args.dev, 98, root, used))
 
@@ -101,18 +121,40 @@ class Runner:
         return out
 
     def score(self, adapter: Path | None, records: list[dict[str, Any]], which: list[str], out: Path) -> None:
-        """Evaluate the base model with ``adapter`` (None: zero-shot) unless ``out`` already holds a result."""
+        """Evaluate the base model with ``adapter`` (None: zero-shot) on ``records``. Predictions ``out`` already
+        holds for a record under the same instruction are kept; only the rest run, and out's metrics are then
+        rebuilt over all of ``records``. Its wall time adds up every part's."""
         from peft import PeftModel
 
-        if (out / "wall.json").exists():
+        pairs = {name: group for kind in which for name, group in conditions(records, kind).items()}
+        earlier = predictions_in(out)
+        todo_ids = {r["id"] for name, group in pairs.items() for r, instruction in group
+                    if (name, r["id"], instruction) not in earlier}
+        if not todo_ids and (out / "wall.json").exists():
             return
-        net = self.base if adapter is None else PeftModel.from_pretrained(self.base, str(adapter))
-        start = time.perf_counter()
-        evaluate(net, self.tokenizer, records, which, out, EvalOptions(scoring=self.scoring, batch_size=16))
-        (out / "wall.json").write_text(json.dumps({"eval_s": time.perf_counter() - start}))
-        if adapter is not None:
-            self.base = net.unload()
-        print(json.dumps({"dataset": self.dataset, "run": out.name}), flush=True)
+        wall = json.loads((out / "wall.json").read_text())["eval_s"] if (out / "wall.json").exists() else 0.0
+        todo = [r for r in records if r["id"] in todo_ids]
+        if todo:
+            net = self.base if adapter is None else PeftModel.from_pretrained(self.base, str(adapter))
+            start = time.perf_counter()
+            with tempfile.TemporaryDirectory() as part:
+                evaluate(net, self.tokenizer, todo, which, Path(part), EvalOptions(scoring=self.scoring,
+                                                                                   batch_size=16))
+                earlier.update(predictions_in(Path(part)))
+            wall += time.perf_counter() - start
+            if adapter is not None:
+                self.base = net.unload()
+        summary: dict[str, Any] = {"conditions": {}}
+        for name, group in pairs.items():
+            rows = [earlier[(name, r["id"], instruction)] for r, instruction in group]
+            write_jsonl(out / f"{name}.predictions.jsonl", rows)
+            metrics = condition_metrics([(r, row["parsed"]) for (r, _), row in zip(group, rows)])
+            write_json(out / f"{name}.metrics.json", metrics)
+            summary["conditions"][name] = metrics
+        summary["gaps"] = gaps(summary["conditions"])
+        write_json(out / "metrics.json", summary)
+        (out / "wall.json").write_text(json.dumps({"eval_s": wall}))
+        print(json.dumps({"dataset": self.dataset, "run": out.name, "new": len(todo)}), flush=True)
 
     def tune(self) -> dict[str, dict[str, float]]:
         """Each method's knobs: the candidate with the best mean of raw and noisy dev scores (first seed; the
@@ -145,6 +187,22 @@ class Runner:
                 knobs = chosen[name]
                 self.score(self.fit(name, knobs, seed), self.test, ["raw", "noisy", "unseen"],
                            self.dir / f"eval-{run_name(name, knobs, seed)}")
+
+
+def predictions_in(out: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The prediction rows an evaluation wrote to ``out``, by (condition, record id, instruction)."""
+    return {(row["condition"], row["id"], row["instruction"]): row
+            for path in sorted(out.glob("*.predictions.jsonl")) for row in read_jsonl(path)}
+
+
+def scored_ids(folder: Path) -> list[str]:
+    """The record ids of an evaluation's raw predictions, or of the test set (``test.jsonl``) in a dataset's
+    work folder; summaries count only runs scored on the whole current test set."""
+    path = folder / "raw.predictions.jsonl" if (folder / "raw.predictions.jsonl").exists() else folder / "test.jsonl"
+    if not path.exists():
+        raise SystemExit(f"{folder}: neither raw.predictions.jsonl nor test.jsonl; run without --summarise-only "
+                         "first so the test set is written")
+    return sorted(row["id"] for row in read_jsonl(path))
 
 
 def conditions_of(out: Path) -> dict[str, Any]:
@@ -196,6 +254,7 @@ def summarise(args: argparse.Namespace) -> None:
         if not args.knobs_from:
             sections.append((f"{dataset}: knob tuning on dev (seed {args.seeds[0]})",
                              tuning_rows(args, dataset, chosen)))
+        test_ids = scored_ids(args.work / dataset)
         rows, means = [], {}
         for name in ["zero-shot"] + args.methods:
             values: dict[str, list[float]] = {"raw": [], "noisy": [], "unseen": []}
@@ -203,7 +262,7 @@ def summarise(args: argparse.Namespace) -> None:
             for seed in args.seeds:
                 run = run_name(name, chosen.get(name, {}), seed)
                 run_dir = args.work / dataset / f"eval-{run}"
-                if not (run_dir / "metrics.json").exists():
+                if not (run_dir / "metrics.json").exists() or scored_ids(run_dir) != test_ids:
                     continue
                 seeds.append(seed)
                 if (run_dir / "wall.json").exists():
@@ -325,6 +384,9 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=200)
     parser.add_argument("--test", type=int, default=200)
     parser.add_argument("--dev", type=int, default=128, help="Dev records for the knob tuning.")
+    parser.add_argument("--test-block", type=int, default=256,
+                        help="Test records are drawn in blocks of this size, so a larger --test reuses a smaller "
+                             "one's predictions.")
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--work", type=Path, default=Path("runs/bench-quality"))
     parser.add_argument("--data-dir", type=Path, default=None)

@@ -11,8 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tiny  # noqa: E402
 
-from anit.evaluation.run import (EvalOptions, choice_predictions, choice_scores, conditions, eval_precision,  # noqa: E402
-                                 evaluate, gaps)
+from anit.evaluation.run import (EvalOptions, choice_predictions, choice_scores, condition_metrics,  # noqa: E402
+                                 conditions, eval_precision, evaluate, gaps)
 from anit.training.config import TrainConfig  # noqa: E402
 from anit.generation import (MIN_SHARED, as_model_input, batch_order, generate, prepare_batch,  # noqa: E402
                              shared_length)
@@ -142,6 +142,25 @@ def test_unparseable_generation_counts_as_wrong(model_and_tokenizer, tmp_path, m
     rows = [json.loads(line) for line in (tmp_path / "raw.predictions.jsonl").read_text().splitlines()]
     assert [r["correct"] for r in rows] == [True, False, False] and rows[1]["parsed"] is None
     assert json.loads((tmp_path / "raw.metrics.json").read_text())["sst2"]["n"] == 3
+
+
+def test_metrics_rebuilt_from_a_predictions_file_equal_the_written_ones(model_and_tokenizer, tmp_path, monkeypatch):
+    from anit.evaluation import run
+
+    model, tok = model_and_tokenizer
+    ner = [{**RECORDS[2], "id": "n", "dataset": "conll2003", "task": "ner", "options": ["person", "location"],
+            "gold": [["person", "Anna Smith"], ["location", "Paris"]]},
+           {**RECORDS[1], "id": "m", "dataset": "conll2003", "task": "ner", "options": ["person", "location"],
+            "gold": []}]
+    records = RECORDS + ner
+    answers = ["positive", "positive", "negative", "person: Anna Smith; person: Paris; location: Paris", "none"]
+    monkeypatch.setattr(run, "generate", lambda *a, **k: answers)
+    written = evaluate(model, tok, records, ["raw"], tmp_path, EvalOptions())["conditions"]["raw"]
+    rows = [json.loads(line) for line in (tmp_path / "raw.predictions.jsonl").read_text().splitlines()]
+    rebuilt = condition_metrics([(record, row["parsed"]) for record, row in zip(records, rows)])
+    assert rebuilt == written
+    assert written["conll2003"]["tp"] == 2 and written["conll2003"]["n_pred"] == 3
+    assert written["sst2"]["accuracy"] == pytest.approx(1 / 3)
 
 
 def test_conditions_and_gaps(tmp_path):

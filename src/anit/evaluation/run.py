@@ -147,25 +147,33 @@ def score_condition(model: Any, tokenizer: Any, condition: str, pairs: Sequence[
         budget = options.max_new_tokens or max(TASKS.get(t).max_new_tokens for t in tasks)
         generations = generate(model, tokenizer, prompts, budget, options.batch_size, options.do_sample,
                                options.temperature, seed=options.seed, progress=condition)
-    rows, by_dataset = [], defaultdict(lambda: ([], [], []))
+    rows, parsed_answers = [], []
     for (record, instruction), text in zip(pairs, generations):
-        task = TASKS.get(record["task"])
-        parsed = task.parse_answer(text, record["options"])
+        parsed = TASKS.get(record["task"]).parse_answer(text, record["options"])
         gold = record["gold"] if isinstance(record["gold"], str) else [tuple(x) for x in record["gold"]]
         correct = parsed == gold if isinstance(gold, str) else parsed is not None and sorted(parsed) == sorted(gold)
         rows.append({"id": record["id"], "dataset": record["dataset"], "condition": condition,
                      "instruction": instruction, "input": record["input"], "generation": text, "parsed": parsed,
                      "gold": record["gold"], "correct": bool(correct),
                      "distortion": record.get("distortion", {}) if condition.startswith("noisy") else {}})
-        preds, golds, opts = by_dataset[(record["dataset"], record["task"])]
-        preds.append(parsed)
-        golds.append(gold)
-        opts[:] = record["options"]
+        parsed_answers.append((record, parsed))
     write_jsonl(out / f"{condition}.predictions.jsonl", rows)
-    metrics = {dataset: {"task": task, **TASKS.get(task).metric(p, g, o)}
-               for (dataset, task), (p, g, o) in by_dataset.items()}
+    metrics = condition_metrics(parsed_answers)
     write_json(out / f"{condition}.metrics.json", metrics)
     return metrics
+
+
+def condition_metrics(parsed_answers: Sequence[tuple[dict[str, Any], Any]]) -> dict[str, Any]:
+    """Per dataset: its task's metrics over (record, parsed answer) pairs; a parsed structure may be a list of
+    lists, as a predictions file holds it."""
+    by_dataset: dict[tuple[str, str], tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
+    for record, parsed in parsed_answers:
+        preds, golds, opts = by_dataset[(record["dataset"], record["task"])]
+        preds.append(parsed)
+        golds.append(record["gold"])
+        opts[:] = record["options"]
+    return {dataset: {"task": task, **TASKS.get(task).metric(p, g, o)}
+            for (dataset, task), (p, g, o) in by_dataset.items()}
 
 
 def gaps(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
