@@ -21,7 +21,8 @@ def test_defaults_yaml_then_overrides(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("method: anit\nlr: 0.001\ntargets: [a, b]\n")
     cfg = load_config(Toy, path, {"steps": "7", "lr": None, "flag": "true"})
-    assert (cfg.method, cfg.lr, cfg.steps, cfg.targets, cfg.flag, cfg.limit) == ("anit", 0.001, 7, ["a", "b"], True, None)
+    got = (cfg.method, cfg.lr, cfg.steps, cfg.targets, cfg.flag, cfg.limit)
+    assert got == ("anit", 0.001, 7, ["a", "b"], True, None)
 
 
 def test_bad_choice_names_file_line_field_and_allowed_values(tmp_path):

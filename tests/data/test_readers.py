@@ -34,7 +34,8 @@ def test_nyt_scierc_sst2_agnews_aste(fixture_data):
     assert [e.gold for e in sci] == [[("neural parser", "USED-FOR", "translation")], []]
     assert sci[1].text == "It works ."
     sst, _ = load_examples("sst2", "dev", data_dir=fixture_data)
-    assert [(e.text, e.gold) for e in sst] == [("a warm , funny film", "positive"), ("dull and far too long", "negative")]
+    assert [(e.text, e.gold) for e in sst] == [("a warm , funny film", "positive"),
+                                               ("dull and far too long", "negative")]
     ag, _ = load_examples("ag_news", "test", data_dir=fixture_data)
     assert ag[0].text == "Team wins final. The home side won the cup last night." and ag[0].gold == "Sports"
     assert ag[1].text == "New chip. A faster processor costs $300 or $250." and ag[1].gold == "Sci/Tech"
@@ -51,7 +52,8 @@ def test_user_path_reads_a_split_absent_from_the_data_dir(fixture_data):
 
 
 @pytest.mark.parametrize("name,content,expected", [
-    ("aste_14res", "A nice screen .####[([5], [1], 'POS')]\n", r":1: bad triplet list: token indices \[5\] outside 0..3"),
+    ("aste_14res", "A nice screen .####[([5], [1], 'POS')]\n",
+     r":1: bad triplet list: token indices \[5\] outside 0..3"),
     ("aste_14res", "A nice screen .####[([2], [1], 'GOOD')]\n", r":1: bad triplet list: unknown sentiment 'GOOD'"),
     ("aste_14res", "no separator here\n", r":1: expected 'sentence####"),
     ("sst2", "sentence\tlabel\ngood\t1\nbad\t7\n", r":3: unknown label '7'; expected 0 or 1"),

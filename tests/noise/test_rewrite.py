@@ -5,7 +5,8 @@ from anit.noise.rewrite import Rewriter, clean, rejection
 
 
 def test_clean_takes_first_line_without_prefix_or_quotes():
-    assert clean('\n Rewritten instruction: "Sort the text into a category."\nMore text') == "Sort the text into a category."
+    cleaned = clean('\n Rewritten instruction: "Sort the text into a category."\nMore text')
+    assert cleaned == "Sort the text into a category."
 
 
 def test_rejection_reasons():

@@ -6,7 +6,8 @@ from anit.training import nrm
 def test_beta_schedules():
     d = torch.tensor([0.0, 0.5, 1.0, 2.0])
     assert nrm.beta_linear(d, 1.0, 5.0).tolist() == [1.0, 3.0, 5.0, 5.0]
-    assert nrm.beta_levels(torch.tensor([0.1, 0.3, 0.59, 0.9]), [0.3, 0.6], [1.0, 3.0, 5.0]).tolist() == [1.0, 3.0, 3.0, 5.0]
+    levels = nrm.beta_levels(torch.tensor([0.1, 0.3, 0.59, 0.9]), [0.3, 0.6], [1.0, 3.0, 5.0])
+    assert levels.tolist() == [1.0, 3.0, 3.0, 5.0]
 
 
 def test_delta0_grows_with_beta_and_spares_padding():

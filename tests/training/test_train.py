@@ -52,7 +52,8 @@ def test_padding_gets_no_perturbation_and_instruction_mask_marks_instruction(tin
     assert (delta[batch["instruction_mask"] == 1] != 0).any()
     row = batch["input_ids"][0][batch["instruction_mask"][0] == 1]
     text = tok.decode(row)
-    assert text.strip() and text.strip() in json.loads(Path(noisy_data).read_text().splitlines()[0])["noisy_instruction"]
+    first = json.loads(Path(noisy_data).read_text().splitlines()[0])
+    assert text.strip() and text.strip() in first["noisy_instruction"]
 
 
 def test_probe_pass_leaves_parameter_grads_untouched(tiny_model, noisy_data, tmp_path):
@@ -108,7 +109,8 @@ def test_each_method_trains_and_changes_the_adapter(tiny_model, noisy_data, tmp_
     summary = train(cfg)
     after = _adapter(cfg.output_dir)
     assert summary["steps"] == 3
-    changed = [k for k in after if not torch.allclose(after[k], before[k.replace(".default", "")] if k in before else before[k])]
+    changed = [k for k in after
+               if not torch.allclose(after[k], before[k.replace(".default", "")] if k in before else before[k])]
     assert changed
     out = Path(cfg.output_dir)
     assert (out / "anit_config.yaml").exists() and (out / "fingerprint.json").exists()

@@ -27,7 +27,8 @@ class NoiseConfig:
     noise: list[str] = option(["random_replace:0.2"], "Noise types with rates, name:rate (repeatable).")
     mix: str = option("per-type", "per-type: one noisy copy per type; per-example: one type drawn per record.",
                       choices=("per-type", "per-example"))
-    mode: str = option("fixed", "fixed: k = ceil(rate x words); random: k drawn from 1..that.", choices=("fixed", "random"))
+    mode: str = option("fixed", "fixed: k = ceil(rate x words); random: k drawn from 1..that.",
+                       choices=("fixed", "random"))
     distortion: list[str] = option(["hard"], "Scorers to run: hard, soft, or any registered name (repeatable).")
     seed: int = option(3407, "Seed: same seed, same noisy instructions, on every machine.")
     out: str = option("noisy.jsonl", "Output JSONL (written atomically).")

@@ -43,7 +43,8 @@ def train(
 
 def export(adapter: Path = typer.Option(..., help="Trained adapter folder (from `anit train`)."),
            out: Path = typer.Option(..., help="Folder for the merged model (safetensors)."),
-           merge: bool = typer.Option(True, "--merge/--no-merge", help="Merge the LoRA weights into the base.")) -> None:
+           merge: bool = typer.Option(True, "--merge/--no-merge", help="Merge the LoRA weights into the base.")
+           ) -> None:
     """Write the base model with the adapter merged in, as safetensors, with its tokenizer."""
     from peft import PeftModel
 

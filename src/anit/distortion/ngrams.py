@@ -168,7 +168,8 @@ def _packed_matches(hyp: np.ndarray, hyp_lens: np.ndarray, ref: np.ndarray, ref_
     offsets = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
     laid = np.full(total + pairs, symbols, dtype=np.uint64)
     laid[np.repeat(dst, lens) + offsets] = hyp[np.repeat(src, lens) + offsets]
-    bits, tag_bits, ref_bits = np.uint64(_bits(symbols + 1)), np.uint64(_bits(pairs + 1)), np.uint64(_bits(len(ref_lens)))
+    bits, tag_bits = np.uint64(_bits(symbols + 1)), np.uint64(_bits(pairs + 1))
+    ref_bits = np.uint64(_bits(len(ref_lens)))
     tag = np.repeat(np.arange(pairs, dtype=np.uint64), lens + 1)
     ref_codes = ref.astype(np.uint64)
     ref_tag = np.repeat(np.arange(len(ref_lens), dtype=np.uint64), ref_lens)

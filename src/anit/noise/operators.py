@@ -143,7 +143,8 @@ for _where, _place in _PLACES.items():
         lambda instruction, rate, rng, mode="fixed", where=_where: _truncate(instruction, rate, rng, mode, where))
     register_noise(f"truncate_shuffle_{_where}",
                    f"cut k words from {_place} and re-insert them at a random interior position")(
-        lambda instruction, rate, rng, mode="fixed", where=_where: _truncate_shuffle(instruction, rate, rng, mode, where))
+        lambda instruction, rate, rng, mode="fixed", where=_where:
+        _truncate_shuffle(instruction, rate, rng, mode, where))
 for _where, _text in (("front", "before"), ("rear", "after"), ("context", "split before and after")):
     register_noise(f"pad_{_where}", f"add k random words {_text} the instruction")(
         lambda instruction, rate, rng, mode="fixed", where=_where: _pad(instruction, rate, rng, mode, where))
@@ -224,7 +225,8 @@ def typo(word: str, rng: random.Random) -> str:
     return word[:i] + word[i + 1] + word[i] + word[i + 2:]
 
 
-@register_noise("char_typo", "one keyboard typo (adjacent-key substitution, insertion, deletion, transposition) in k words")
+@register_noise("char_typo",
+                "one keyboard typo (adjacent-key substitution, insertion, deletion, transposition) in k words")
 def char_typo(instruction: str, rate: float, rng: random.Random, mode: str = "fixed") -> Noisy:
     words = instruction.split()
     k = count(len(words), rate, rng, mode)

@@ -65,7 +65,8 @@ def by_distortion(rows: Sequence[dict[str, Any]]) -> list[tuple[str, int, float]
             d = next(iter(row["distortion"].values()))
             index = next(i for i in range(len(BINS) - 1) if d < BINS[i + 1])
             binned[index].append(row["correct"])
-    return [(f"[{BINS[i]:.1f}, {min(BINS[i + 1], 1.0):.1f})", len(v), sum(v) / len(v)) for i, v in sorted(binned.items())]
+    return [(f"[{BINS[i]:.1f}, {min(BINS[i + 1], 1.0):.1f})", len(v), sum(v) / len(v))
+            for i, v in sorted(binned.items())]
 
 
 def _plots(out: Path, noisy_rows: dict[str, list[dict[str, Any]]], summaries: dict[str, Any]) -> list[str]:

@@ -14,7 +14,8 @@ INSTRUCTIONS = (
     "Extract every aspect term, the opinion term about it, and the sentiment expressed, as triplets.",
     "Please find each aspect mentioned in the review, the words that express an opinion on it, and its polarity.",
     "Identify the (aspect, opinion, sentiment) triplets in the following sentence.",
-    "Read the review and list the aspects it evaluates, the opinion words used, and whether each is positive, negative or neutral.",
+    "Read the review and list the aspects it evaluates, the opinion words used, and whether each is positive, "
+    "negative or neutral.",
     "Your task is aspect sentiment triplet extraction: give the target, the opinion span and the sentiment.",
     "For every product or service feature discussed in the text, state the opinion expression and its sentiment.",
     "List the aspect terms in the text together with their opinion words and sentiment labels.",
