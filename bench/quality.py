@@ -29,7 +29,9 @@ from safetensors.torch import load_file  # noqa: E402
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
 from anit.distortion import resolve_scorers  # noqa: E402
-from anit.evaluation.run import PRIMARY, EvalOptions, condition_metrics, conditions, evaluate, gaps  # noqa: E402
+from anit.evaluation.run import (PRIMARY, EvalOptions, condition_metrics, conditions, gaps,  # noqa: E402
+                                 score_condition)
+from anit.generation import uses_chat  # noqa: E402
 from anit.jsonl import read_jsonl, write_json, write_jsonl  # noqa: E402
 from anit.models import load_model, load_tokenizer  # noqa: E402
 from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
@@ -121,25 +123,28 @@ class Runner:
         return out
 
     def score(self, adapter: Path | None, records: list[dict[str, Any]], which: list[str], out: Path) -> None:
-        """Evaluate the base model with ``adapter`` (None: zero-shot) on ``records``. Predictions ``out`` already
-        holds for a record under the same instruction are kept; only the rest run, and out's metrics are then
-        rebuilt over all of ``records``. Its wall time adds up every part's."""
+        """Evaluate the base model with ``adapter`` (None: zero-shot) on ``records`` as ``anit eval`` does. A
+        prediction ``out`` already holds for a record under the same condition and instruction is kept; only the
+        other pairs run, and out's metrics are then rebuilt over all of ``records``. Its wall time adds up every
+        part's."""
         from peft import PeftModel
 
         pairs = {name: group for kind in which for name, group in conditions(records, kind).items()}
         earlier = predictions_in(out)
-        todo_ids = {r["id"] for name, group in pairs.items() for r, instruction in group
-                    if (name, r["id"], instruction) not in earlier}
-        if not todo_ids and (out / "wall.json").exists():
+        todo = {name: [(r, instruction) for r, instruction in group if (name, r["id"], instruction) not in earlier]
+                for name, group in pairs.items()}
+        todo = {name: group for name, group in todo.items() if group}
+        if not todo and (out / "wall.json").exists():
             return
         wall = json.loads((out / "wall.json").read_text())["eval_s"] if (out / "wall.json").exists() else 0.0
-        todo = [r for r in records if r["id"] in todo_ids]
         if todo:
             net = self.base if adapter is None else PeftModel.from_pretrained(self.base, str(adapter))
+            options = EvalOptions(scoring=self.scoring, batch_size=16)
+            chat = uses_chat(self.tokenizer, options.prompt_style)
             start = time.perf_counter()
             with tempfile.TemporaryDirectory() as part:
-                evaluate(net, self.tokenizer, todo, which, Path(part), EvalOptions(scoring=self.scoring,
-                                                                                   batch_size=16))
+                for name, group in todo.items():
+                    score_condition(net, self.tokenizer, name, group, chat, Path(part), options)
                 earlier.update(predictions_in(Path(part)))
             wall += time.perf_counter() - start
             if adapter is not None:
@@ -154,7 +159,8 @@ class Runner:
         summary["gaps"] = gaps(summary["conditions"])
         write_json(out / "metrics.json", summary)
         (out / "wall.json").write_text(json.dumps({"eval_s": wall}))
-        print(json.dumps({"dataset": self.dataset, "run": out.name, "new": len(todo)}), flush=True)
+        print(json.dumps({"dataset": self.dataset, "run": out.name, "scored now": sum(map(len, todo.values()))}),
+              flush=True)
 
     def tune(self) -> dict[str, dict[str, float]]:
         """Each method's knobs: the candidate with the best mean of raw and noisy dev scores (first seed; the
