@@ -245,7 +245,10 @@ def summarise(args: argparse.Namespace) -> None:
              "record's noisy instruction with its task's default probability ("
              + ", ".join(f"{task} {rate:g}" for task, rate in TASK_NOISE_RATES.items())
              + ") unless its chosen knobs set noise_rate; the draws are seeded, so neftune, fgm, anit and anit-fast "
-             "see the same instructions on a seed."]
+             "see the same instructions on a seed.",
+             "Wall times: train wall s is one training run; eval wall s scores the test records under all three "
+             "conditions, summed over the parts when a larger --test reused the predictions of a smaller one (test "
+             "records are drawn in nested blocks of --test-block)."]
     notes += [note for note in earlier_notes() if note.split(":")[0] in DATASETS.names()
               and note.split(":")[0] not in args.datasets]
     for dataset in args.datasets:
