@@ -16,7 +16,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,8 @@ from safetensors.torch import load_file  # noqa: E402
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
 from anit.distortion import resolve_scorers  # noqa: E402
-from anit.evaluation.run import (PRIMARY, EvalOptions, condition_metrics, conditions, gaps,  # noqa: E402
-                                 score_condition)
-from anit.generation import uses_chat  # noqa: E402
-from anit.jsonl import read_jsonl, write_json, write_jsonl  # noqa: E402
+from anit.evaluation.run import PRIMARY, EvalOptions, evaluate  # noqa: E402
+from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
 from anit.models import load_model, load_tokenizer  # noqa: E402
 from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
 from anit.training.config import TASK_NOISE_RATES, TrainConfig  # noqa: E402
@@ -123,44 +120,23 @@ class Runner:
         return out
 
     def score(self, adapter: Path | None, records: list[dict[str, Any]], which: list[str], out: Path) -> None:
-        """Evaluate the base model with ``adapter`` (None: zero-shot) on ``records`` as ``anit eval`` does. A
-        prediction ``out`` already holds for a record under the same condition and instruction is kept; only the
-        other pairs run, and out's metrics are then rebuilt over all of ``records``. Its wall time adds up every
-        part's."""
+        """Evaluate the base model with ``adapter`` (None: zero-shot) on ``records`` unless ``out`` already holds
+        a result for them. Predictions ``out`` holds from a smaller set are reused (``evaluate(reuse=True)``), and
+        its wall time adds up every part's."""
         from peft import PeftModel
 
-        pairs = {name: group for kind in which for name, group in conditions(records, kind).items()}
-        earlier = predictions_in(out)
-        todo = {name: [(r, instruction) for r, instruction in group if (name, r["id"], instruction) not in earlier]
-                for name, group in pairs.items()}
-        todo = {name: group for name, group in todo.items() if group}
-        if not todo and (out / "wall.json").exists():
+        wall = out / "wall.json"
+        if wall.exists() and scored_ids(out) == sorted(r["id"] for r in records):
             return
-        wall = json.loads((out / "wall.json").read_text())["eval_s"] if (out / "wall.json").exists() else 0.0
-        if todo:
-            net = self.base if adapter is None else PeftModel.from_pretrained(self.base, str(adapter))
-            options = EvalOptions(scoring=self.scoring, batch_size=16)
-            chat = uses_chat(self.tokenizer, options.prompt_style)
-            start = time.perf_counter()
-            with tempfile.TemporaryDirectory() as part:
-                for name, group in todo.items():
-                    score_condition(net, self.tokenizer, name, group, chat, Path(part), options)
-                earlier.update(predictions_in(Path(part)))
-            wall += time.perf_counter() - start
-            if adapter is not None:
-                self.base = net.unload()
-        summary: dict[str, Any] = {"conditions": {}}
-        for name, group in pairs.items():
-            rows = [earlier[(name, r["id"], instruction)] for r, instruction in group]
-            write_jsonl(out / f"{name}.predictions.jsonl", rows)
-            metrics = condition_metrics([(r, row["parsed"]) for (r, _), row in zip(group, rows)])
-            write_json(out / f"{name}.metrics.json", metrics)
-            summary["conditions"][name] = metrics
-        summary["gaps"] = gaps(summary["conditions"])
-        write_json(out / "metrics.json", summary)
-        (out / "wall.json").write_text(json.dumps({"eval_s": wall}))
-        print(json.dumps({"dataset": self.dataset, "run": out.name, "scored now": sum(map(len, todo.values()))}),
-              flush=True)
+        spent = json.loads(wall.read_text())["eval_s"] if wall.exists() else 0.0
+        net = self.base if adapter is None else PeftModel.from_pretrained(self.base, str(adapter))
+        start = time.perf_counter()
+        evaluate(net, self.tokenizer, records, which, out, EvalOptions(scoring=self.scoring, batch_size=16),
+                 reuse=True)
+        wall.write_text(json.dumps({"eval_s": spent + time.perf_counter() - start}))
+        if adapter is not None:
+            self.base = net.unload()
+        print(json.dumps({"dataset": self.dataset, "run": out.name}), flush=True)
 
     def tune(self) -> dict[str, dict[str, float]]:
         """Each method's knobs: the candidate with the best mean of raw and noisy dev scores (first seed; the
@@ -193,12 +169,6 @@ class Runner:
                 knobs = chosen[name]
                 self.score(self.fit(name, knobs, seed), self.test, ["raw", "noisy", "unseen"],
                            self.dir / f"eval-{run_name(name, knobs, seed)}")
-
-
-def predictions_in(out: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """The prediction rows an evaluation wrote to ``out``, by (condition, record id, instruction)."""
-    return {(row["condition"], row["id"], row["instruction"]): row
-            for path in sorted(out.glob("*.predictions.jsonl")) for row in read_jsonl(path)}
 
 
 def scored_ids(folder: Path) -> list[str]:

@@ -163,6 +163,33 @@ def test_metrics_rebuilt_from_a_predictions_file_equal_the_written_ones(model_an
     assert written["sst2"]["accuracy"] == pytest.approx(1 / 3)
 
 
+def test_reuse_runs_only_the_pairs_the_folder_lacks(model_and_tokenizer, tmp_path, monkeypatch):
+    from anit.evaluation import run
+
+    model, tok = model_and_tokenizer
+    answers = {"a warm funny film": "positive", "dull and far too long": "positive",
+               "Anna Smith visited Paris and loved it": "negative"}
+    asked = []
+
+    def fake_generate(model, tokenizer, prompts, *args, **kwargs):
+        asked.append(len(prompts))
+        return [next(answers[text] for text in answers if text in prompt) for prompt in prompts]
+
+    monkeypatch.setattr(run, "generate", fake_generate)
+    evaluate(model, tok, RECORDS[:2], ["raw", "noisy"], tmp_path / "grown", EvalOptions())
+    asked.clear()
+    grown = evaluate(model, tok, RECORDS, ["raw", "noisy"], tmp_path / "grown", EvalOptions(), reuse=True)
+    assert asked == [1, 1]
+    fresh = evaluate(model, tok, RECORDS, ["raw", "noisy"], tmp_path / "fresh", EvalOptions())
+    assert grown == fresh
+    for name in ("raw", "noisy-char_typo"):
+        assert ((tmp_path / "grown" / f"{name}.predictions.jsonl").read_text()
+                == (tmp_path / "fresh" / f"{name}.predictions.jsonl").read_text())
+    asked.clear()
+    evaluate(model, tok, RECORDS, ["raw"], tmp_path / "fresh", EvalOptions(), reuse=True)
+    assert asked == []
+
+
 def test_conditions_and_gaps(tmp_path):
     assert list(conditions(RECORDS, "noisy")) == ["noisy-char_typo"]
     unseen = conditions(RECORDS, "unseen")["unseen"]

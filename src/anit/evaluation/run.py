@@ -17,7 +17,7 @@ import yaml
 from anit.errors import AnitError
 from anit.generation import (answer_text, batch_order, generate, inference, prepare_batch, task_prompt,
                              uses_chat)
-from anit.jsonl import write_json, write_jsonl
+from anit.jsonl import read_jsonl, write_json, write_jsonl
 from anit.tasks import TASKS
 
 PRIMARY = {"tc": "accuracy", "ner": "f1", "re": "f1", "absa": "f1"}
@@ -123,42 +123,60 @@ def _continuation_logprobs(model: Any, cache: Any, inputs: Any, pairs: list[tupl
 
 
 def evaluate(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], which: Sequence[str], out: Path,
-             options: EvalOptions) -> dict[str, Any]:
+             options: EvalOptions, reuse: bool = False) -> dict[str, Any]:
+    """Score every condition of ``which`` and write its predictions and metrics to ``out``. With ``reuse``, a
+    prediction ``out`` already holds for a record under the same condition and instruction is kept and only the
+    other pairs run; the metrics always cover all of ``records``."""
     chat = uses_chat(tokenizer, options.prompt_style)
+    earlier = predictions_in(out) if reuse else {}
     summary: dict[str, Any] = {"conditions": {}}
     for name_of in which:
         for condition, pairs in conditions(records, name_of).items():
-            summary["conditions"][condition] = score_condition(model, tokenizer, condition, pairs, chat, out, options)
+            summary["conditions"][condition] = score_condition(model, tokenizer, condition, pairs, chat, out, options,
+                                                               earlier)
     summary["gaps"] = gaps(summary["conditions"])
     write_json(out / "metrics.json", summary)
     return summary
 
 
+def predictions_in(out: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The prediction rows an evaluation wrote to ``out``, by (condition, record id, instruction)."""
+    return {(row["condition"], row["id"], row["instruction"]): row
+            for path in sorted(out.glob("*.predictions.jsonl")) for row in read_jsonl(path)}
+
+
 def score_condition(model: Any, tokenizer: Any, condition: str, pairs: Sequence[tuple[dict[str, Any], str]],
-                    chat: bool, out: Path, options: EvalOptions) -> dict[str, Any]:
-    prompts = [task_prompt(tokenizer, r, ins, chat) for r, ins in pairs]
+                    chat: bool, out: Path, options: EvalOptions,
+                    earlier: dict[tuple[str, str, str], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Predictions and metrics of one condition; the pairs ``earlier`` holds a row for are not run again."""
+    earlier = earlier or {}
+    todo = [(r, ins) for r, ins in pairs if (condition, r["id"], ins) not in earlier]
+    prompts = [task_prompt(tokenizer, r, ins, chat) for r, ins in todo]
     tasks = {r["task"] for r, _ in pairs}
-    if options.scoring == "choice":
-        if tasks != {"tc"}:
-            raise AnitError("--scoring choice ranks label options and needs classification records only")
-        generations = choice_predictions(model, tokenizer, prompts, [r["options"] for r, _ in pairs], chat,
+    if options.scoring == "choice" and tasks != {"tc"}:
+        raise AnitError("--scoring choice ranks label options and needs classification records only")
+    if not todo:
+        generations = []
+    elif options.scoring == "choice":
+        generations = choice_predictions(model, tokenizer, prompts, [r["options"] for r, _ in todo], chat,
                                          options.batch_size)
     else:
         budget = options.max_new_tokens or max(TASKS.get(t).max_new_tokens for t in tasks)
         generations = generate(model, tokenizer, prompts, budget, options.batch_size, options.do_sample,
                                options.temperature, seed=options.seed, progress=condition)
-    rows, parsed_answers = [], []
-    for (record, instruction), text in zip(pairs, generations):
+    new = {}
+    for (record, instruction), text in zip(todo, generations):
         parsed = TASKS.get(record["task"]).parse_answer(text, record["options"])
         gold = record["gold"] if isinstance(record["gold"], str) else [tuple(x) for x in record["gold"]]
         correct = parsed == gold if isinstance(gold, str) else parsed is not None and sorted(parsed) == sorted(gold)
-        rows.append({"id": record["id"], "dataset": record["dataset"], "condition": condition,
-                     "instruction": instruction, "input": record["input"], "generation": text, "parsed": parsed,
-                     "gold": record["gold"], "correct": bool(correct),
-                     "distortion": record.get("distortion", {}) if condition.startswith("noisy") else {}})
-        parsed_answers.append((record, parsed))
+        new[(condition, record["id"], instruction)] = {
+            "id": record["id"], "dataset": record["dataset"], "condition": condition, "instruction": instruction,
+            "input": record["input"], "generation": text, "parsed": parsed, "gold": record["gold"],
+            "correct": bool(correct),
+            "distortion": record.get("distortion", {}) if condition.startswith("noisy") else {}}
+    rows = [new.get((condition, r["id"], ins)) or earlier[(condition, r["id"], ins)] for r, ins in pairs]
     write_jsonl(out / f"{condition}.predictions.jsonl", rows)
-    metrics = condition_metrics(parsed_answers)
+    metrics = condition_metrics([(r, row["parsed"]) for (r, _), row in zip(pairs, rows)])
     write_json(out / f"{condition}.metrics.json", metrics)
     return metrics
 
