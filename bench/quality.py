@@ -63,16 +63,25 @@ def run_name(name: str, knobs: dict[str, float], seed: int) -> str:
 
 def records_for(dataset: str, split: str, n: int, seed: int, root: Path, exclude: frozenset[str] = frozenset(),
                 block: int | None = None) -> list[dict[str, Any]]:
-    """``n`` records of ``split`` with their noisy instructions; drawn in blocks of ``block`` (see
-    ``nested_sample``) when given, else in one draw."""
+    """``n`` records of ``split`` with their noisy instructions (see ``draw``)."""
     spec = DATASETS.get(dataset)
-    examples, _ = load_examples(dataset, split, data_dir=root)
-    examples = [e for e in examples if e.id not in exclude]
-    drawn = nested_sample(examples, n, seed, block) if block else sample(examples, n, seed)
-    records = [to_record(e, spec) for e in drawn]
+    records = [to_record(e, spec) for e in draw(dataset, split, n, seed, root, exclude, block)]
     noisy = noise_records(records, [NoiseSpec.parse(x) for x in NOISES], "per-example", "fixed", seed)
     score_records(noisy, resolve_scorers(["hard"]))
     return noisy
+
+
+def draw(dataset: str, split: str, n: int, seed: int, root: Path, exclude: frozenset[str] = frozenset(),
+         block: int | None = None) -> list[Any]:
+    """``n`` examples of ``split`` not in ``exclude``; drawn in blocks of ``block`` (see ``nested_sample``) when
+    given, else in one draw."""
+    examples = [e for e in load_examples(dataset, split, data_dir=root)[0] if e.id not in exclude]
+    return nested_sample(examples, n, seed, block) if block else sample(examples, n, seed)
+
+
+def test_split(dataset: str) -> str:
+    """The split test records come from: test, or dev where a dataset has no test split."""
+    return "test" if "test" in DATASETS.get(dataset).files else "dev"
 
 
 def nested_sample(examples: list[Any], n: int, seed: int, block: int) -> list[Any]:
@@ -102,8 +111,7 @@ class Runner:
             if not data.exists():
                 write_jsonl(data, records_for(dataset, "train", args.train, seed, root))
         used = frozenset(r["id"] for seed in args.seeds for r in read_jsonl(self.dir / f"train-{seed}.jsonl"))
-        self.test = records_for(dataset, "test" if "test" in self.spec.files else "dev", args.test, 99, root,
-                                block=args.test_block)
+        self.test = records_for(dataset, test_split(dataset), args.test, 99, root, block=args.test_block)
         write_jsonl(self.dir / "test.jsonl", self.test)
         self.dev = (records_for(dataset, "dev", args.dev, 98, root) if "dev" in self.spec.files and
                     "test" in self.spec.files else records_for(dataset, "train", args.dev, 98, root, used))
@@ -140,8 +148,10 @@ class Runner:
 
     def tune(self) -> dict[str, dict[str, float]]:
         """Each method's knobs: the candidate with the best mean of raw and noisy dev scores (first seed; the
-        defaults win ties). The chosen candidate's first-seed adapter is reused for test."""
-        seed, chosen = self.args.seeds[0], {}
+        defaults win ties). The chosen candidate's first-seed adapter is reused for test. ``tuned.json`` keeps
+        the choices of methods not run now."""
+        tuned = self.dir / "tuned.json"
+        seed, chosen = self.args.seeds[0], json.loads(tuned.read_text()) if tuned.exists() else {}
         for name in self.args.methods:
             grid = GRIDS.get(name)
             if grid is None:
@@ -153,7 +163,7 @@ class Runner:
                 self.score(self.fit(name, knobs, seed), self.dev, ["raw", "noisy"], out)
                 values.append(dev_value(conditions_of(out), self.dataset))
             chosen[name] = grid[max(range(len(grid)), key=values.__getitem__)]
-        (self.dir / "tuned.json").write_text(json.dumps(chosen, indent=2) + "\n")
+        tuned.write_text(json.dumps(chosen, indent=2) + "\n")
         return chosen
 
     def run(self) -> None:
@@ -172,13 +182,9 @@ class Runner:
 
 
 def scored_ids(folder: Path) -> list[str]:
-    """The record ids of an evaluation's raw predictions, or of the test set (``test.jsonl``) in a dataset's
-    work folder; summaries count only runs scored on the whole current test set."""
-    path = folder / "raw.predictions.jsonl" if (folder / "raw.predictions.jsonl").exists() else folder / "test.jsonl"
-    if not path.exists():
-        raise SystemExit(f"{folder}: neither raw.predictions.jsonl nor test.jsonl; run without --summarise-only "
-                         "first so the test set is written")
-    return sorted(row["id"] for row in read_jsonl(path))
+    """The record ids of an evaluation's raw predictions; summaries count only runs scored on the whole test set
+    that ``--test`` and ``--test-block`` draw."""
+    return sorted(row["id"] for row in read_jsonl(folder / "raw.predictions.jsonl"))
 
 
 def conditions_of(out: Path) -> dict[str, Any]:
@@ -201,7 +207,7 @@ def group_score(conditions: dict[str, Any], dataset: str, group: str) -> float |
     return sum(p[key] * p["n"] for p in parts) / sum(p["n"] for p in parts)
 
 
-def summarise(args: argparse.Namespace) -> None:
+def summarise(args: argparse.Namespace, root: Path) -> None:
     """The tuning on dev, then mean and standard deviation over seeds on test, the drops from raw, and wall
     times, to docs/."""
     sections = []
@@ -219,21 +225,22 @@ def summarise(args: argparse.Namespace) -> None:
              "Wall times: train wall s is one training run; eval wall s scores the test records under all three "
              "conditions, summed over the parts when a larger --test reused the predictions of a smaller one (test "
              "records are drawn in nested blocks of --test-block)."]
-    notes += [note for note in earlier_notes() if note.split(":")[0] in DATASETS.names()
-              and note.split(":")[0] not in args.datasets]
-    for dataset in args.datasets:
+    scopes = [scope(dataset, args.test) for dataset in args.datasets]
+    notes += [note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()
+              and note.split(":")[0] not in scopes]
+    for dataset, where in zip(args.datasets, scopes):
         tuned = args.work / (args.knobs_from or dataset) / "tuned.json"
         chosen = json.loads(tuned.read_text()) if tuned.exists() else {}
         if args.knobs_from:
-            notes.append(f"{dataset}: no tuning of its own; every method uses the knobs it chose on "
+            notes.append(f"{where}: no tuning of its own; every method uses the knobs it chose on "
                          f"{args.knobs_from} dev.")
-        notes.append(f"{dataset}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
+        notes.append(f"{where}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
                      f"lr 2e-4, LoRA r16; {args.test} test and {args.dev} dev records; seeds {args.seeds}; noises "
                      f"{', '.join(NOISES)} (one drawn per record).")
         if not args.knobs_from:
             sections.append((f"{dataset}: knob tuning on dev (seed {args.seeds[0]})",
                              tuning_rows(args, dataset, chosen)))
-        test_ids = scored_ids(args.work / dataset)
+        test_ids = sorted(e.id for e in draw(dataset, test_split(dataset), args.test, 99, root, block=args.test_block))
         rows, means = [], {}
         for name in ["zero-shot"] + args.methods:
             values: dict[str, list[float]] = {"raw": [], "noisy": [], "unseen": []}
@@ -266,9 +273,14 @@ def summarise(args: argparse.Namespace) -> None:
             row["train wall s"] = f"{statistics.fmean(walls):.0f}" if walls else "-"
             row["eval wall s"] = f"{statistics.fmean(evals):.0f}" if evals else "-"
             rows.append(row)
-        sections.append((f"{dataset}: primary score on test (mean ± std over seeds) and drop from raw", rows))
-        notes += verdicts(dataset, means) + agreements(args, dataset, chosen)
+        sections.append((f"{where}: primary score (mean ± std over seeds) and drop from raw", rows))
+        notes += verdicts(where, means) + agreements(args, dataset, where, chosen, test_ids)
     save("quality", "Quality", sections, notes)
+
+
+def scope(dataset: str, test: int) -> str:
+    """What a test table and its notes are keyed by: tables of one dataset on different test sizes coexist."""
+    return f"{dataset}, {test} test"
 
 
 def earlier_notes() -> list[str]:
@@ -297,14 +309,15 @@ def tuning_rows(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[s
     return rows
 
 
-def verdicts(dataset: str, means: dict[tuple[str, str], float]) -> list[str]:
-    """The goal, checked plainly: anit at least as good as it under raw instructions, and drops at most half of it's."""
+def verdicts(where: str, means: dict[tuple[str, str], float]) -> list[str]:
+    """The goal, checked plainly: anit at least as good as it under raw instructions, and drops at most half of it's.
+    ``where`` (a ``scope``) starts each line."""
     lines = []
     for name in ("anit", "anit-fast"):
         if (name, "raw") not in means or ("it", "raw") not in means:
             continue
         raw_ok = means[(name, "raw")] >= means[("it", "raw")]
-        lines.append(f"{dataset}: {name} under raw instructions is {'at least as good as' if raw_ok else 'worse than'} "
+        lines.append(f"{where}: {name} under raw instructions is {'at least as good as' if raw_ok else 'worse than'} "
                      f"it ({means[(name, 'raw')]:.3f} vs {means[('it', 'raw')]:.3f}).")
         for group in ("noisy", "unseen"):
             drop = means[(name, "raw")] - means[(name, group)]
@@ -313,21 +326,23 @@ def verdicts(dataset: str, means: dict[tuple[str, str], float]) -> list[str]:
                 verdict = f"not judged: it does not drop under {group} instructions"
             else:
                 verdict = "met" if drop <= it_drop / 2 else "not met"
-            lines.append(f"{dataset}: {name}'s raw-to-{group} drop {drop:+.3f} vs it's {it_drop:+.3f}: goal (at most "
+            lines.append(f"{where}: {name}'s raw-to-{group} drop {drop:+.3f} vs it's {it_drop:+.3f}: goal (at most "
                          f"half of it's) {verdict}.")
     return lines
 
 
-def agreements(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[str, float]]) -> list[str]:
-    """How often anit, anit-fast and neftune give the same raw-instruction answer as fgm (same test records).
+def agreements(args: argparse.Namespace, dataset: str, where: str, chosen: dict[str, dict[str, float]],
+               test_ids: list[str]) -> list[str]:
+    """How often anit, anit-fast and neftune give the same raw-instruction answer as fgm on the test records
+    ``test_ids`` (runs scored on other records are left out).
 
     neftune and fgm train on the same noisy-instruction draws as anit, so their agreement shows how much of
     a difference from it the perturbations make beyond the noisy instructions."""
     def answers(name: str, seed: int) -> list[str] | None:
-        path = args.work / dataset / f"eval-{run_name(name, chosen.get(name, {}), seed)}" / "raw.predictions.jsonl"
-        if not path.exists():
+        run_dir = args.work / dataset / f"eval-{run_name(name, chosen.get(name, {}), seed)}"
+        if not (run_dir / "raw.predictions.jsonl").exists() or scored_ids(run_dir) != test_ids:
             return None
-        return [json.loads(line)["generation"] for line in path.read_text().splitlines()]
+        return [row["generation"] for row in read_jsonl(run_dir / "raw.predictions.jsonl")]
 
     def weights(name: str, seed: int) -> dict[str, Any] | None:
         path = args.work / dataset / run_name(name, chosen.get(name, {}), seed) / "adapter_model.safetensors"
@@ -347,10 +362,10 @@ def agreements(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[st
                 largest = max(float(w.abs().max()) for w in fgm.values())
                 gaps.append(max(float((mine[k] - fgm[k]).abs().max()) for k in fgm) / largest)
         if total:
-            lines.append(f"{dataset}: {name} gives the same raw-instruction answer as fgm on {same}/{total} "
+            lines.append(f"{where}: {name} gives the same raw-instruction answer as fgm on {same}/{total} "
                          f"test records (all seeds).")
         if gaps:
-            lines.append(f"{dataset}: {name}'s adapter differs from fgm's by at most {max(gaps):.1%} of fgm's largest "
+            lines.append(f"{where}: {name}'s adapter differs from fgm's by at most {max(gaps):.1%} of fgm's largest "
                          f"adapter weight (the largest over seeds).")
     return lines
 
@@ -373,10 +388,11 @@ def main() -> None:
                                              "(a cheaper, weaker protocol; the docs say so).")
     parser.add_argument("--summarise-only", action="store_true", help="Rebuild the tables from --work.")
     args = parser.parse_args()
+    root = args.data_dir or default_data_dir()
     if not args.summarise_only:
         for dataset in args.datasets:
-            Runner(args, args.data_dir or default_data_dir(), dataset).run()
-    summarise(args)
+            Runner(args, root, dataset).run()
+    summarise(args, root)
 
 
 if __name__ == "__main__":
