@@ -284,7 +284,8 @@ def scope(dataset: str, test: int) -> str:
 
 
 def earlier_notes() -> list[str]:
-    """The notes of the quality results already in docs/, so that datasets not summarised now keep theirs."""
+    """The notes of the quality results already in docs/, so that scopes (dataset, test size) not summarised now
+    keep theirs."""
     path = DOCS / "benchmarks" / "quality.json"
     return json.loads(path.read_text())["notes"] if path.exists() else []
 
