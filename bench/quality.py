@@ -61,11 +61,14 @@ def run_name(name: str, knobs: dict[str, float], seed: int) -> str:
     return f"{name}{tag(knobs)}-{seed}"
 
 
-def records_for(dataset: str, split: str, n: int, seed: int, root: Path, exclude: frozenset[str] = frozenset(),
-                block: int | None = None) -> list[dict[str, Any]]:
-    """``n`` records of ``split`` with their noisy instructions (see ``draw``)."""
+TEST_SEED = 99
+"""Seeds the test draw (block k: TEST_SEED + k) and its noisy instructions."""
+
+
+def records_for(dataset: str, examples: list[Any], seed: int) -> list[dict[str, Any]]:
+    """``examples`` as records with noisy instructions drawn with ``seed``."""
     spec = DATASETS.get(dataset)
-    records = [to_record(e, spec) for e in draw(dataset, split, n, seed, root, exclude, block)]
+    records = [to_record(e, spec) for e in examples]
     noisy = noise_records(records, [NoiseSpec.parse(x) for x in NOISES], "per-example", "fixed", seed)
     score_records(noisy, resolve_scorers(["hard"]))
     return noisy
@@ -79,9 +82,10 @@ def draw(dataset: str, split: str, n: int, seed: int, root: Path, exclude: froze
     return nested_sample(examples, n, seed, block) if block else sample(examples, n, seed)
 
 
-def test_split(dataset: str) -> str:
-    """The split test records come from: test, or dev where a dataset has no test split."""
-    return "test" if "test" in DATASETS.get(dataset).files else "dev"
+def test_examples(args: argparse.Namespace, dataset: str, root: Path) -> list[Any]:
+    """The test set ``--test`` and ``--test-block`` draw: from test, or dev where a dataset has no test split."""
+    split = "test" if "test" in DATASETS.get(dataset).files else "dev"
+    return draw(dataset, split, args.test, TEST_SEED, root, block=args.test_block)
 
 
 def nested_sample(examples: list[Any], n: int, seed: int, block: int) -> list[Any]:
@@ -109,12 +113,13 @@ class Runner:
         for seed in args.seeds:
             data = self.dir / f"train-{seed}.jsonl"
             if not data.exists():
-                write_jsonl(data, records_for(dataset, "train", args.train, seed, root))
+                write_jsonl(data, records_for(dataset, draw(dataset, "train", args.train, seed, root), seed))
         used = frozenset(r["id"] for seed in args.seeds for r in read_jsonl(self.dir / f"train-{seed}.jsonl"))
-        self.test = records_for(dataset, test_split(dataset), args.test, 99, root, block=args.test_block)
+        self.test = records_for(dataset, test_examples(args, dataset, root), TEST_SEED)
         write_jsonl(self.dir / "test.jsonl", self.test)
-        self.dev = (records_for(dataset, "dev", args.dev, 98, root) if "dev" in self.spec.files and
-                    "test" in self.spec.files else records_for(dataset, "train", args.dev, 98, root, used))
+        dev = (draw(dataset, "dev", args.dev, 98, root) if "dev" in self.spec.files and "test" in self.spec.files
+               else draw(dataset, "train", args.dev, 98, root, used))
+        self.dev = records_for(dataset, dev, 98)
 
     def fit(self, name: str, knobs: dict[str, float], seed: int) -> Path:
         """The adapter of ``name`` with ``knobs`` on seed ``seed``'s data, trained unless already there."""
@@ -130,18 +135,18 @@ class Runner:
     def score(self, adapter: Path | None, records: list[dict[str, Any]], which: list[str], out: Path) -> None:
         """Evaluate the base model with ``adapter`` (None: zero-shot) on ``records`` unless ``out`` already holds
         a result for them. Predictions ``out`` holds from a smaller set are reused (``evaluate(reuse=True)``), and
-        its wall time adds up every part's."""
+        its wall time adds up every part's. ``wall.json``, written last, records the ids it finished on."""
         from peft import PeftModel
 
-        wall = out / "wall.json"
-        if wall.exists() and scored_ids(out) == sorted(r["id"] for r in records):
+        wall, ids = out / "wall.json", sorted(r["id"] for r in records)
+        if finished_ids(out) == ids:
             return
         spent = json.loads(wall.read_text())["eval_s"] if wall.exists() else 0.0
         net = self.base if adapter is None else PeftModel.from_pretrained(self.base, str(adapter))
         start = time.perf_counter()
         evaluate(net, self.tokenizer, records, which, out, EvalOptions(scoring=self.scoring, batch_size=16),
                  reuse=True)
-        wall.write_text(json.dumps({"eval_s": spent + time.perf_counter() - start}))
+        wall.write_text(json.dumps({"eval_s": spent + time.perf_counter() - start, "ids": ids}))
         if adapter is not None:
             self.base = net.unload()
         print(json.dumps({"dataset": self.dataset, "run": out.name}), flush=True)
@@ -181,10 +186,12 @@ class Runner:
                            self.dir / f"eval-{run_name(name, knobs, seed)}")
 
 
-def scored_ids(folder: Path) -> list[str]:
-    """The record ids of an evaluation's raw predictions; summaries count only runs scored on the whole test set
-    that ``--test`` and ``--test-block`` draw."""
-    return sorted(row["id"] for row in read_jsonl(folder / "raw.predictions.jsonl"))
+def finished_ids(folder: Path) -> list[str] | None:
+    """The sorted record ids the evaluation in ``folder`` finished every condition on (None: none finished). An
+    evaluation stopped while growing its set has new predictions beside old metrics; it counts as unfinished.
+    Summaries count only runs finished on the whole test set that ``--test`` and ``--test-block`` draw."""
+    wall = folder / "wall.json"
+    return json.loads(wall.read_text()).get("ids") if wall.exists() else None
 
 
 def conditions_of(out: Path) -> dict[str, Any]:
@@ -240,7 +247,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
         if not args.knobs_from:
             sections.append((f"{dataset}: knob tuning on dev (seed {args.seeds[0]})",
                              tuning_rows(args, dataset, chosen)))
-        test_ids = sorted(e.id for e in draw(dataset, test_split(dataset), args.test, 99, root, block=args.test_block))
+        test_ids = sorted(e.id for e in test_examples(args, dataset, root))
         rows, means = [], {}
         for name in ["zero-shot"] + args.methods:
             values: dict[str, list[float]] = {"raw": [], "noisy": [], "unseen": []}
@@ -248,11 +255,10 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
             for seed in args.seeds:
                 run = run_name(name, chosen.get(name, {}), seed)
                 run_dir = args.work / dataset / f"eval-{run}"
-                if not (run_dir / "metrics.json").exists() or scored_ids(run_dir) != test_ids:
+                if finished_ids(run_dir) != test_ids:
                     continue
                 seeds.append(seed)
-                if (run_dir / "wall.json").exists():
-                    evals.append(json.loads((run_dir / "wall.json").read_text())["eval_s"])
+                evals.append(json.loads((run_dir / "wall.json").read_text())["eval_s"])
                 conditions = conditions_of(run_dir)
                 for group in values:
                     score = group_score(conditions, dataset, group)
@@ -271,7 +277,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
             for group in ("noisy", "unseen"):
                 row[f"drop {group}"] = f"{means[(name, 'raw')] - means[(name, group)]:+.3f}"
             row["train wall s"] = f"{statistics.fmean(walls):.0f}" if walls else "-"
-            row["eval wall s"] = f"{statistics.fmean(evals):.0f}" if evals else "-"
+            row["eval wall s"] = f"{statistics.fmean(evals):.0f}"
             rows.append(row)
         sections.append((f"{where}: primary score (mean ± std over seeds) and drop from raw", rows))
         notes += verdicts(where, means) + agreements(args, dataset, where, chosen, test_ids)
@@ -341,7 +347,7 @@ def agreements(args: argparse.Namespace, dataset: str, where: str, chosen: dict[
     a difference from it the perturbations make beyond the noisy instructions."""
     def answers(name: str, seed: int) -> list[str] | None:
         run_dir = args.work / dataset / f"eval-{run_name(name, chosen.get(name, {}), seed)}"
-        if not (run_dir / "raw.predictions.jsonl").exists() or scored_ids(run_dir) != test_ids:
+        if finished_ids(run_dir) != test_ids:
             return None
         return [row["generation"] for row in read_jsonl(run_dir / "raw.predictions.jsonl")]
 
