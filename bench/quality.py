@@ -388,13 +388,16 @@ def main() -> None:
     parser.add_argument("--test-block", type=int, default=256,
                         help="Test records are drawn in blocks of this size, so a larger --test reuses a smaller "
                              "one's predictions.")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS),
+                        help="Methods to run and report; runs and tables follow METHODS' order, whatever the order "
+                             "given here.")
     parser.add_argument("--work", type=Path, default=Path("runs/bench-quality"))
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--knobs-from", help="Skip the tuning: use the knobs chosen on this dataset's dev "
                                              "(a cheaper, weaker protocol; the docs say so).")
     parser.add_argument("--summarise-only", action="store_true", help="Rebuild the tables from --work.")
     args = parser.parse_args()
+    args.methods = [name for name in METHODS if name in args.methods]
     root = args.data_dir or default_data_dir()
     if not args.summarise_only:
         for dataset in args.datasets:
