@@ -138,15 +138,15 @@ class Runner:
         its wall time adds up every part's. ``wall.json``, written last, records the ids it finished on."""
         from peft import PeftModel
 
-        wall, ids = out / "wall.json", sorted(r["id"] for r in records)
-        if finished_ids(out) == ids:
+        ids, wall = sorted(r["id"] for r in records), wall_of(out)
+        if wall.get("ids") == ids:
             return
-        spent = json.loads(wall.read_text())["eval_s"] if wall.exists() else 0.0
+        spent = wall.get("eval_s", 0.0)
         net = self.base if adapter is None else PeftModel.from_pretrained(self.base, str(adapter))
         start = time.perf_counter()
         evaluate(net, self.tokenizer, records, which, out, EvalOptions(scoring=self.scoring, batch_size=16),
                  reuse=True)
-        wall.write_text(json.dumps({"eval_s": spent + time.perf_counter() - start, "ids": ids}))
+        (out / "wall.json").write_text(json.dumps({"eval_s": spent + time.perf_counter() - start, "ids": ids}))
         if adapter is not None:
             self.base = net.unload()
         print(json.dumps({"dataset": self.dataset, "run": out.name}), flush=True)
@@ -186,12 +186,13 @@ class Runner:
                            self.dir / f"eval-{run_name(name, knobs, seed)}")
 
 
-def finished_ids(folder: Path) -> list[str] | None:
-    """The sorted record ids the evaluation in ``folder`` finished every condition on (None: none finished). An
-    evaluation stopped while growing its set has new predictions beside old metrics; it counts as unfinished.
-    Summaries count only runs finished on the whole test set that ``--test`` and ``--test-block`` draw."""
-    wall = folder / "wall.json"
-    return json.loads(wall.read_text()).get("ids") if wall.exists() else None
+def wall_of(folder: Path) -> dict[str, Any]:
+    """The evaluation in ``folder``'s ``wall.json`` ({} if none): ``eval_s`` and the sorted record ``ids`` it
+    finished every condition on. An evaluation stopped while growing its set has new predictions beside old
+    metrics and no new ids, so it counts as unfinished. Summaries count only runs finished on the whole test set
+    that ``--test`` and ``--test-block`` draw."""
+    path = folder / "wall.json"
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def conditions_of(out: Path) -> dict[str, Any]:
@@ -255,10 +256,11 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
             for seed in args.seeds:
                 run = run_name(name, chosen.get(name, {}), seed)
                 run_dir = args.work / dataset / f"eval-{run}"
-                if finished_ids(run_dir) != test_ids:
+                wall = wall_of(run_dir)
+                if wall.get("ids") != test_ids:
                     continue
                 seeds.append(seed)
-                evals.append(json.loads((run_dir / "wall.json").read_text())["eval_s"])
+                evals.append(wall["eval_s"])
                 conditions = conditions_of(run_dir)
                 for group in values:
                     score = group_score(conditions, dataset, group)
@@ -347,7 +349,7 @@ def agreements(args: argparse.Namespace, dataset: str, where: str, chosen: dict[
     a difference from it the perturbations make beyond the noisy instructions."""
     def answers(name: str, seed: int) -> list[str] | None:
         run_dir = args.work / dataset / f"eval-{run_name(name, chosen.get(name, {}), seed)}"
-        if finished_ids(run_dir) != test_ids:
+        if wall_of(run_dir).get("ids") != test_ids:
             return None
         return [row["generation"] for row in read_jsonl(run_dir / "raw.predictions.jsonl")]
 
