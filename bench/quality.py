@@ -233,7 +233,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
              "Wall times: train wall s is one training run; eval wall s scores the test records under all three "
              "conditions, summed over the parts when a larger --test reused the predictions of a smaller one (test "
              "records are drawn in nested blocks of --test-block)."]
-    scopes = [scope(dataset, args.test) for dataset in args.datasets]
+    scopes = [scope(dataset, args.test, args.steps) for dataset in args.datasets]
     notes += [note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()
               and note.split(":")[0] not in scopes]
     for dataset, where in zip(args.datasets, scopes):
@@ -286,9 +286,10 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
     save("quality", "Quality", sections, notes)
 
 
-def scope(dataset: str, test: int) -> str:
-    """What a test table and its notes are keyed by: tables of one dataset on different test sizes coexist."""
-    return f"{dataset}, {test} test"
+def scope(dataset: str, test: int, steps: int) -> str:
+    """What a test table and its notes are keyed by: tables of one dataset on different test sizes or step budgets
+    coexist."""
+    return f"{dataset}, {test} test, {steps} steps"
 
 
 def earlier_notes() -> list[str]:
@@ -360,19 +361,20 @@ def agreements(args: argparse.Namespace, dataset: str, where: str, chosen: dict[
     lines = []
     for name in ("anit", "anit-fast", "neftune"):
         same = total = 0
-        gaps = []
+        gaps, both = [], []
         for seed in args.seeds:
             ours, theirs = answers(name, seed), answers("fgm", seed)
             if ours is not None and theirs is not None:
                 same += sum(a == b for a, b in zip(ours, theirs))
                 total += len(ours)
+                both.append(seed)
             mine, fgm = weights(name, seed), weights("fgm", seed)
             if mine is not None and fgm is not None:
                 largest = max(float(w.abs().max()) for w in fgm.values())
                 gaps.append(max(float((mine[k] - fgm[k]).abs().max()) for k in fgm) / largest)
         if total:
             lines.append(f"{where}: {name} gives the same raw-instruction answer as fgm on {same}/{total} "
-                         f"test records (all seeds).")
+                         f"test records (seeds {both}, where both runs finished).")
         if gaps:
             lines.append(f"{where}: {name}'s adapter differs from fgm's by at most {max(gaps):.1%} of fgm's largest "
                          f"adapter weight (the largest over seeds).")
