@@ -358,23 +358,24 @@ def agreements(args: argparse.Namespace, dataset: str, where: str, chosen: dict[
         path = args.work / dataset / run_name(name, chosen.get(name, {}), seed) / "adapter_model.safetensors"
         return load_file(str(path)) if path.exists() else None
 
+    fgm_answers = {seed: answers("fgm", seed) for seed in args.seeds}
+    fgm_weights = {seed: weights("fgm", seed) for seed in args.seeds}
     lines = []
     for name in ("anit", "anit-fast", "neftune"):
-        same = total = 0
+        same = 0
         gaps, both = [], []
         for seed in args.seeds:
-            ours, theirs = answers(name, seed), answers("fgm", seed)
+            ours, theirs = answers(name, seed), fgm_answers[seed]
             if ours is not None and theirs is not None:
                 same += sum(a == b for a, b in zip(ours, theirs))
-                total += len(ours)
                 both.append(seed)
-            mine, fgm = weights(name, seed), weights("fgm", seed)
+            mine, fgm = weights(name, seed), fgm_weights[seed]
             if mine is not None and fgm is not None:
                 largest = max(float(w.abs().max()) for w in fgm.values())
                 gaps.append(max(float((mine[k] - fgm[k]).abs().max()) for k in fgm) / largest)
-        if total:
-            lines.append(f"{where}: {name} gives the same raw-instruction answer as fgm on {same}/{total} "
-                         f"test records (seeds {both}, where both runs finished).")
+        if both:
+            lines.append(f"{where}: {name} gives the same raw-instruction answer as fgm on {same}/"
+                         f"{len(both) * len(test_ids)} test records (seeds {both}, where both runs finished).")
         if gaps:
             lines.append(f"{where}: {name}'s adapter differs from fgm's by at most {max(gaps):.1%} of fgm's largest "
                          f"adapter weight (the largest over seeds).")
