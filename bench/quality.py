@@ -4,6 +4,9 @@ evaluated under raw, noisy and unseen instructions; mean and standard deviation,
     python bench/quality.py [--datasets sst2] [--seeds 0 1 2] [--steps 30] [--train 200] [--test 200] [--dev 128]
 
 ``it-matched`` trains ``it`` for as many forward+backward passes as exact ``anit`` spends (3x the steps).
+``anit-step`` is ``anit`` with ``nrm_step=beta`` (the ascent step scales with beta(d) too): an experiment beside
+the method as specified, whose beta(d) sets only the uniform start. ``--table`` keeps such a side experiment's
+table beside the main one.
 A run whose evaluation finished is kept, so an interrupted benchmark continues where it stopped, and a larger
 ``--test`` scores only the records a smaller one did not (test records are drawn in nested blocks).
 Each method with knobs of its own first picks them on dev (``GRIDS``: three candidates, one seed, the same
@@ -13,6 +16,7 @@ budget for every method), then trains on every seed with them and is scored on t
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -36,9 +40,13 @@ from anit.training.config import TASK_NOISE_RATES, TrainConfig  # noqa: E402
 from anit.training.run import train  # noqa: E402
 
 NOISES = ["random_replace:0.3", "truncate_random:0.3", "char_typo:0.3", "synonym_replace:0.3", "pad_unrelated:0.3"]
-METHODS = {"it": ("it", "exact", 1), "noisy_it": ("noisy_it", "exact", 1), "neftune": ("neftune", "exact", 1),
-           "fgm": ("fgm", "exact", 1), "anit": ("anit", "exact", 1), "anit-fast": ("anit", "fast", 1),
-           "it-matched": ("it", "exact", 3)}
+METHODS: dict[str, tuple[dict[str, str], int]] = {
+    "it": ({"method": "it"}, 1), "noisy_it": ({"method": "noisy_it"}, 1), "neftune": ({"method": "neftune"}, 1),
+    "fgm": ({"method": "fgm"}, 1), "anit": ({"method": "anit"}, 1),
+    "anit-fast": ({"method": "anit", "nrm_variant": "fast"}, 1),
+    "anit-step": ({"method": "anit", "nrm_step": "beta"}, 1),
+    "it-matched": ({"method": "it"}, 3)}
+"""Each method's TrainConfig settings and its step factor (it-matched: 3x the steps, exact anit's passes)."""
 NRM_GRID = [{}, {"nrm_alpha": 0.3}, {"nrm_alpha": 0.1, "beta_min": 2.0, "beta_max": 10.0}]
 GRIDS: dict[str, list[dict[str, float]]] = {
     "noisy_it": [{}, {"noise_rate": 0.3}, {"noise_rate": 0.8}],
@@ -46,6 +54,7 @@ GRIDS: dict[str, list[dict[str, float]]] = {
     "fgm": [{}, {"nrm_alpha": 0.3}, {"nrm_alpha": 0.1, "fgm_beta": 6.0}],
     "anit": NRM_GRID,
     "anit-fast": NRM_GRID,
+    "anit-step": NRM_GRID,
 }
 """Each method's candidate knobs, TrainConfig's defaults first; methods without knobs of their own (it,
 it-matched) are not tuned. Every tuned method gets the same budget: three candidates, one seed."""
@@ -59,6 +68,12 @@ def tag(knobs: dict[str, float]) -> str:
 def run_name(name: str, knobs: dict[str, float], seed: int) -> str:
     """The folder of method ``name`` with ``knobs`` on seed ``seed`` (prefixed eval-/dev- for its scores)."""
     return f"{name}{tag(knobs)}-{seed}"
+
+
+def eval_dir(folder: Path, name: str, knobs: dict[str, float], seed: int) -> Path:
+    """Where ``name``'s test evaluation on ``seed`` lies under a dataset's ``folder``. zero-shot has one whatever
+    the seed: it trains nothing and decodes greedily."""
+    return folder / ("eval-zero-shot" if name == "zero-shot" else f"eval-{run_name(name, knobs, seed)}")
 
 
 TEST_SEED = 99
@@ -123,10 +138,10 @@ class Runner:
 
     def fit(self, name: str, knobs: dict[str, float], seed: int) -> Path:
         """The adapter of ``name`` with ``knobs`` on seed ``seed``'s data, trained unless already there."""
-        method, variant, factor = METHODS[name]
+        settings, factor = METHODS[name]
         out = self.dir / run_name(name, knobs, seed)
         if not (out / "train_summary.json").exists():
-            train(TrainConfig(model="smollm2-135m", method=method, nrm_variant=variant,
+            train(TrainConfig(model="smollm2-135m", **settings,
                               data=str(self.dir / f"train-{seed}.jsonl"), output_dir=str(out),
                               max_steps=self.args.steps * factor, batch_size=4, lr=2e-4, max_length=256, seed=seed,
                               report_to=["none"], save_steps=10_000, logging_steps=10, **knobs))
@@ -177,13 +192,12 @@ class Runner:
             chosen = {name: chosen.get(name, {}) for name in self.args.methods}
         else:
             chosen = self.tune()
-        self.score(None, self.test, ["raw", "noisy", "unseen"],
-                   self.dir / f"eval-{run_name('zero-shot', {}, self.args.seeds[0])}")
+        self.score(None, self.test, ["raw", "noisy", "unseen"], eval_dir(self.dir, "zero-shot", {}, 0))
         for seed in self.args.seeds:
             for name in self.args.methods:
                 knobs = chosen[name]
                 self.score(self.fit(name, knobs, seed), self.test, ["raw", "noisy", "unseen"],
-                           self.dir / f"eval-{run_name(name, knobs, seed)}")
+                           eval_dir(self.dir, name, knobs, seed))
 
 
 def wall_of(folder: Path) -> dict[str, Any]:
@@ -233,7 +247,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
              "Wall times: train wall s is one training run; eval wall s scores the test records under all three "
              "conditions, summed over the parts when a larger --test reused the predictions of a smaller one (test "
              "records are drawn in nested blocks of --test-block)."]
-    scopes = [scope(dataset, args.test, args.steps) for dataset in args.datasets]
+    scopes = [scope(dataset, args.test, args.steps, args.table) for dataset in args.datasets]
     notes += [note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()
               and note.split(":")[0] not in scopes]
     for dataset, where in zip(args.datasets, scopes):
@@ -245,17 +259,23 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
         notes.append(f"{where}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
                      f"lr 2e-4, LoRA r16; {args.test} test and {args.dev} dev records; seeds {args.seeds}; noises "
                      f"{', '.join(NOISES)} (one drawn per record).")
+        if "anit-step" in args.methods:
+            notes.append(f"{where}: anit-step is anit with nrm_step=beta, an ascent step of alpha * beta(d_i): "
+                         "distortion sets the step as well as the uniform start. It is not the method as "
+                         "specified (there the step is alpha for every sample); it tests whether a "
+                         "distortion-driven step changes what anit learns.")
         if not args.knobs_from:
-            sections.append((f"{dataset}: knob tuning on dev (seed {args.seeds[0]})",
+            sections.append((f"{dataset}{f', {args.table}' if args.table else ''}: knob tuning on dev (seed "
+                             f"{args.seeds[0]})",
                              tuning_rows(args, dataset, chosen)))
         test_ids = sorted(e.id for e in test_examples(args, dataset, root))
         rows, means = [], {}
         for name in ["zero-shot"] + args.methods:
             values: dict[str, list[float]] = {"raw": [], "noisy": [], "unseen": []}
             walls, evals, seeds = [], [], []
-            for seed in args.seeds:
+            for seed in args.seeds[:1] if name == "zero-shot" else args.seeds:
                 run = run_name(name, chosen.get(name, {}), seed)
-                run_dir = args.work / dataset / f"eval-{run}"
+                run_dir = eval_dir(args.work / dataset, name, chosen.get(name, {}), seed)
                 wall = wall_of(run_dir)
                 if wall.get("ids") != test_ids:
                     continue
@@ -286,10 +306,10 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
     save("quality", "Quality", sections, notes)
 
 
-def scope(dataset: str, test: int, steps: int) -> str:
-    """What a test table and its notes are keyed by: tables of one dataset on different test sizes or step budgets
-    coexist."""
-    return f"{dataset}, {test} test, {steps} steps"
+def scope(dataset: str, test: int, steps: int, table: str | None = None) -> str:
+    """What a test table and its notes are keyed by: tables of one dataset on different test sizes, step budgets
+    or ``--table`` names coexist."""
+    return f"{dataset}, {test} test, {steps} steps" + (f", {table}" if table else "")
 
 
 def earlier_notes() -> list[str]:
@@ -323,7 +343,7 @@ def verdicts(where: str, means: dict[tuple[str, str], float]) -> list[str]:
     """The goal, checked plainly: anit at least as good as it under raw instructions, and drops at most half of it's.
     ``where`` (a ``scope``) starts each line."""
     lines = []
-    for name in ("anit", "anit-fast"):
+    for name in ("anit", "anit-fast", "anit-step"):
         if (name, "raw") not in means or ("it", "raw") not in means:
             continue
         raw_ok = means[(name, "raw")] >= means[("it", "raw")]
@@ -341,44 +361,48 @@ def verdicts(where: str, means: dict[tuple[str, str], float]) -> list[str]:
     return lines
 
 
+AGREEMENTS = [("anit", "fgm"), ("anit-fast", "fgm"), ("neftune", "fgm"), ("anit-step", "anit")]
+"""Pairs of methods that train on the same noisy-instruction draws, so that where their answers and adapters
+agree, the perturbations that tell them apart made little difference."""
+
+
 def agreements(args: argparse.Namespace, dataset: str, where: str, chosen: dict[str, dict[str, float]],
                test_ids: list[str]) -> list[str]:
-    """How often anit, anit-fast and neftune give the same raw-instruction answer as fgm on the test records
-    ``test_ids`` (runs scored on other records are left out).
-
-    neftune and fgm train on the same noisy-instruction draws as anit, so their agreement shows how much of
-    a difference from it the perturbations make beyond the noisy instructions."""
+    """For each pair in ``AGREEMENTS`` that ran, how often the two give the same raw-instruction answer on the test
+    records ``test_ids`` (runs scored on other records are left out), and how far apart their adapters are."""
+    @functools.cache
     def answers(name: str, seed: int) -> list[str] | None:
-        run_dir = args.work / dataset / f"eval-{run_name(name, chosen.get(name, {}), seed)}"
+        run_dir = eval_dir(args.work / dataset, name, chosen.get(name, {}), seed)
         if wall_of(run_dir).get("ids") != test_ids:
             return None
         return [row["generation"] for row in read_jsonl(run_dir / "raw.predictions.jsonl")]
 
+    @functools.cache
     def weights(name: str, seed: int) -> dict[str, Any] | None:
         path = args.work / dataset / run_name(name, chosen.get(name, {}), seed) / "adapter_model.safetensors"
         return load_file(str(path)) if path.exists() else None
 
-    fgm_answers = {seed: answers("fgm", seed) for seed in args.seeds}
-    fgm_weights = {seed: weights("fgm", seed) for seed in args.seeds}
     lines = []
-    for name in ("anit", "anit-fast", "neftune"):
+    for name, other in AGREEMENTS:
+        if name not in args.methods or other not in args.methods:
+            continue
         same = 0
         gaps, both = [], []
         for seed in args.seeds:
-            ours, theirs = answers(name, seed), fgm_answers[seed]
+            ours, theirs = answers(name, seed), answers(other, seed)
             if ours is not None and theirs is not None:
                 same += sum(a == b for a, b in zip(ours, theirs))
                 both.append(seed)
-            mine, fgm = weights(name, seed), fgm_weights[seed]
-            if mine is not None and fgm is not None:
-                largest = max(float(w.abs().max()) for w in fgm.values())
-                gaps.append(max(float((mine[k] - fgm[k]).abs().max()) for k in fgm) / largest)
+            mine, reference = weights(name, seed), weights(other, seed)
+            if mine is not None and reference is not None:
+                largest = max(float(w.abs().max()) for w in reference.values())
+                gaps.append(max(float((mine[k] - reference[k]).abs().max()) for k in reference) / largest)
         if both:
-            lines.append(f"{where}: {name} gives the same raw-instruction answer as fgm on {same}/"
+            lines.append(f"{where}: {name} gives the same raw-instruction answer as {other} on {same}/"
                          f"{len(both) * len(test_ids)} test records (seeds {both}, where both runs finished).")
         if gaps:
-            lines.append(f"{where}: {name}'s adapter differs from fgm's by at most {max(gaps):.1%} of fgm's largest "
-                         f"adapter weight (the largest over seeds).")
+            lines.append(f"{where}: {name}'s adapter differs from {other}'s by at most {max(gaps):.1%} of {other}'s "
+                         f"largest adapter weight (the largest over seeds).")
     return lines
 
 
@@ -400,6 +424,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--knobs-from", help="Skip the tuning: use the knobs chosen on this dataset's dev "
                                              "(a cheaper, weaker protocol; the docs say so).")
+    parser.add_argument("--table", help="Name a side experiment's table (e.g. anit-step) so that it sits beside "
+                                        "the main table of the same dataset, test size and steps.")
     parser.add_argument("--summarise-only", action="store_true", help="Rebuild the tables from --work.")
     args = parser.parse_args()
     args.methods = [name for name in METHODS if name in args.methods]

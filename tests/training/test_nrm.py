@@ -35,6 +35,15 @@ def test_ascent_normalises_per_sample_and_flags_non_finite():
     assert (delta1[1] == 0).all()
 
 
+def test_ascent_takes_one_step_size_per_sample():
+    grad = torch.randn(3, 4, 5)
+    mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1], [0, 1, 1, 0]])
+    alpha = torch.tensor([0.5, 2.0, 0.0])
+    delta1, _ = nrm.ascent(torch.zeros(3, 4, 5), grad, alpha, mask)
+    masked = (grad * mask.unsqueeze(-1)).flatten(1).norm(dim=1) / grad.flatten(1).norm(dim=1)
+    assert torch.allclose(delta1.flatten(1).norm(dim=1), alpha * masked)
+
+
 def test_token_losses_count_only_answer_tokens():
     labels = torch.tensor([[-100, -100, 2, 3], [-100, 4, -100, -100]])
     keep = nrm.answer_positions(labels)

@@ -81,6 +81,20 @@ def test_zero_beta_and_alpha_give_twice_the_clean_loss(tiny_model, noisy_data, t
     assert torch.isclose(nrm_loss, 2 * clean, rtol=1e-5)
 
 
+@pytest.mark.parametrize("step,ascends", [("fixed", True), ("beta", False)])
+def test_beta_scaled_step_vanishes_with_beta(tiny_model, noisy_data, tmp_path, step, ascends):
+    cfg = _cfg(tiny_model, noisy_data, tmp_path, beta_min=0.0, beta_max=0.0, nrm_alpha=1.0, nrm_step=step,
+               lora_dropout=0.0)
+    model, tok, batch = _batch(cfg, noisy_data)
+    trainer = _trainer(cfg, model, tok)
+    model.train()
+    nrm_loss = trainer.compute_loss(model, batch)
+    cfg.method = "it"
+    clean = trainer.compute_loss(model, batch)
+    assert bool(nrm_loss > 2 * clean * (1 + 1e-4)) is ascends
+    assert ascends or torch.isclose(nrm_loss, 2 * clean, rtol=1e-5)
+
+
 def test_ascent_raises_the_loss(tiny_model, noisy_data, tmp_path):
     from anit.training import nrm
 

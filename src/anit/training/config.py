@@ -68,6 +68,9 @@ class TrainConfig:
     fgm_beta: float = option(3.0, "The one global beta of the fgm baseline.", min=0.0)
     nrm_eps: float = option(1.0, "Uniform start U(-eps, eps) of the perturbation.", min=0.0)
     nrm_alpha: float = option(1.0, "Gradient-ascent step size (per-sample Frobenius-normalised).", min=0.0)
+    nrm_step: str = option("fixed", "Ascent step of sample i: fixed (alpha, as the method specifies; beta(d) sets "
+                                    "only the uniform start) or beta (alpha * beta(d_i): the step responds to "
+                                    "distortion too; fgm's beta is fgm_beta).", choices=("fixed", "beta"))
     nrm_lambda: float = option(1.0, "Weight of the adversarial loss.", min=0.0)
     nrm_scope: str = option("instruction", "Perturb instruction tokens only, or the whole prompt.",
                             choices=("instruction", "prompt"))

@@ -4,7 +4,7 @@ Per sample i with distortion d_i, real length L_i and hidden size h::
 
     delta0_i = beta(d_i) / sqrt(L_i * h) * U(-eps, eps)        (on masked positions only)
     g_i      = d L(f(X + delta0), y) / d delta0_i              (no parameter gradients)
-    delta1_i = delta0_i + alpha * g_i / ||g_i||_F
+    delta1_i = delta0_i + alpha_i * g_i / ||g_i||_F           (alpha_i = alpha, or alpha * beta(d_i): nrm_step)
     loss     = L(f(X), y) + lambda * L(f(X + delta1), y)
 """
 
@@ -37,15 +37,17 @@ def initial_delta(shape: torch.Size, beta: torch.Tensor, lengths: torch.Tensor, 
     return delta.to(dtype)
 
 
-def ascent(delta0: torch.Tensor, grad: torch.Tensor, alpha: float, mask: torch.Tensor
+def ascent(delta0: torch.Tensor, grad: torch.Tensor, alpha: float | torch.Tensor, mask: torch.Tensor
            ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``delta0 + alpha * g / ||g||_F`` per sample; returns it and which samples had a finite gradient."""
+    """``delta0 + alpha * g / ||g||_F`` per sample (``alpha`` one number, or one per sample); returns it and which
+    samples had a finite gradient."""
     flat = grad.float().flatten(1)
     finite = torch.isfinite(flat).all(dim=1)
     safe = torch.where(finite.view(-1, 1), flat, torch.zeros_like(flat))
     norm = safe.norm(dim=1).clamp(min=1e-12)
     step = (safe / norm.view(-1, 1)).view_as(grad) * mask.unsqueeze(-1).float()
-    return delta0 + (alpha * step).to(delta0.dtype), finite
+    size = torch.as_tensor(alpha, dtype=torch.float32, device=grad.device).reshape(-1, 1, 1)
+    return delta0 + (size * step).to(delta0.dtype), finite
 
 
 def answer_positions(labels: torch.Tensor) -> torch.Tensor:

@@ -79,6 +79,10 @@ class NRMTrainer(Trainer):
             return nrm.beta_levels(distortion, cfg.beta_thresholds, cfg.beta_levels)
         return nrm.beta_linear(distortion, cfg.beta_min, cfg.beta_max)
 
+    def _alpha(self, beta: torch.Tensor) -> float | torch.Tensor:
+        """The ascent step size: alpha, or alpha * beta(d_i) per sample (``nrm_step``)."""
+        return self.cfg.nrm_alpha * beta if self.cfg.nrm_step == "beta" else self.cfg.nrm_alpha
+
     def _perturbation_mask(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         key = "instruction_mask" if self.cfg.nrm_scope == "instruction" else "prompt_mask"
         return inputs[key] * inputs["attention_mask"]
@@ -123,7 +127,7 @@ class NRMTrainer(Trainer):
         delta0.requires_grad_(True)
         probe, _ = self._losses(model, embeds.detach() + delta0, inputs)
         (grad,) = torch.autograd.grad(probe.sum(), delta0)
-        delta1, finite = nrm.ascent(delta0.detach(), grad, cfg.nrm_alpha, self._perturbation_mask(inputs))
+        delta1, finite = nrm.ascent(delta0.detach(), grad, self._alpha(beta), self._perturbation_mask(inputs))
         pair = {key: torch.cat([inputs[key], inputs[key]]) for key in ("attention_mask", "labels")}
         sums, _ = self._losses(model, torch.cat([embeds, embeds + delta1]), pair)
         clean_sums, adv_sums = sums.chunk(2)
@@ -147,7 +151,7 @@ class NRMTrainer(Trainer):
             sums, _ = self._losses(model, embeds + delta0, inputs)
             first = sums.sum() / den
         self.accelerator.backward(first)
-        delta1, finite = nrm.ascent(delta0.detach(), delta0.grad, cfg.nrm_alpha, self._perturbation_mask(inputs))
+        delta1, finite = nrm.ascent(delta0.detach(), delta0.grad, self._alpha(beta), self._perturbation_mask(inputs))
         with self.compute_loss_context_manager():
             adv_sums, _ = self._losses(model, embeds + delta1, inputs)
             adv = cfg.nrm_lambda * (adv_sums * finite).sum() / den
