@@ -16,6 +16,7 @@ budget for every method), then trains on every seed with them and is scored on t
 from __future__ import annotations
 
 import argparse
+import collections
 import functools
 import json
 import statistics
@@ -268,11 +269,13 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
             sections.append((f"{dataset}{f', {args.table}' if args.table else ''}: knob tuning on dev (seed "
                              f"{args.seeds[0]})",
                              tuning_rows(args, dataset, chosen)))
-        test_ids = sorted(e.id for e in test_examples(args, dataset, root))
+        test = test_examples(args, dataset, root)
+        test_ids = sorted(e.id for e in test)
         rows, means = [], {}
         for name in ["zero-shot"] + args.methods:
             values: dict[str, list[float]] = {"raw": [], "noisy": [], "unseen": []}
-            walls, evals, seeds = [], [], []
+            walls, evals, seeds, macro = [], [], [], []
+            answered: collections.Counter[str] = collections.Counter()
             for seed in args.seeds[:1] if name == "zero-shot" else args.seeds:
                 run = run_name(name, chosen.get(name, {}), seed)
                 run_dir = eval_dir(args.work / dataset, name, chosen.get(name, {}), seed)
@@ -286,6 +289,9 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
                     score = group_score(conditions, dataset, group)
                     if score is not None:
                         values[group].append(score)
+                if DATASETS.get(dataset).task == "tc":
+                    macro.append(conditions["raw"][dataset]["macro_f1"])
+                    answered.update(row["parsed"] for row in read_jsonl(run_dir / "raw.predictions.jsonl"))
                 summary = args.work / dataset / run / "train_summary.json"
                 if summary.exists():
                     walls.append(json.loads(summary.read_text())["runtime_s"])
@@ -298,10 +304,21 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
                 row[group] = f"{statistics.fmean(scores):.3f} ± {statistics.pstdev(scores):.3f}"
             for group in ("noisy", "unseen"):
                 row[f"drop {group}"] = f"{means[(name, 'raw')] - means[(name, group)]:+.3f}"
+            if macro:
+                row["raw macro-F1"] = f"{statistics.fmean(macro):.3f} ± {statistics.pstdev(macro):.3f}"
+                label, count = answered.most_common(1)[0]
+                row["raw top answer"] = f"{label} {count / answered.total():.0%}"
             row["train wall s"] = f"{statistics.fmean(walls):.0f}" if walls else "-"
             row["eval wall s"] = f"{statistics.fmean(evals):.0f}"
             rows.append(row)
         sections.append((f"{where}: primary score (mean ± std over seeds) and drop from raw", rows))
+        if DATASETS.get(dataset).task == "tc":
+            gold = collections.Counter(e.gold for e in test)
+            label, count = gold.most_common(1)[0]
+            notes.append(f"{where}: raw top answer is the label a method gives most often under raw instructions and "
+                         f"its share of the answers (all seeds pooled); the most common gold label is {label} "
+                         f"({count / gold.total():.0%}). A share far above it shows a label bias that accuracy "
+                         "hides and macro-F1 shows.")
         notes += verdicts(where, means) + agreements(args, dataset, where, chosen, test_ids)
     save("quality", "Quality", sections, notes)
 
