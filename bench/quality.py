@@ -373,6 +373,9 @@ def verdicts(where: str, means: dict[tuple[str, str], float]) -> list[str]:
                 verdict = f"not judged: it does not drop under {group} instructions"
             else:
                 verdict = "met" if drop <= it_drop / 2 else "not met"
+                if drop <= it_drop / 2 and means[(name, group)] < means[("it", group)]:
+                    verdict += (f", but only through a lower raw score: under {group} instructions it is still below "
+                                f"it ({means[(name, group)]:.3f} vs {means[('it', group)]:.3f})")
             lines.append(f"{where}: {name}'s raw-to-{group} drop {drop:+.3f} vs it's {it_drop:+.3f}: goal (at most "
                          f"half of it's) {verdict}.")
     return lines
