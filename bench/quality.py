@@ -268,10 +268,10 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
                          "specified (there the step is alpha for every sample); it tests whether a "
                          "distortion-driven step changes what anit learns.")
         if not args.knobs_from:
-            sections.append((f"{dataset}{f', {args.table}' if args.table else ''}: knob tuning on dev (seed "
-                             f"{args.seeds[0]})",
+            sections.append((f"{named(dataset, args.table)}: knob tuning on dev (seed {args.seeds[0]})",
                              tuning_rows(args, dataset, chosen)))
         test = test_examples(args, dataset, root)
+        classification = DATASETS.get(dataset).task == "tc"
         test_ids = sorted(e.id for e in test)
         rows, means = [], {}
         for name in ["zero-shot"] + args.methods:
@@ -290,7 +290,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
                     score = group_score(conditions, dataset, group)
                     if score is not None:
                         values[group].append(score)
-                if DATASETS.get(dataset).task == "tc":
+                if classification:
                     macro.append(conditions["raw"][dataset]["macro_f1"])
                     leanings.append(top_answer(read_jsonl(run_dir / "raw.predictions.jsonl")))
                 summary = args.work / dataset / run / "train_summary.json"
@@ -312,7 +312,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
             row["eval wall s"] = f"{statistics.fmean(evals):.0f}"
             rows.append(row)
         sections.append((f"{where}: primary score (mean ± std over seeds) and drop from raw", rows))
-        if DATASETS.get(dataset).task == "tc":
+        if classification:
             notes.append(f"{where}: raw top answer is, for each seed, the label a method gives most often under raw "
                          f"instructions and its share of the answers; the gold labels give "
                          f"{top_answer({'parsed': e.gold} for e in test)}. A share far above that shows a label bias "
@@ -328,10 +328,15 @@ def top_answer(rows: Iterable[dict[str, Any]]) -> str:
     return f"{label} {count / answers.total():.0%}"
 
 
+def named(text: str, table: str | None) -> str:
+    """``text`` followed by the ``--table`` name, if any, so a side experiment's headings differ from the main ones."""
+    return f"{text}, {table}" if table else text
+
+
 def scope(dataset: str, test: int, steps: int, table: str | None = None) -> str:
     """What a test table and its notes are keyed by: tables of one dataset on different test sizes, step budgets
     or ``--table`` names coexist."""
-    return f"{dataset}, {test} test, {steps} steps" + (f", {table}" if table else "")
+    return named(f"{dataset}, {test} test, {steps} steps", table)
 
 
 def earlier_notes() -> list[str]:
@@ -377,8 +382,9 @@ def verdicts(where: str, means: dict[tuple[str, str], float]) -> list[str]:
             if it_drop <= 0:
                 verdict = f"not judged: it does not drop under {group} instructions"
             else:
-                verdict = "met" if drop <= it_drop / 2 else "not met"
-                if drop <= it_drop / 2 and means[(name, group)] < means[("it", group)]:
+                met = drop <= it_drop / 2
+                verdict = "met" if met else "not met"
+                if met and means[(name, group)] < means[("it", group)]:
                     verdict += (f", but only through a lower raw score: under {group} instructions it is still below "
                                 f"it ({means[(name, group)]:.3f} vs {means[('it', group)]:.3f})")
             lines.append(f"{where}: {name}'s raw-to-{group} drop {drop:+.3f} vs it's {it_drop:+.3f}: goal (at most "

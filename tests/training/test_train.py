@@ -70,20 +70,10 @@ def test_probe_pass_leaves_parameter_grads_untouched(tiny_model, noisy_data, tmp
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_zero_beta_and_alpha_give_twice_the_clean_loss(tiny_model, noisy_data, tmp_path):
-    cfg = _cfg(tiny_model, noisy_data, tmp_path, beta_min=0.0, beta_max=0.0, nrm_alpha=0.0, lora_dropout=0.0)
-    model, tok, batch = _batch(cfg, noisy_data)
-    trainer = _trainer(cfg, model, tok)
-    model.train()
-    nrm_loss = trainer.compute_loss(model, batch)
-    cfg.method = "it"
-    clean = trainer.compute_loss(model, batch)
-    assert torch.isclose(nrm_loss, 2 * clean, rtol=1e-5)
-
-
-@pytest.mark.parametrize("step,ascends", [("fixed", True), ("beta", False)])
-def test_beta_scaled_step_vanishes_with_beta(tiny_model, noisy_data, tmp_path, step, ascends):
-    cfg = _cfg(tiny_model, noisy_data, tmp_path, beta_min=0.0, beta_max=0.0, nrm_alpha=1.0, nrm_step=step,
+@pytest.mark.parametrize("alpha,step,ascends", [(0.0, "fixed", False), (1.0, "fixed", True), (1.0, "beta", False)])
+def test_zero_beta_loss_is_twice_the_clean_loss_unless_a_fixed_step_ascends(tiny_model, noisy_data, tmp_path, alpha,
+                                                                              step, ascends):
+    cfg = _cfg(tiny_model, noisy_data, tmp_path, beta_min=0.0, beta_max=0.0, nrm_alpha=alpha, nrm_step=step,
                lora_dropout=0.0)
     model, tok, batch = _batch(cfg, noisy_data)
     trainer = _trainer(cfg, model, tok)
