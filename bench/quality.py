@@ -33,9 +33,9 @@ from safetensors.torch import load_file  # noqa: E402
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
 from anit.distortion import resolve_scorers  # noqa: E402
-from anit.evaluation.run import PRIMARY, EvalOptions, evaluate  # noqa: E402
+from anit.evaluation.run import PRIMARY, EvalOptions, evaluate, load_for_eval  # noqa: E402
 from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
-from anit.models import load_model, load_tokenizer  # noqa: E402
+from anit.models import resolve_dtype  # noqa: E402
 from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
 from anit.training.config import TASK_NOISE_RATES, TrainConfig  # noqa: E402
 from anit.training.run import train  # noqa: E402
@@ -92,6 +92,19 @@ def records_for(dataset: str, examples: list[Any], seed: int) -> list[dict[str, 
     return noisy
 
 
+def kept_records(path: Path, dataset: str, examples: list[Any], seed: int) -> list[dict[str, Any]]:
+    """``records_for`` through the file ``path``: records it already holds are reused by id (a record's noise
+    depends only on ``seed`` and its id), only the others are noised, and ``path`` is left holding exactly
+    ``examples``' records. A resumed or grown benchmark so scores the instructions it scored before, and a
+    machine without WordNet can run on the files."""
+    held = {r["id"]: r for r in read_jsonl(path)} if path.exists() else {}
+    missing = [e for e in examples if e.id not in held]
+    held.update((r["id"], r) for r in records_for(dataset, missing, seed))
+    records = [held[e.id] for e in examples]
+    write_jsonl(path, records)
+    return records
+
+
 def draw(dataset: str, split: str, n: int, seed: int, root: Path, exclude: frozenset[str] = frozenset(),
          block: int | None = None) -> list[Any]:
     """``n`` examples of ``split`` not in ``exclude``; drawn in blocks of ``block`` (see ``nested_sample``) when
@@ -124,8 +137,7 @@ class Runner:
 
     def __init__(self, args: argparse.Namespace, root: Path, dataset: str) -> None:
         self.args, self.dataset, self.dir = args, dataset, args.work / dataset
-        self.tokenizer = load_tokenizer("smollm2-135m")
-        self.base = load_model("smollm2-135m")
+        self.base, self.tokenizer = load_for_eval("smollm2-135m", None)
         self.spec = DATASETS.get(dataset)
         self.scoring = "choice" if self.spec.task == "tc" else "generate"
         for seed in args.seeds:
@@ -133,11 +145,10 @@ class Runner:
             if not data.exists():
                 write_jsonl(data, records_for(dataset, draw(dataset, "train", args.train, seed, root), seed))
         used = frozenset(r["id"] for seed in args.seeds for r in read_jsonl(self.dir / f"train-{seed}.jsonl"))
-        self.test = records_for(dataset, test_examples(args, dataset, root), TEST_SEED)
-        write_jsonl(self.dir / "test.jsonl", self.test)
+        self.test = kept_records(self.dir / "test.jsonl", dataset, test_examples(args, dataset, root), TEST_SEED)
         dev = (draw(dataset, "dev", args.dev, 98, root) if "dev" in self.spec.files and "test" in self.spec.files
                else draw(dataset, "train", args.dev, 98, root, used))
-        self.dev = records_for(dataset, dev, 98)
+        self.dev = kept_records(self.dir / "dev.jsonl", dataset, dev, 98)
 
     def fit(self, name: str, knobs: dict[str, float], seed: int) -> Path:
         """The adapter of ``name`` with ``knobs`` on seed ``seed``'s data, trained unless already there."""
@@ -251,6 +262,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
              "conditions, summed over the parts when a larger --test reused the predictions of a smaller one (test "
              "records are drawn in nested blocks of --test-block)."]
     scopes = [scope(dataset, args.test, args.steps, args.table) for dataset in args.datasets]
+    precision = str(resolve_dtype("auto")).removeprefix("torch.")
     notes += [note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()
               and note.split(":")[0] not in scopes]
     for dataset, where in zip(args.datasets, scopes):
@@ -260,7 +272,8 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
             notes.append(f"{where}: no tuning of its own; every method uses the knobs it chose on "
                          f"{args.knobs_from} dev.")
         notes.append(f"{where}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
-                     f"lr 2e-4, LoRA r16; {args.test} test and {args.dev} dev records; seeds {args.seeds}; noises "
+                     f"lr 2e-4, LoRA r16, {precision} base weights; {args.test} test and {args.dev} dev "
+                     f"records; seeds {args.seeds}; noises "
                      f"{', '.join(NOISES)} (one drawn per record).")
         if "anit-step" in args.methods:
             notes.append(f"{where}: anit-step is anit with nrm_step=beta, an ascent step of alpha * beta(d_i): "

@@ -71,7 +71,6 @@ def load_model(model: str, dtype: str = "auto", quantization: str | None = None,
                device_map: Any = None) -> Any:
     """A causal LM in ``dtype`` (auto: bf16 on a bf16 GPU, fp16 on other GPUs, fp32 on CPU), optionally
     quantised to 4 or 8 bits through bitsandbytes (CUDA only)."""
-    import torch
     from transformers import AutoModelForCausalLM
 
     source = resolve(model)
@@ -83,13 +82,21 @@ def load_model(model: str, dtype: str = "auto", quantization: str | None = None,
         kwargs["use_safetensors"] = True
     if quantization:
         kwargs["quantization_config"] = quantization_config(quantization, torch_dtype)
-        kwargs["device_map"] = device_map or {"": torch.cuda.current_device()}
+        kwargs["device_map"] = device_map or gpu_map()
     elif device_map is not None:
         kwargs["device_map"] = device_map
     model = AutoModelForCausalLM.from_pretrained(source.path, **kwargs)
     if source.gguf_file:
         dequantised(model)
     return model
+
+
+def gpu_map() -> dict[str, int] | None:
+    """A ``device_map`` that puts a whole model on this process's GPU, or None where there is none. Inference
+    passes it (``from_pretrained`` alone loads onto the CPU); training leaves placement to the Trainer."""
+    import torch
+
+    return {"": torch.cuda.current_device()} if torch.cuda.is_available() else None
 
 
 def dequantised(model: Any) -> None:

@@ -12,11 +12,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tiny  # noqa: E402
 
 from anit.evaluation.run import (EvalOptions, choice_predictions, choice_scores, condition_metrics,  # noqa: E402
-                                 conditions, eval_precision, evaluate, gaps)
+                                 conditions, eval_precision, evaluate, gaps, load_for_eval)
 from anit.training.config import TrainConfig  # noqa: E402
 from anit.generation import (MIN_SHARED, as_model_input, batch_order, generate, prepare_batch,  # noqa: E402
                              shared_length)
-from anit.models import load_model, load_tokenizer  # noqa: E402
+from anit import models  # noqa: E402
+from anit.models import gpu_map, load_model, load_tokenizer  # noqa: E402
 from anit.tasks.base import context_block  # noqa: E402
 
 RECORDS = [
@@ -251,3 +252,26 @@ def test_eval_loads_the_base_as_the_adapter_trained_unless_told(trained, dtype, 
     assert (got_dtype, got_q, note is not None) == expected
     if note:
         assert "needs CUDA" in note
+
+
+def test_gpu_map_puts_the_whole_model_on_this_process_gpu_or_is_none(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert gpu_map() is None
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 3)
+    assert gpu_map() == {"": 3}
+
+
+def test_eval_places_the_base_where_gpu_map_says(tmp_path, monkeypatch):
+    folder = tiny.build(tmp_path / "tiny", chat=True, seed=3)
+    asked = []
+
+    def recording(*args, **kwargs):
+        asked.append(kwargs.get("device_map"))
+        return load_model(*args, **kwargs)
+
+    monkeypatch.setattr(models, "gpu_map", lambda: {"": "cpu"})
+    monkeypatch.setattr(models, "load_model", recording)
+    model, _ = load_for_eval(str(folder), None)
+    assert asked == [{"": "cpu"}]
+    assert not model.training

@@ -43,7 +43,7 @@ def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stage
     """Run the whole ANIT pipeline on a small budget and print the results table and the report path."""
     from anit.distortion import resolve_scorers
     from anit.evaluation.run import EvalOptions, evaluate
-    from anit.models import load_model, load_tokenizer
+    from anit.models import gpu_map, load_model, load_tokenizer
     from anit.noise.build import NoiseSpec, noise_records, score_records
     from anit.report.build import collect, tables, write_report
     from anit.training.config import TrainConfig
@@ -96,7 +96,7 @@ def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stage
             nonlocal base
             from peft import PeftModel
 
-            base = base if base is not None else load_model(model)
+            base = base if base is not None else load_model(model, device_map=gpu_map())
             net = PeftModel.from_pretrained(base, str(adapter)) if adapter else base
             evaluate(net, tokenizer, records, ["raw", "noisy", "unseen"], result, EvalOptions(batch_size=8))
             base = net.unload() if adapter else base

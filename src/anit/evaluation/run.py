@@ -233,11 +233,11 @@ def eval_precision(trained: Any, dtype: str | None, quantization: str | None, cu
 
 def load_for_eval(model_name: str, adapter: str | None, trust_remote_code: bool = False, dtype: str = "auto",
                   quantization: str | None = None) -> tuple[Any, Any]:
-    from anit.models import load_model, load_tokenizer
+    from anit.models import gpu_map, load_model, load_tokenizer
 
     saved = adapter is not None and (Path(adapter) / "tokenizer_config.json").exists()
     tokenizer = load_tokenizer(adapter if saved else model_name, trust_remote_code)
-    model = load_model(model_name, dtype, quantization, trust_remote_code)
+    model = load_model(model_name, dtype, quantization, trust_remote_code, device_map=gpu_map())
     if adapter:
         from peft import PeftModel
 

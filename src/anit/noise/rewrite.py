@@ -71,10 +71,10 @@ class Rewriter:
 
     def _load_model(self) -> None:
         if self._model is None:
-            from anit.models import load_model, load_tokenizer
+            from anit.models import gpu_map, load_model, load_tokenizer
 
             self._tokenizer = load_tokenizer(self.model_name)
-            self._model = load_model(self.model_name)
+            self._model = load_model(self.model_name, device_map=gpu_map())
 
     def rewrite(self, kind: str, instructions: Sequence[str]) -> list[Noisy]:
         cache = self._load_cache()
