@@ -80,15 +80,18 @@ def timed_nrm_training(cfg: Any, model: Any, tokenizer: Any, dataset: Any) -> tu
     return trainer, timer.times, tokens
 
 
-def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]], notes: list[str]) -> None:
+def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]], notes: list[str],
+         measured_on: dict[str, dict[str, Any]] | None = None) -> None:
     """Write docs/benchmarks/<name>.json and re-render docs/BENCHMARKS.md from every result file.
 
     Sections measured now replace those of the same heading; others (from an earlier, partial run)
-    stay, each with the command and date that produced it.
+    stay, each with the command and date that produced it. A section is stamped with this machine, or with
+    ``measured_on[heading]`` where its runs were measured elsewhere and only summarised here.
     """
     path = DOCS / "benchmarks" / f"{name}.json"
-    stamp = {"command": "python " + shlex.join(sys.argv), "machine": machine()}
-    new = [{"heading": h, "rows": rows, **stamp} for h, rows in sections]
+    command, here = "python " + shlex.join(sys.argv), machine()
+    new = [{"heading": h, "rows": rows, "command": command, "machine": (measured_on or {}).get(h, here)}
+           for h, rows in sections]
     kept = []
     if path.exists():
         headings = {h for h, _ in sections}

@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DOCS, save  # noqa: E402
+from common import DOCS, machine, save  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
@@ -77,6 +77,16 @@ def eval_dir(folder: Path, name: str, knobs: dict[str, float], seed: int) -> Pat
     """Where ``name``'s test evaluation on ``seed`` lies under a dataset's ``folder``. zero-shot has one whatever
     the seed: it trains nothing and decodes greedily."""
     return folder / ("eval-zero-shot" if name == "zero-shot" else f"eval-{run_name(name, knobs, seed)}")
+
+
+MEASURED_ON = "measured_on.json"
+"""Written into a dataset's work folder by each run: the machine and the base weights' dtype, so a summary made
+elsewhere (``--summarise-only`` on another machine) stamps the runs with where they ran."""
+
+
+def this_machine() -> dict[str, Any]:
+    """What ``MEASURED_ON`` records: this machine, and the dtype the base loads in here (``auto``)."""
+    return {"machine": machine(), "weights": str(resolve_dtype("auto")).removeprefix("torch.")}
 
 
 TEST_SEED = 99
@@ -138,6 +148,8 @@ class Runner:
     def __init__(self, args: argparse.Namespace, root: Path, dataset: str) -> None:
         self.args, self.dataset, self.dir = args, dataset, args.work / dataset
         self.base, self.tokenizer = load_for_eval("smollm2-135m", None)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / MEASURED_ON).write_text(json.dumps(this_machine(), indent=2) + "\n")
         self.spec = DATASETS.get(dataset)
         self.scoring = "choice" if self.spec.task == "tc" else "generate"
         for seed in args.seeds:
@@ -262,17 +274,19 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
              "conditions, summed over the parts when a larger --test reused the predictions of a smaller one (test "
              "records are drawn in nested blocks of --test-block)."]
     scopes = [scope(dataset, args.test, args.steps, args.table) for dataset in args.datasets]
-    precision = str(resolve_dtype("auto")).removeprefix("torch.")
+    measured_on: dict[str, dict[str, Any]] = {}
     notes += [note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()
               and note.split(":")[0] not in scopes]
     for dataset, where in zip(args.datasets, scopes):
+        ran = args.work / dataset / MEASURED_ON
+        ran = json.loads(ran.read_text()) if ran.exists() else this_machine()
         tuned = args.work / (args.knobs_from or dataset) / "tuned.json"
         chosen = json.loads(tuned.read_text()) if tuned.exists() else {}
         if args.knobs_from:
             notes.append(f"{where}: no tuning of its own; every method uses the knobs it chose on "
                          f"{args.knobs_from} dev.")
         notes.append(f"{where}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
-                     f"lr 2e-4, LoRA r16, {precision} base weights; {args.test} test and {args.dev} dev "
+                     f"lr 2e-4, LoRA r16, {ran['weights']} base weights; {args.test} test and {args.dev} dev "
                      f"records; seeds {args.seeds}; noises "
                      f"{', '.join(NOISES)} (one drawn per record).")
         if "anit-step" in args.methods:
@@ -281,14 +295,15 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
                          "specified (there the step is alpha for every sample); it tests whether a "
                          "distortion-driven step changes what anit learns.")
         if not args.knobs_from:
-            sections.append((f"{named(dataset, args.table)}: knob tuning on dev (seed {args.seeds[0]})",
-                             tuning_rows(args, dataset, chosen)))
+            heading = f"{named(dataset, args.table)}: knob tuning on dev (seed {args.seeds[0]})"
+            measured_on[heading] = ran["machine"]
+            sections.append((heading, tuning_rows(args, dataset, chosen)))
         test = test_examples(args, dataset, root)
         classification = DATASETS.get(dataset).task == "tc"
         test_ids = sorted(e.id for e in test)
-        rows, means = [], {}
+        rows, by_seed = [], {}
         for name in ["zero-shot"] + args.methods:
-            values: dict[str, list[float]] = {"raw": [], "noisy": [], "unseen": []}
+            values: dict[str, dict[int, float]] = {"raw": {}, "noisy": {}, "unseen": {}}
             walls, evals, seeds, macro, leanings = [], [], [], [], []
             for seed in args.seeds[:1] if name == "zero-shot" else args.seeds:
                 run = run_name(name, chosen.get(name, {}), seed)
@@ -302,7 +317,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
                 for group in values:
                     score = group_score(conditions, dataset, group)
                     if score is not None:
-                        values[group].append(score)
+                        values[group][seed] = score
                 if classification:
                     macro.append(conditions["raw"][dataset]["macro_f1"])
                     leanings.append(top_answer(read_jsonl(run_dir / "raw.predictions.jsonl")))
@@ -313,25 +328,28 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
                 continue
             row: dict[str, Any] = {"method": name, "knobs": tag(chosen.get(name, {}))[1:] or "defaults",
                                    "seeds": len(seeds)}
+            means = {group: statistics.fmean(scores.values()) for group, scores in values.items()}
             for group, scores in values.items():
-                means[(name, group)] = statistics.fmean(scores)
-                row[group] = f"{statistics.fmean(scores):.3f} ± {statistics.pstdev(scores):.3f}"
+                by_seed[(name, group)] = scores
+                row[group] = f"{means[group]:.3f} ± {statistics.pstdev(scores.values()):.3f}"
             for group in ("noisy", "unseen"):
-                row[f"drop {group}"] = f"{means[(name, 'raw')] - means[(name, group)]:+.3f}"
+                row[f"drop {group}"] = f"{means['raw'] - means[group]:+.3f}"
             if macro:
                 row["raw macro-F1"] = f"{statistics.fmean(macro):.3f} ± {statistics.pstdev(macro):.3f}"
                 row["raw top answer"] = ", ".join(leanings)
             row["train wall s"] = f"{statistics.fmean(walls):.0f}" if walls else "-"
             row["eval wall s"] = f"{statistics.fmean(evals):.0f}"
             rows.append(row)
-        sections.append((f"{where}: primary score (mean ± std over seeds) and drop from raw", rows))
+        heading = f"{where}: primary score (mean ± std over seeds) and drop from raw"
+        measured_on[heading] = ran["machine"]
+        sections.append((heading, rows))
         if classification:
             notes.append(f"{where}: raw top answer is, for each seed, the label a method gives most often under raw "
                          f"instructions and its share of the answers; the gold labels give "
                          f"{top_answer({'parsed': e.gold} for e in test)}. A share far above that shows a label bias "
                          "that accuracy hides and macro-F1 shows.")
-        notes += verdicts(where, means) + agreements(args, dataset, where, chosen, test_ids)
-    save("quality", "Quality", sections, notes)
+        notes += verdicts(where, by_seed) + agreements(args, dataset, where, chosen, test_ids)
+    save("quality", "Quality", sections, notes, measured_on)
 
 
 def top_answer(rows: Iterable[dict[str, Any]]) -> str:
@@ -379,13 +397,22 @@ def tuning_rows(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[s
     return rows
 
 
-def verdicts(where: str, means: dict[tuple[str, str], float]) -> list[str]:
+def verdicts(where: str, by_seed: dict[tuple[str, str], dict[int, float]]) -> list[str]:
     """The goal, checked plainly: anit at least as good as it under raw instructions, and drops at most half of it's.
-    ``where`` (a ``scope``) starts each line."""
+    Each pair is compared on the seeds both finished in every condition group (``by_seed``: (method, group) ->
+    seed -> score), named when that leaves out a seed either finished. ``where`` (a ``scope``) starts each line."""
     lines = []
     for name in ("anit", "anit-fast", "anit-step"):
-        if (name, "raw") not in means or ("it", "raw") not in means:
+        if (name, "raw") not in by_seed or ("it", "raw") not in by_seed:
             continue
+        runs = [by_seed[(method, group)] for method in (name, "it") for group in ("raw", "noisy", "unseen")]
+        common = sorted(set.intersection(*map(set, runs)))
+        if not common:
+            continue
+        means = {(method, group): statistics.fmean(by_seed[(method, group)][seed] for seed in common)
+                 for method in (name, "it") for group in ("raw", "noisy", "unseen")}
+        if any(set(scores) != set(common) for scores in runs):
+            lines.append(f"{where}: {name} and it are compared on the seeds both finished, {common}.")
         raw_ok = means[(name, "raw")] >= means[("it", "raw")]
         lines.append(f"{where}: {name} under raw instructions is {'at least as good as' if raw_ok else 'worse than'} "
                      f"it ({means[(name, 'raw')]:.3f} vs {means[('it', 'raw')]:.3f}).")
