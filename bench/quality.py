@@ -278,8 +278,8 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
     notes += [note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()
               and note.split(":")[0] not in scopes]
     for dataset, where in zip(args.datasets, scopes):
-        ran = args.work / dataset / MEASURED_ON
-        ran = json.loads(ran.read_text()) if ran.exists() else this_machine()
+        record = args.work / dataset / MEASURED_ON
+        ran = json.loads(record.read_text()) if record.exists() else this_machine()
         tuned = args.work / (args.knobs_from or dataset) / "tuned.json"
         chosen = json.loads(tuned.read_text()) if tuned.exists() else {}
         if args.knobs_from:
