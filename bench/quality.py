@@ -153,9 +153,13 @@ class Runner:
         self.spec = DATASETS.get(dataset)
         self.scoring = "choice" if self.spec.task == "tc" else "generate"
         for seed in args.seeds:
-            data = self.dir / f"train-{seed}.jsonl"
+            data, drawn = self.dir / f"train-{seed}.jsonl", draw(dataset, "train", args.train, seed, root)
             if not data.exists():
-                write_jsonl(data, records_for(dataset, draw(dataset, "train", args.train, seed, root), seed))
+                write_jsonl(data, records_for(dataset, drawn, seed))
+            elif [r["id"] for r in read_jsonl(data)] != [e.id for e in drawn]:
+                raise SystemExit(f"{data}: its training records are not the {len(drawn)} that --train "
+                                 f"{args.train} draws on seed {seed}; its adapters were trained on them, so use "
+                                 "another --work for another --train")
         used = frozenset(r["id"] for seed in args.seeds for r in read_jsonl(self.dir / f"train-{seed}.jsonl"))
         self.test = kept_records(self.dir / "test.jsonl", dataset, test_examples(args, dataset, root), TEST_SEED)
         dev = (draw(dataset, "dev", args.dev, 98, root) if "dev" in self.spec.files and "test" in self.spec.files
@@ -165,12 +169,16 @@ class Runner:
     def fit(self, name: str, knobs: dict[str, float], seed: int) -> Path:
         """The adapter of ``name`` with ``knobs`` on seed ``seed``'s data, trained unless already there."""
         settings, factor = METHODS[name]
-        out = self.dir / run_name(name, knobs, seed)
-        if not (out / "train_summary.json").exists():
+        out, steps = self.dir / run_name(name, knobs, seed), self.args.steps * factor
+        summary = out / "train_summary.json"
+        if not summary.exists():
             train(TrainConfig(model="smollm2-135m", **settings,
                               data=str(self.dir / f"train-{seed}.jsonl"), output_dir=str(out),
-                              max_steps=self.args.steps * factor, batch_size=4, lr=2e-4, max_length=256, seed=seed,
+                              max_steps=steps, batch_size=4, lr=2e-4, max_length=256, seed=seed,
                               report_to=["none"], save_steps=10_000, logging_steps=10, **knobs))
+        elif (trained := json.loads(summary.read_text())["steps"]) != steps:
+            raise SystemExit(f"{summary}: trained for {trained} steps, but --steps {self.args.steps} asks {steps}; "
+                             "use another --work for another step budget")
         return out
 
     def score(self, adapter: Path | None, records: list[dict[str, Any]], which: list[str], out: Path) -> None:
@@ -284,7 +292,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
         chosen = json.loads(tuned.read_text()) if tuned.exists() else {}
         if args.knobs_from:
             notes.append(f"{where}: no tuning of its own; every method uses the knobs it chose on "
-                         f"{args.knobs_from} dev.")
+                         f"{args.knobs_from} dev at the same step budget ({tuned}).")
         notes.append(f"{where}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
                      f"lr 2e-4, LoRA r16, {ran['weights']} base weights; {args.test} test and {args.dev} dev "
                      f"records; seeds {args.seeds}; noises "
@@ -295,7 +303,8 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
                          "specified (there the step is alpha for every sample); it tests whether a "
                          "distortion-driven step changes what anit learns.")
         if not args.knobs_from:
-            heading = f"{named(dataset, args.table)}: knob tuning on dev (seed {args.seeds[0]})"
+            budget = named(f"{dataset}, {args.steps} steps", args.table)
+            heading = f"{budget}: knob tuning on dev (seed {args.seeds[0]})"
             measured_on[heading] = ran["machine"]
             sections.append((heading, tuning_rows(args, dataset, chosen)))
         test = test_examples(args, dataset, root)
