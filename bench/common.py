@@ -80,18 +80,29 @@ def timed_nrm_training(cfg: Any, model: Any, tokenizer: Any, dataset: Any) -> tu
     return trainer, timer.times, tokens
 
 
+def command() -> str:
+    """The command line this script runs under, as the docs stamp it."""
+    return "python " + shlex.join(sys.argv)
+
+
 def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]], notes: list[str],
          measured_on: dict[str, dict[str, Any]] | None = None) -> None:
     """Write docs/benchmarks/<name>.json and re-render docs/BENCHMARKS.md from every result file.
 
     Sections measured now replace those of the same heading; others (from an earlier, partial run)
-    stay, each with the command and date that produced it. A section is stamped with this machine, or with
-    ``measured_on[heading]`` where its runs were measured elsewhere and only summarised here.
+    stay, each with the command and date that produced it. A section is stamped with this command and machine,
+    or with ``measured_on[heading]`` (its ``machine`` and, where it records one, its ``command``) where its runs
+    were measured elsewhere or earlier and only summarised here; the summarising command is then kept too.
     """
     path = DOCS / "benchmarks" / f"{name}.json"
-    command, here = "python " + shlex.join(sys.argv), machine()
-    new = [{"heading": h, "rows": rows, "command": command, "machine": (measured_on or {}).get(h, here)}
-           for h, rows in sections]
+    here = {"command": command(), "machine": machine()}
+    new = []
+    for heading, rows in sections:
+        ran = {**here, **(measured_on or {}).get(heading, {})}
+        section = {"heading": heading, "rows": rows, "command": ran["command"], "machine": ran["machine"]}
+        if ran["command"] != here["command"]:
+            section["summarised"] = here["command"]
+        new.append(section)
     kept = []
     if path.exists():
         headings = {h for h, _ in sections}
@@ -124,6 +135,8 @@ def render() -> None:
             m = section["machine"]
             lines += [f"### {section['heading']}", "", f"`{section['command']}` on {m['cpu']}, {m['cores']} cores "
                       f"({m['threads']} torch threads), torch {m['torch']}, GPU: {m['cuda'] or 'none'}, "
-                      f"Python {m['python']}, {m['date']}.", ""] + _table(section["rows"]) + [""]
+                      f"Python {m['python']}, {m['date']}."
+                      + (f" Summarised from its work folder by `{section['summarised']}`." if "summarised" in section
+                         else ""), ""] + _table(section["rows"]) + [""]
         lines += [f"- {note}" for note in data["notes"]] + [""]
     (DOCS / "BENCHMARKS.md").write_text("\n".join(lines))

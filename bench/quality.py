@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DOCS, machine, save  # noqa: E402
+from common import DOCS, command, machine, save  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
@@ -85,8 +85,8 @@ elsewhere (``--summarise-only`` on another machine) stamps the runs with where t
 
 
 def this_machine() -> dict[str, Any]:
-    """What ``MEASURED_ON`` records: this machine, and the dtype the base loads in here (``auto``)."""
-    return {"machine": machine(), "weights": str(resolve_dtype("auto")).removeprefix("torch.")}
+    """What ``MEASURED_ON`` records: this machine, the dtype the base loads in here (``auto``) and the command."""
+    return {"machine": machine(), "weights": str(resolve_dtype("auto")).removeprefix("torch."), "command": command()}
 
 
 TEST_SEED = 99
@@ -305,7 +305,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
         if not args.knobs_from:
             budget = named(f"{dataset}, {args.steps} steps", args.table)
             heading = f"{budget}: knob tuning on dev (seed {args.seeds[0]})"
-            measured_on[heading] = ran["machine"]
+            measured_on[heading] = ran
             sections.append((heading, tuning_rows(args, dataset, chosen)))
         test = test_examples(args, dataset, root)
         classification = DATASETS.get(dataset).task == "tc"
@@ -350,7 +350,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
             row["eval wall s"] = f"{statistics.fmean(evals):.0f}"
             rows.append(row)
         heading = f"{where}: primary score (mean ± std over seeds) and drop from raw"
-        measured_on[heading] = ran["machine"]
+        measured_on[heading] = ran
         sections.append((heading, rows))
         if classification:
             notes.append(f"{where}: raw top answer is, for each seed, the label a method gives most often under raw "
