@@ -152,6 +152,7 @@ class Runner:
         (self.dir / MEASURED_ON).write_text(json.dumps(this_machine(), indent=2) + "\n")
         self.spec = DATASETS.get(dataset)
         self.scoring = "choice" if self.spec.task == "tc" else "generate"
+        used: set[str] = set()
         for seed in args.seeds:
             data, drawn = self.dir / f"train-{seed}.jsonl", draw(dataset, "train", args.train, seed, root)
             if not data.exists():
@@ -160,10 +161,10 @@ class Runner:
                 raise SystemExit(f"{data}: its training records are not the {len(drawn)} that --train "
                                  f"{args.train} draws on seed {seed}; its adapters were trained on them, so use "
                                  "another --work for another --train")
-        used = frozenset(r["id"] for seed in args.seeds for r in read_jsonl(self.dir / f"train-{seed}.jsonl"))
+            used.update(e.id for e in drawn)
         self.test = kept_records(self.dir / "test.jsonl", dataset, test_examples(args, dataset, root), TEST_SEED)
         dev = (draw(dataset, "dev", args.dev, 98, root) if "dev" in self.spec.files and "test" in self.spec.files
-               else draw(dataset, "train", args.dev, 98, root, used))
+               else draw(dataset, "train", args.dev, 98, root, frozenset(used)))
         self.dev = kept_records(self.dir / "dev.jsonl", dataset, dev, 98)
 
     def fit(self, name: str, knobs: dict[str, float], seed: int) -> Path:
