@@ -89,10 +89,11 @@ def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]]
          measured_on: dict[str, dict[str, Any]] | None = None) -> None:
     """Write docs/benchmarks/<name>.json and re-render docs/BENCHMARKS.md from every result file.
 
-    Sections measured now replace those of the same heading; others (from an earlier, partial run)
-    stay, each with the command and date that produced it. A section is stamped with this command and machine,
-    or with ``measured_on[heading]`` (its ``machine`` and, where it records one, its ``command``) where its runs
-    were measured elsewhere or earlier and only summarised here; the summarising command is then kept too.
+    Sections measured now replace those of the same heading where they stood (new headings come last); others (from
+    an earlier, partial run) stay, each with the command and date that produced it. A section is stamped with this
+    command and machine, or with ``measured_on[heading]`` (its ``machine`` and, where it records one, its
+    ``command``) where its runs were measured elsewhere or earlier and only summarised here; the summarising command
+    is then kept too.
     """
     path = DOCS / "benchmarks" / f"{name}.json"
     here = {"command": command(), "machine": machine()}
@@ -103,11 +104,10 @@ def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]]
         if ran["command"] != here["command"]:
             section["summarised"] = here["command"]
         new.append(section)
-    kept = []
-    if path.exists():
-        headings = {h for h, _ in sections}
-        kept = [s for s in json.loads(path.read_text())["sections"] if s["heading"] not in headings]
-    payload = {"title": title, "sections": kept + new, "notes": notes}
+    fresh = {section["heading"]: section for section in new}
+    old = json.loads(path.read_text())["sections"] if path.exists() else []
+    merged = [fresh.pop(section["heading"], section) for section in old] + list(fresh.values())
+    payload = {"title": title, "sections": merged, "notes": notes}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2) + "\n")
     render()

@@ -284,25 +284,25 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
              "records are drawn in nested blocks of --test-block)."]
     scopes = [scope(dataset, args.test, args.steps, args.table) for dataset in args.datasets]
     measured_on: dict[str, dict[str, Any]] = {}
-    notes += [note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()
-              and note.split(":")[0] not in scopes]
+    fresh: dict[str, list[str]] = {}
     for dataset, where in zip(args.datasets, scopes):
+        scoped = fresh[where] = []
         record = args.work / dataset / MEASURED_ON
         ran = json.loads(record.read_text()) if record.exists() else this_machine()
         tuned = args.work / (args.knobs_from or dataset) / "tuned.json"
         chosen = json.loads(tuned.read_text()) if tuned.exists() else {}
         if args.knobs_from:
-            notes.append(f"{where}: no tuning of its own; every method uses the knobs it chose on "
-                         f"{args.knobs_from} dev at the same step budget ({tuned}).")
-        notes.append(f"{where}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
-                     f"lr 2e-4, LoRA r16, {ran['weights']} base weights; {args.test} test and {args.dev} dev "
-                     f"records; seeds {args.seeds}; noises "
-                     f"{', '.join(NOISES)} (one drawn per record).")
+            scoped.append(f"{where}: no tuning of its own; every method uses the knobs it chose on "
+                          f"{args.knobs_from} dev at the same step budget ({tuned}).")
+        scoped.append(f"{where}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
+                      f"lr 2e-4, LoRA r16, {ran['weights']} base weights; {args.test} test and {args.dev} dev "
+                      f"records; seeds {args.seeds}; noises "
+                      f"{', '.join(NOISES)} (one drawn per record).")
         if "anit-step" in args.methods:
-            notes.append(f"{where}: anit-step is anit with nrm_step=beta, an ascent step of alpha * beta(d_i): "
-                         "distortion sets the step as well as the uniform start. It is not the method as "
-                         "specified (there the step is alpha for every sample); it tests whether a "
-                         "distortion-driven step changes what anit learns.")
+            scoped.append(f"{where}: anit-step is anit with nrm_step=beta, an ascent step of alpha * beta(d_i): "
+                          "distortion sets the step as well as the uniform start. It is not the method as "
+                          "specified (there the step is alpha for every sample); it tests whether a "
+                          "distortion-driven step changes what anit learns.")
         if not args.knobs_from:
             budget = named(f"{dataset}, {args.steps} steps", args.table)
             heading = f"{budget}: knob tuning on dev (seed {args.seeds[0]})"
@@ -330,7 +330,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
                         values[group][seed] = score
                 if classification:
                     macro.append(conditions["raw"][dataset]["macro_f1"])
-                    leanings.append(top_answer(read_jsonl(run_dir / "raw.predictions.jsonl")))
+                    leanings.append(top_answer(raw_predictions(run_dir)))
                 summary = args.work / dataset / run / "train_summary.json"
                 if summary.exists():
                     walls.append(json.loads(summary.read_text())["runtime_s"])
@@ -354,12 +354,32 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
         measured_on[heading] = ran
         sections.append((heading, rows))
         if classification:
-            notes.append(f"{where}: raw top answer is, for each seed, the label a method gives most often under raw "
-                         f"instructions and its share of the answers; the gold labels give "
-                         f"{top_answer({'parsed': e.gold} for e in test)}. A share far above that shows a label bias "
-                         "that accuracy hides and macro-F1 shows.")
-        notes += verdicts(where, by_seed) + agreements(args, dataset, where, chosen, test_ids)
+            scoped.append(f"{where}: raw top answer is, for each seed, the label a method gives most often under raw "
+                          f"instructions and its share of the answers; the gold labels give "
+                          f"{top_answer({'parsed': e.gold} for e in test)}. A share far above that shows a label bias "
+                          "that accuracy hides and macro-F1 shows.")
+        scoped += verdicts(where, by_seed) + agreements(args, dataset, where, chosen, test_ids)
+    notes += in_place([note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()], fresh)
     save("quality", "Quality", sections, notes, measured_on)
+
+
+def in_place(earlier: list[str], fresh: dict[str, list[str]]) -> list[str]:
+    """``earlier`` notes with each scope summarised now (``fresh``: scope -> its notes) given its new notes where its
+    old ones stood, so that re-summarising a table does not reorder docs/; scopes new to docs/ come last."""
+    merged, pending = [], dict(fresh)
+    for note in earlier:
+        where = note.split(":")[0]
+        if where not in fresh:
+            merged.append(note)
+        elif where in pending:
+            merged += pending.pop(where)
+    return merged + [note for notes in pending.values() for note in notes]
+
+
+@functools.cache
+def raw_predictions(run_dir: Path) -> list[dict[str, Any]]:
+    """``run_dir``'s predictions under raw instructions, read once for both the top answer and the agreements."""
+    return read_jsonl(run_dir / "raw.predictions.jsonl")
 
 
 def top_answer(rows: Iterable[dict[str, Any]]) -> str:
@@ -456,7 +476,7 @@ def agreements(args: argparse.Namespace, dataset: str, where: str, chosen: dict[
         run_dir = eval_dir(args.work / dataset, name, chosen.get(name, {}), seed)
         if wall_of(run_dir).get("ids") != test_ids:
             return None
-        return [row["generation"] for row in read_jsonl(run_dir / "raw.predictions.jsonl")]
+        return [row["generation"] for row in raw_predictions(run_dir)]
 
     @functools.cache
     def weights(name: str, seed: int) -> dict[str, Any] | None:
