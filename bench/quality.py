@@ -40,6 +40,8 @@ from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E4
 from anit.training.config import TASK_NOISE_RATES, TrainConfig  # noqa: E402
 from anit.training.run import train  # noqa: E402
 
+GROUPS = ("raw", "noisy", "unseen")
+"""The instruction conditions every test run is scored under."""
 NOISES = ["random_replace:0.3", "truncate_random:0.3", "char_typo:0.3", "synonym_replace:0.3", "pad_unrelated:0.3"]
 METHODS: dict[str, tuple[dict[str, str], int]] = {
     "it": ({"method": "it"}, 1), "noisy_it": ({"method": "noisy_it"}, 1), "neftune": ({"method": "neftune"}, 1),
@@ -227,11 +229,11 @@ class Runner:
             chosen = {name: chosen.get(name, {}) for name in self.args.methods}
         else:
             chosen = self.tune()
-        self.score(None, self.test, ["raw", "noisy", "unseen"], eval_dir(self.dir, "zero-shot", {}, 0))
+        self.score(None, self.test, list(GROUPS), eval_dir(self.dir, "zero-shot", {}, 0))
         for seed in self.args.seeds:
             for name in self.args.methods:
                 knobs = chosen[name]
-                self.score(self.fit(name, knobs, seed), self.test, ["raw", "noisy", "unseen"],
+                self.score(self.fit(name, knobs, seed), self.test, list(GROUPS),
                            eval_dir(self.dir, name, knobs, seed))
 
 
@@ -313,7 +315,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
         test_ids = sorted(e.id for e in test)
         rows, by_seed = [], {}
         for name in ["zero-shot"] + args.methods:
-            values: dict[str, dict[int, float]] = {"raw": {}, "noisy": {}, "unseen": {}}
+            values: dict[str, dict[int, float]] = {group: {} for group in GROUPS}
             walls, evals, seeds, macro, leanings = [], [], [], [], []
             for seed in args.seeds[:1] if name == "zero-shot" else args.seeds:
                 run = run_name(name, chosen.get(name, {}), seed)
@@ -342,7 +344,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
             for group, scores in values.items():
                 by_seed[(name, group)] = scores
                 row[group] = f"{means[group]:.3f} ± {statistics.pstdev(scores.values()):.3f}"
-            for group in ("noisy", "unseen"):
+            for group in GROUPS[1:]:
                 row[f"drop {group}"] = f"{means['raw'] - means[group]:+.3f}"
             if macro:
                 row["raw macro-F1"] = f"{statistics.fmean(macro):.3f} ± {statistics.pstdev(macro):.3f}"
@@ -358,7 +360,8 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
                           f"instructions and its share of the answers; the gold labels give "
                           f"{top_answer({'parsed': e.gold} for e in test)}. A share far above that shows a label bias "
                           "that accuracy hides and macro-F1 shows.")
-        scoped += verdicts(where, by_seed) + agreements(args, dataset, where, chosen, test_ids)
+        scoped += verdicts(where, by_seed) + standings(where, by_seed)
+        scoped += agreements(args, dataset, where, chosen, test_ids)
     notes += in_place([note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()], fresh)
     save("quality", "Quality", sections, notes, measured_on)
 
@@ -427,26 +430,54 @@ def tuning_rows(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[s
     return rows
 
 
+ANITS = ("anit", "anit-fast", "anit-step")
+"""The ANIT variants the goal is checked for."""
+BASELINES = ("it", "it-matched", "noisy_it", "neftune", "fgm")
+"""The trained methods each ANIT variant is set beside, condition by condition."""
+
+
+def paired(by_seed: dict[tuple[str, str], dict[int, float]], name: str,
+           other: str) -> tuple[list[int], dict[tuple[str, str], float]]:
+    """The seeds on which both ``name`` and ``other`` finished every condition, and each one's mean score per
+    condition over those seeds (``by_seed``: (method, group) -> seed -> score); no seeds if either did not run."""
+    runs = [(method, group) for method in (name, other) for group in GROUPS]
+    common = sorted(set.intersection(*(set(by_seed.get(run, {})) for run in runs)))
+    return common, {run: statistics.fmean(by_seed[run][seed] for seed in common) for run in runs} if common else {}
+
+
+def standings(where: str, by_seed: dict[tuple[str, str], dict[int, float]]) -> list[str]:
+    """Each ANIT variant beside each baseline that ran, per condition on the seeds both finished, so that where ANIT
+    does not win is as plain as where it does."""
+    lines = []
+    for name in ANITS:
+        for other in BASELINES:
+            common, means = paired(by_seed, name, other)
+            if not common:
+                continue
+            ahead = [group for group in GROUPS if means[(name, group)] >= means[(other, group)]]
+            lines.append(f"{where}: {name} against {other} (seeds {common}): "
+                         + ", ".join(f"{group} {means[(name, group)]:.3f} vs {means[(other, group)]:.3f}"
+                                     for group in GROUPS)
+                         + f"; ahead or level under {len(ahead)} of {len(GROUPS)} conditions"
+                         + (f" ({', '.join(ahead)})." if ahead else "."))
+    return lines
+
+
 def verdicts(where: str, by_seed: dict[tuple[str, str], dict[int, float]]) -> list[str]:
     """The goal, checked plainly: anit at least as good as it under raw instructions, and drops at most half of it's.
     Each pair is compared on the seeds both finished in every condition group (``by_seed``: (method, group) ->
     seed -> score), named when that leaves out a seed either finished. ``where`` (a ``scope``) starts each line."""
     lines = []
-    for name in ("anit", "anit-fast", "anit-step"):
-        if (name, "raw") not in by_seed or ("it", "raw") not in by_seed:
-            continue
-        runs = [by_seed[(method, group)] for method in (name, "it") for group in ("raw", "noisy", "unseen")]
-        common = sorted(set.intersection(*map(set, runs)))
+    for name in ANITS:
+        common, means = paired(by_seed, name, "it")
         if not common:
             continue
-        means = {(method, group): statistics.fmean(by_seed[(method, group)][seed] for seed in common)
-                 for method in (name, "it") for group in ("raw", "noisy", "unseen")}
-        if any(set(scores) != set(common) for scores in runs):
+        if any(set(by_seed[(method, group)]) != set(common) for method in (name, "it") for group in GROUPS):
             lines.append(f"{where}: {name} and it are compared on the seeds both finished, {common}.")
         raw_ok = means[(name, "raw")] >= means[("it", "raw")]
         lines.append(f"{where}: {name} under raw instructions is {'at least as good as' if raw_ok else 'worse than'} "
                      f"it ({means[(name, 'raw')]:.3f} vs {means[('it', 'raw')]:.3f}).")
-        for group in ("noisy", "unseen"):
+        for group in GROUPS[1:]:
             drop = means[(name, "raw")] - means[(name, group)]
             it_drop = means[("it", "raw")] - means[("it", group)]
             if it_drop <= 0:
