@@ -10,10 +10,11 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
+Item = TypeVar("Item")
 
 
 def machine() -> dict[str, Any]:
@@ -85,6 +86,19 @@ def command() -> str:
     return "python " + shlex.join(sys.argv)
 
 
+def in_place(old: list[Item], fresh: dict[str, list[Item]], key: Callable[[Item], str]) -> list[Item]:
+    """``old`` with the items of each key in ``fresh`` (key -> its new items) replaced by the new ones where the first
+    of them stood; keys new to ``old`` come last. So re-measuring a table does not reorder docs/."""
+    merged, pending = [], dict(fresh)
+    for item in old:
+        where = key(item)
+        if where not in fresh:
+            merged.append(item)
+        elif where in pending:
+            merged += pending.pop(where)
+    return merged + [item for items in pending.values() for item in items]
+
+
 def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]], notes: list[str],
          measured_on: dict[str, dict[str, Any]] | None = None) -> None:
     """Write docs/benchmarks/<name>.json and re-render docs/BENCHMARKS.md from every result file.
@@ -104,9 +118,8 @@ def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]]
         if ran["command"] != here["command"]:
             section["summarised"] = here["command"]
         new.append(section)
-    fresh = {section["heading"]: section for section in new}
     old = json.loads(path.read_text())["sections"] if path.exists() else []
-    merged = [fresh.pop(section["heading"], section) for section in old] + list(fresh.values())
+    merged = in_place(old, {section["heading"]: [section] for section in new}, lambda section: section["heading"])
     payload = {"title": title, "sections": merged, "notes": notes}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2) + "\n")

@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DOCS, command, machine, save  # noqa: E402
+from common import DOCS, command, in_place, machine, save  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
@@ -362,21 +362,9 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
                           "that accuracy hides and macro-F1 shows.")
         scoped += verdicts(where, by_seed) + standings(where, by_seed)
         scoped += agreements(args, dataset, where, chosen, test_ids)
-    notes += in_place([note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()], fresh)
+    notes += in_place([note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()], fresh,
+                      lambda note: note.split(":")[0])
     save("quality", "Quality", sections, notes, measured_on)
-
-
-def in_place(earlier: list[str], fresh: dict[str, list[str]]) -> list[str]:
-    """``earlier`` notes with each scope summarised now (``fresh``: scope -> its notes) given its new notes where its
-    old ones stood, so that re-summarising a table does not reorder docs/; scopes new to docs/ come last."""
-    merged, pending = [], dict(fresh)
-    for note in earlier:
-        where = note.split(":")[0]
-        if where not in fresh:
-            merged.append(note)
-        elif where in pending:
-            merged += pending.pop(where)
-    return merged + [note for notes in pending.values() for note in notes]
 
 
 @functools.cache
