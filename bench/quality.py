@@ -4,9 +4,8 @@ evaluated under raw, noisy and unseen instructions; mean and standard deviation,
     python bench/quality.py [--datasets sst2] [--seeds 0 1 2] [--steps 30] [--train 200] [--test 200] [--dev 128]
 
 ``it-matched`` trains ``it`` for as many forward+backward passes as exact ``anit`` spends (3x the steps).
-``anit-step`` is ``anit`` with ``nrm_step=beta`` (the ascent step scales with beta(d) too): an experiment beside
-the method as specified, whose beta(d) sets only the uniform start. ``--table`` keeps such a side experiment's
-table beside the main one.
+``EXPERIMENTS`` are variants beside the method as specified (``anit-step``: the ascent step scales with beta(d)
+too; ``anit-wide``: a beta(d) range large enough to move the loss); ``--table`` keeps their table beside the main one.
 A run whose evaluation finished is kept, so an interrupted benchmark continues where it stopped, and a larger
 ``--test`` scores only the records a smaller one did not (test records are drawn in nested blocks).
 Each method with knobs of its own first picks them on dev (``GRIDS``: three candidates, one seed, the same
@@ -48,10 +47,23 @@ METHODS: dict[str, tuple[dict[str, str], int]] = {
     "fgm": ({"method": "fgm"}, 1), "anit": ({"method": "anit"}, 1),
     "anit-fast": ({"method": "anit", "nrm_variant": "fast"}, 1),
     "anit-step": ({"method": "anit", "nrm_step": "beta"}, 1),
+    "anit-wide": ({"method": "anit"}, 1),
     "it-matched": ({"method": "it"}, 3)}
 """Each method's TrainConfig settings and its step factor (it-matched: 3x the steps, exact anit's passes)."""
-EXPERIMENTS = ("anit-step",)
-"""Methods that are not the issue's protocol, run only when named (with ``--table``, beside the main table)."""
+WIDE = {"nrm_alpha": 0.1, "beta_min": 0.0, "beta_max": 150.0}
+"""anit-wide's one candidate (``EXPERIMENTS`` says why)."""
+EXPERIMENTS = {
+    "anit-step": "anit-step is anit with nrm_step=beta, an ascent step of alpha * beta(d_i): distortion sets the step "
+                 "as well as the uniform start. It is not the method as specified (there the step is alpha for every "
+                 "sample); it tests whether a distortion-driven step changes what anit learns.",
+    "anit-wide": f"anit-wide is anit with one fixed, untuned candidate: alpha {WIDE['nrm_alpha']:g} and beta(d) from "
+                 f"{WIDE['beta_min']:g} at d = 0 to {WIDE['beta_max']:g} at d = 1, so a "
+                 "noisy training instruction (word-edit d near 0.3 with these noises) starts at beta near 45, where "
+                 "bench/perturbation.py finds the uniform start alone raising the loss (beta 50: +5.6%), while every "
+                 "candidate in anit's tuning grid keeps beta at 10 or below, which moves it by under 1%. It tests whether a distortion response large "
+                 "enough to matter changes what anit learns."}
+"""Methods that are not the issue's protocol, run only when named (with ``--table``, beside the main table), and
+the note that says what each one tests."""
 NRM_GRID = [{}, {"nrm_alpha": 0.3}, {"nrm_alpha": 0.1, "beta_min": 2.0, "beta_max": 10.0}]
 GRIDS: dict[str, list[dict[str, float]]] = {
     "noisy_it": [{}, {"noise_rate": 0.3}, {"noise_rate": 0.8}],
@@ -60,6 +72,7 @@ GRIDS: dict[str, list[dict[str, float]]] = {
     "anit": NRM_GRID,
     "anit-fast": NRM_GRID,
     "anit-step": NRM_GRID,
+    "anit-wide": [WIDE],
 }
 """Each method's candidate knobs, TrainConfig's defaults first; methods without knobs of their own (it,
 it-matched) are not tuned. Every tuned method gets the same budget: three candidates, one seed."""
@@ -300,11 +313,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
                       f"lr 2e-4, LoRA r16, {ran['weights']} base weights; {args.test} test and {args.dev} dev "
                       f"records; seeds {args.seeds}; noises "
                       f"{', '.join(NOISES)} (one drawn per record).")
-        if "anit-step" in args.methods:
-            scoped.append(f"{where}: anit-step is anit with nrm_step=beta, an ascent step of alpha * beta(d_i): "
-                          "distortion sets the step as well as the uniform start. It is not the method as "
-                          "specified (there the step is alpha for every sample); it tests whether a "
-                          "distortion-driven step changes what anit learns.")
+        scoped += [f"{where}: {EXPERIMENTS[name]}" for name in args.methods if name in EXPERIMENTS]
         if not args.knobs_from:
             budget = named(f"{dataset}, {args.steps} steps", args.table)
             heading = f"{budget}: knob tuning on dev (seed {args.seeds[0]})"
@@ -418,7 +427,7 @@ def tuning_rows(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[s
     return rows
 
 
-ANITS = ("anit", "anit-fast", "anit-step")
+ANITS = ("anit", "anit-fast", "anit-step", "anit-wide")
 """The ANIT variants the goal is checked for."""
 BASELINES = ("it", "it-matched", "noisy_it", "neftune", "fgm")
 """The trained methods each ANIT variant is set beside, condition by condition."""
@@ -481,7 +490,8 @@ def verdicts(where: str, by_seed: dict[tuple[str, str], dict[int, float]]) -> li
     return lines
 
 
-AGREEMENTS = [("anit", "fgm"), ("anit-fast", "fgm"), ("neftune", "fgm"), ("anit-step", "anit")]
+AGREEMENTS = [("anit", "fgm"), ("anit-fast", "fgm"), ("neftune", "fgm"), ("anit-step", "anit"),
+              ("anit-wide", "anit")]
 """Pairs of methods that train on the same noisy-instruction draws, so that where their answers and adapters
 agree, the perturbations that tell them apart made little difference."""
 
