@@ -60,8 +60,8 @@ EXPERIMENTS = {
                  f"{WIDE['beta_min']:g} at d = 0 to {WIDE['beta_max']:g} at d = 1, so a "
                  "noisy training instruction (word-edit d near 0.3 with these noises) starts at beta near 45, where "
                  "bench/perturbation.py finds the uniform start alone raising the loss (beta 50: +5.6%), while every "
-                 "candidate in anit's tuning grid keeps beta at 10 or below, which moves it by under 1%. It tests whether a distortion response large "
-                 "enough to matter changes what anit learns."}
+                 "candidate in anit's tuning grid keeps beta at 10 or below, which moves it by under 1%. It tests "
+                 "whether a distortion response large enough to matter changes what anit learns."}
 """Methods that are not the issue's protocol, run only when named (with ``--table``, beside the main table), and
 the note that says what each one tests."""
 NRM_GRID = [{}, {"nrm_alpha": 0.3}, {"nrm_alpha": 0.1, "beta_min": 2.0, "beta_max": 10.0}]
