@@ -75,7 +75,8 @@ GRIDS: dict[str, list[dict[str, float]]] = {
     "anit-wide": [WIDE],
 }
 """Each method's candidate knobs, TrainConfig's defaults first; methods without knobs of their own (it,
-it-matched) are not tuned. Every tuned method gets the same budget: three candidates, one seed."""
+it-matched) are not tuned. Every method of the protocol gets the same budget: three candidates, one seed; a side
+experiment may pin one candidate (anit-wide), and its note says it is untuned."""
 
 
 def tag(knobs: dict[str, float]) -> str:
