@@ -50,21 +50,26 @@ METHODS: dict[str, tuple[dict[str, str], int]] = {
     "anit-wide": ({"method": "anit"}, 1),
     "it-matched": ({"method": "it"}, 3)}
 """Each method's TrainConfig settings and its step factor (it-matched: 3x the steps, exact anit's passes)."""
+NRM_GRID = [{}, {"nrm_alpha": 0.3}, {"nrm_alpha": 0.1, "beta_min": 2.0, "beta_max": 10.0}]
 WIDE = {"nrm_alpha": 0.1, "beta_min": 0.0, "beta_max": 150.0}
 """anit-wide's one candidate (``EXPERIMENTS`` says why)."""
+NOISY_D = 0.3
+"""About the word-edit distortion of a noisy instruction under ``NOISES`` (each at rate 0.3)."""
 EXPERIMENTS = {
     "anit-step": "anit-step is anit with nrm_step=beta, an ascent step of alpha * beta(d_i): distortion sets the step "
                  "as well as the uniform start. It is not the method as specified (there the step is alpha for every "
                  "sample); it tests whether a distortion-driven step changes what anit learns.",
     "anit-wide": f"anit-wide is anit with one fixed, untuned candidate: alpha {WIDE['nrm_alpha']:g} and beta(d) from "
-                 f"{WIDE['beta_min']:g} at d = 0 to {WIDE['beta_max']:g} at d = 1, so a "
-                 "noisy training instruction (word-edit d near 0.3 with these noises) starts at beta near 45, where "
+                 f"{WIDE['beta_min']:g} at d = 0 to {WIDE['beta_max']:g} at d = 1, so a noisy training instruction "
+                 f"(word-edit d near {NOISY_D:g} with these noises) starts at beta near "
+                 f"{WIDE['beta_min'] + NOISY_D * (WIDE['beta_max'] - WIDE['beta_min']):g}, where "
                  "bench/perturbation.py finds the uniform start alone raising the loss (beta 50: +5.6%), while every "
-                 "candidate in anit's tuning grid keeps beta at 10 or below, which moves it by under 1%. It tests "
-                 "whether a distortion response large enough to matter changes what anit learns."}
+                 "candidate in anit's tuning grid keeps beta at "
+                 f"{max(knobs.get('beta_max', TrainConfig.beta_max) for knobs in NRM_GRID):g} or below, which moves "
+                 "it by under 1%. It tests whether a distortion response large enough to matter changes what anit "
+                 "learns."}
 """Methods that are not the issue's protocol, run only when named (with ``--table``, beside the main table), and
 the note that says what each one tests."""
-NRM_GRID = [{}, {"nrm_alpha": 0.3}, {"nrm_alpha": 0.1, "beta_min": 2.0, "beta_max": 10.0}]
 GRIDS: dict[str, list[dict[str, float]]] = {
     "noisy_it": [{}, {"noise_rate": 0.3}, {"noise_rate": 0.8}],
     "neftune": [{}, {"neftune_alpha": 1.0}, {"neftune_alpha": 15.0}],
