@@ -47,7 +47,7 @@ METHODS: dict[str, tuple[dict[str, str], int]] = {
     "fgm": ({"method": "fgm"}, 1), "anit": ({"method": "anit"}, 1),
     "anit-fast": ({"method": "anit", "nrm_variant": "fast"}, 1),
     "anit-step": ({"method": "anit", "nrm_step": "beta"}, 1),
-    "anit-wide": ({"method": "anit"}, 1),
+    "anit-wide": ({"method": "anit"}, 1), "fgm-wide": ({"method": "fgm"}, 1),
     "it-matched": ({"method": "it"}, 3)}
 """Each method's TrainConfig settings and its step factor (it-matched: 3x the steps, exact anit's passes)."""
 NRM_GRID = [{}, {"nrm_alpha": 0.3}, {"nrm_alpha": 0.1, "beta_min": 2.0, "beta_max": 10.0}]
@@ -55,6 +55,12 @@ WIDE = {"nrm_alpha": 0.1, "beta_min": 0.0, "beta_max": 150.0}
 """anit-wide's one candidate (``EXPERIMENTS`` says why)."""
 NOISY_D = 0.3
 """About the word-edit distortion of a noisy instruction under ``NOISES`` (each at rate 0.3)."""
+WIDE_START = WIDE["beta_min"] + NOISY_D * (WIDE["beta_max"] - WIDE["beta_min"])
+"""anit-wide's start beta for a noisy instruction; a raw one gets ``beta_min``."""
+FGM_WIDE = {"nrm_alpha": WIDE["nrm_alpha"],
+            "fgm_beta": WIDE["beta_min"] + TASK_NOISE_RATES["tc"] * (WIDE_START - WIDE["beta_min"])}
+"""fgm-wide's one candidate: anit-wide's alpha, and anit-wide's mean beta on a classification task as one global beta
+(``EXPERIMENTS`` says why)."""
 EXPERIMENTS = {
     "anit-step": "anit-step is anit with nrm_step=beta, an ascent step of alpha * beta(d_i): distortion sets the step "
                  "as well as the uniform start. It is not the method as specified (there the step is alpha for every "
@@ -62,12 +68,18 @@ EXPERIMENTS = {
     "anit-wide": f"anit-wide is anit with one fixed, untuned candidate: alpha {WIDE['nrm_alpha']:g} and beta(d) from "
                  f"{WIDE['beta_min']:g} at d = 0 to {WIDE['beta_max']:g} at d = 1, so a noisy training instruction "
                  f"(word-edit d near {NOISY_D:g} with these noises) starts at beta near "
-                 f"{WIDE['beta_min'] + NOISY_D * (WIDE['beta_max'] - WIDE['beta_min']):g}, where "
+                 f"{WIDE_START:g}, where "
                  "bench/perturbation.py finds the uniform start alone raising the loss (beta 50: +5.6%), while every "
                  "candidate in anit's tuning grid keeps beta at "
                  f"{max(knobs.get('beta_max', TrainConfig.beta_max) for knobs in NRM_GRID):g} or below, which moves "
                  "it by under 1%. It tests whether a distortion response large enough to matter changes what anit "
-                 "learns."}
+                 "learns.",
+    "fgm-wide": f"fgm-wide is fgm with one fixed, untuned candidate: anit-wide's alpha {FGM_WIDE['nrm_alpha']:g} and "
+                f"one global beta {FGM_WIDE['fgm_beta']:g}, anit-wide's mean beta on a classification task (a "
+                f"training instruction is noisy with probability {TASK_NOISE_RATES['tc']:g} and then starts near "
+                f"{WIDE_START:g}; a raw one at {WIDE['beta_min']:g}). Both spend about the same perturbation on "
+                "average: fgm-wide spreads it evenly over every sample, anit-wide gives it to noisy instructions by "
+                "their distortion. It tells anit-wide's distortion response apart from its perturbation size."}
 """Methods that are not the issue's protocol, run only when named (with ``--table``, beside the main table), and
 the note that says what each one tests."""
 GRIDS: dict[str, list[dict[str, float]]] = {
@@ -78,10 +90,11 @@ GRIDS: dict[str, list[dict[str, float]]] = {
     "anit-fast": NRM_GRID,
     "anit-step": NRM_GRID,
     "anit-wide": [WIDE],
+    "fgm-wide": [FGM_WIDE],
 }
 """Each method's candidate knobs, TrainConfig's defaults first; methods without knobs of their own (it,
 it-matched) are not tuned. Every method of the protocol gets the same budget: three candidates, one seed; a side
-experiment may pin one candidate (anit-wide), and its note says it is untuned."""
+experiment may pin one candidate (anit-wide, fgm-wide), and its note says it is untuned."""
 
 
 def tag(knobs: dict[str, float]) -> str:
@@ -244,7 +257,12 @@ class Runner:
 
     def run(self) -> None:
         if self.args.knobs_from:
-            chosen = json.loads((self.args.work / self.args.knobs_from / "tuned.json").read_text())
+            tuned = self.args.work / self.args.knobs_from / "tuned.json"
+            chosen = json.loads(tuned.read_text())
+            missing = [name for name in self.args.methods if name in GRIDS and name not in chosen]
+            if missing:
+                raise SystemExit(f"{tuned}: no knobs chosen for {', '.join(missing)}; tune them on "
+                                 f"{self.args.knobs_from} first (run without --knobs-from there).")
             chosen = {name: chosen.get(name, {}) for name in self.args.methods}
         else:
             chosen = self.tune()
@@ -435,7 +453,7 @@ def tuning_rows(args: argparse.Namespace, dataset: str, chosen: dict[str, dict[s
 
 ANITS = ("anit", "anit-fast", "anit-step", "anit-wide")
 """The ANIT variants the goal is checked for."""
-BASELINES = ("it", "it-matched", "noisy_it", "neftune", "fgm")
+BASELINES = ("it", "it-matched", "noisy_it", "neftune", "fgm", "fgm-wide")
 """The trained methods each ANIT variant is set beside, condition by condition."""
 
 
@@ -497,7 +515,7 @@ def verdicts(where: str, by_seed: dict[tuple[str, str], dict[int, float]]) -> li
 
 
 AGREEMENTS = [("anit", "fgm"), ("anit-fast", "fgm"), ("neftune", "fgm"), ("anit-step", "anit"),
-              ("anit-wide", "anit")]
+              ("anit-wide", "anit"), ("anit-wide", "fgm-wide"), ("fgm-wide", "fgm")]
 """Pairs of methods that train on the same noisy-instruction draws, so that where their answers and adapters
 agree, the perturbations that tell them apart made little difference."""
 
