@@ -18,6 +18,7 @@ import argparse
 import collections
 import functools
 import json
+import re
 import statistics
 import sys
 import time
@@ -113,13 +114,15 @@ def eval_dir(folder: Path, name: str, knobs: dict[str, float], seed: int) -> Pat
     return folder / ("eval-zero-shot" if name == "zero-shot" else f"eval-{run_name(name, knobs, seed)}")
 
 
-MEASURED_ON = "measured_on.json"
-"""Written into a dataset's work folder by each run: the machine and the base weights' dtype, so a summary made
-elsewhere (``--summarise-only`` on another machine) stamps the runs with where they ran."""
+def measured_on(folder: Path, table: str | None) -> Path:
+    """Written into a dataset's work ``folder`` by each run, one per ``--table`` (side experiments share the folder
+    and its runs): the machine, the base weights' dtype and the command, so a summary made later or elsewhere
+    (``--summarise-only`` on another machine) stamps each table with where and by what command it ran."""
+    return folder / ("measured_on.json" if not table else "measured_on-" + re.sub(r"[^\w.-]+", "-", table) + ".json")
 
 
 def this_machine() -> dict[str, Any]:
-    """What ``MEASURED_ON`` records: this machine, the dtype the base loads in here (``auto``) and the command."""
+    """What ``measured_on`` records: this machine, the dtype the base loads in here (``auto``) and the command."""
     return {"machine": machine(), "weights": str(resolve_dtype("auto")).removeprefix("torch."), "command": command()}
 
 
@@ -183,7 +186,7 @@ class Runner:
         self.args, self.dataset, self.dir = args, dataset, args.work / dataset
         self.base, self.tokenizer = load_for_eval("smollm2-135m", None)
         self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / MEASURED_ON).write_text(json.dumps(this_machine(), indent=2) + "\n")
+        measured_on(self.dir, args.table).write_text(json.dumps(this_machine(), indent=2) + "\n")
         self.spec = DATASETS.get(dataset)
         self.scoring = "choice" if self.spec.task == "tc" else "generate"
         used: set[str] = set()
@@ -322,11 +325,11 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
              "conditions, summed over the parts when a larger --test reused the predictions of a smaller one (test "
              "records are drawn in nested blocks of --test-block)."]
     scopes = [scope(dataset, args.test, args.steps, args.table) for dataset in args.datasets]
-    measured_on: dict[str, dict[str, Any]] = {}
+    stamps: dict[str, dict[str, Any]] = {}
     fresh: dict[str, list[str]] = {}
     for dataset, where in zip(args.datasets, scopes):
         scoped = fresh[where] = []
-        record = args.work / dataset / MEASURED_ON
+        record = measured_on(args.work / dataset, args.table)
         ran = json.loads(record.read_text()) if record.exists() else this_machine()
         tuned = args.work / (args.knobs_from or dataset) / "tuned.json"
         chosen = json.loads(tuned.read_text()) if tuned.exists() else {}
@@ -341,7 +344,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
         if not args.knobs_from:
             budget = named(f"{dataset}, {args.steps} steps", args.table)
             heading = f"{budget}: knob tuning on dev (seed {args.seeds[0]})"
-            measured_on[heading] = ran
+            stamps[heading] = ran
             sections.append((heading, tuning_rows(args, dataset, chosen)))
         test = test_examples(args, dataset, root)
         classification = DATASETS.get(dataset).task == "tc"
@@ -386,7 +389,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
             row["eval wall s"] = f"{statistics.fmean(evals):.0f}"
             rows.append(row)
         heading = f"{where}: primary score (mean ± std over seeds) and drop from raw"
-        measured_on[heading] = ran
+        stamps[heading] = ran
         sections.append((heading, rows))
         if classification:
             scoped.append(f"{where}: raw top answer is, for each seed, the label a method gives most often under raw "
@@ -397,7 +400,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
         scoped += agreements(args, dataset, where, chosen, test_ids)
     notes += in_place([note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()], fresh,
                       lambda note: note.split(":")[0])
-    save("quality", "Quality", sections, notes, measured_on)
+    save("quality", "Quality", sections, notes, stamps)
 
 
 @functools.cache
@@ -468,7 +471,8 @@ def paired(by_seed: dict[tuple[str, str], dict[int, float]], name: str,
 
 def standings(where: str, by_seed: dict[tuple[str, str], dict[int, float]]) -> list[str]:
     """Each ANIT variant beside each baseline that ran, per condition on the seeds both finished, so that where ANIT
-    does not win is as plain as where it does."""
+    does not win is as plain as where it does; and on how many of those seeds it is ahead or level, since a mean
+    lead that one seed carries is not one to build on."""
     lines = []
     for name in ANITS:
         for other in BASELINES:
@@ -480,8 +484,17 @@ def standings(where: str, by_seed: dict[tuple[str, str], dict[int, float]]) -> l
                          + ", ".join(f"{group} {means[(name, group)]:.3f} vs {means[(other, group)]:.3f}"
                                      for group in GROUPS)
                          + f"; ahead or level under {len(ahead)} of {len(GROUPS)} conditions"
-                         + (f" ({', '.join(ahead)})." if ahead else "."))
+                         + (f" ({', '.join(ahead)})" if ahead else "")
+                         + "; ahead or level per seed: "
+                         + ", ".join(f"{group} {seeds_ahead(by_seed, name, other, group, common)}/{len(common)}"
+                                     for group in GROUPS) + ".")
     return lines
+
+
+def seeds_ahead(by_seed: dict[tuple[str, str], dict[int, float]], name: str, other: str, group: str,
+                seeds: list[int]) -> int:
+    """On how many of ``seeds`` ``name`` scores at least ``other``'s under ``group`` instructions."""
+    return sum(by_seed[(name, group)][seed] >= by_seed[(other, group)][seed] for seed in seeds)
 
 
 def verdicts(where: str, by_seed: dict[tuple[str, str], dict[int, float]]) -> list[str]:
