@@ -258,23 +258,28 @@ class Runner:
         tuned.write_text(json.dumps(chosen, indent=2) + "\n")
         return chosen
 
-    def run(self) -> None:
-        if self.args.knobs_from:
-            tuned = self.args.work / self.args.knobs_from / "tuned.json"
-            chosen = json.loads(tuned.read_text())
-            missing = [name for name in self.args.methods if name in GRIDS and name not in chosen]
-            if missing:
-                raise SystemExit(f"{tuned}: no knobs chosen for {', '.join(missing)}; tune them on "
-                                 f"{self.args.knobs_from} first (run without --knobs-from there).")
-            chosen = {name: chosen.get(name, {}) for name in self.args.methods}
-        else:
-            chosen = self.tune()
+    def run(self, borrowed: dict[str, dict[str, float]] | None) -> None:
+        """Trains and scores every method on every seed, with the ``borrowed`` knobs (``--knobs-from``) or, where
+        there are none, the knobs tuned here."""
+        chosen = borrowed if borrowed is not None else self.tune()
         self.score(None, self.test, list(GROUPS), eval_dir(self.dir, "zero-shot", {}, 0))
         for seed in self.args.seeds:
             for name in self.args.methods:
                 knobs = chosen[name]
                 self.score(self.fit(name, knobs, seed), self.test, list(GROUPS),
                            eval_dir(self.dir, name, knobs, seed))
+
+
+def borrowed_knobs(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """The knobs ``--knobs-from``'s dataset chose for each method run now; stops before any work, naming the tuned
+    methods it has no choice for (they would otherwise run on the defaults under their own name)."""
+    tuned = args.work / args.knobs_from / "tuned.json"
+    chosen = json.loads(tuned.read_text()) if tuned.exists() else {}
+    missing = [name for name in args.methods if name in GRIDS and name not in chosen]
+    if missing:
+        raise SystemExit(f"{tuned}: no knobs chosen for {', '.join(missing)}; tune them on {args.knobs_from} first "
+                         "(run there without --knobs-from).")
+    return {name: chosen.get(name, {}) for name in args.methods}
 
 
 def wall_of(folder: Path) -> dict[str, Any]:
@@ -600,8 +605,9 @@ def main() -> None:
     args.methods = [name for name in METHODS if name in args.methods]
     root = args.data_dir or default_data_dir()
     if not args.summarise_only:
+        borrowed = borrowed_knobs(args) if args.knobs_from else None
         for dataset in args.datasets:
-            Runner(args, root, dataset).run()
+            Runner(args, root, dataset).run(borrowed)
     summarise(args, root)
 
 
