@@ -271,8 +271,9 @@ class Runner:
 
 
 def borrowed_knobs(args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """The knobs ``--knobs-from``'s dataset chose for each method run now; stops before any work, naming the tuned
-    methods it has no choice for (they would otherwise run on the defaults under their own name)."""
+    """The knobs ``--knobs-from``'s dataset chose for each method named; stops before any work or summary, naming the
+    tuned methods it has no choice for (they would otherwise run, or be reported, on the defaults under their own
+    name)."""
     tuned = args.work / args.knobs_from / "tuned.json"
     chosen = json.loads(tuned.read_text()) if tuned.exists() else {}
     missing = [name for name in args.methods if name in GRIDS and name not in chosen]
@@ -311,9 +312,10 @@ def group_score(conditions: dict[str, Any], dataset: str, group: str) -> float |
     return sum(p[key] * p["n"] for p in parts) / sum(p["n"] for p in parts)
 
 
-def summarise(args: argparse.Namespace, root: Path) -> None:
+def summarise(args: argparse.Namespace, root: Path, borrowed: dict[str, dict[str, float]] | None) -> None:
     """The tuning on dev, then mean and standard deviation over seeds on test, the drops from raw, and wall
-    times, to docs/."""
+    times, to docs/; each method's runs are those of the ``borrowed`` knobs (``--knobs-from``) or, where there are
+    none, of the knobs each dataset tuned."""
     sections = []
     notes = ["noisy pools every record's noisy instruction over the noise types; unseen uses the task's other "
              "pool instructions. Classification is scored by ranking the label options (choice scoring); the other "
@@ -337,7 +339,7 @@ def summarise(args: argparse.Namespace, root: Path) -> None:
         record = measured_on(args.work / dataset, args.table)
         ran = json.loads(record.read_text()) if record.exists() else this_machine()
         tuned = args.work / (args.knobs_from or dataset) / "tuned.json"
-        chosen = json.loads(tuned.read_text()) if tuned.exists() else {}
+        chosen = borrowed if borrowed is not None else json.loads(tuned.read_text()) if tuned.exists() else {}
         if args.knobs_from:
             scoped.append(f"{where}: no tuning of its own; every method uses the knobs it chose on "
                           f"{args.knobs_from} dev at the same step budget ({tuned}).")
@@ -604,11 +606,11 @@ def main() -> None:
     args = parser.parse_args()
     args.methods = [name for name in METHODS if name in args.methods]
     root = args.data_dir or default_data_dir()
+    borrowed = borrowed_knobs(args) if args.knobs_from else None
     if not args.summarise_only:
-        borrowed = borrowed_knobs(args) if args.knobs_from else None
         for dataset in args.datasets:
             Runner(args, root, dataset).run(borrowed)
-    summarise(args, root)
+    summarise(args, root, borrowed)
 
 
 if __name__ == "__main__":
