@@ -168,7 +168,8 @@ def test_examples(args: argparse.Namespace, dataset: str, root: Path) -> list[An
 
 def nested_sample(examples: list[Any], n: int, seed: int, block: int) -> list[Any]:
     """``n`` examples drawn in blocks: block k takes up to ``block`` of what earlier blocks left, with seed
-    ``seed + k``. A larger test set therefore starts with a smaller one, and its earlier predictions are reused."""
+    ``seed + k``. A larger test set therefore starts with a smaller one's whole blocks, whose predictions are
+    reused; the records of a smaller one's last, partial block need not be among the larger one's."""
     chosen: list[Any] = []
     rest = examples
     while len(chosen) < n and rest:
@@ -589,8 +590,8 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=200)
     parser.add_argument("--dev", type=int, default=128, help="Dev records for the knob tuning.")
     parser.add_argument("--test-block", type=int, default=256,
-                        help="Test records are drawn in blocks of this size, so a larger --test reuses a smaller "
-                             "one's predictions.")
+                        help="Test records are drawn in blocks of this size, so a larger --test reuses the predictions "
+                             "of a smaller one's whole blocks.")
     parser.add_argument("--methods", nargs="+", default=[name for name in METHODS if name not in EXPERIMENTS],
                         choices=list(METHODS),
                         help="Methods to run and report (default: all but the side experiments, "

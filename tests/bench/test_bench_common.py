@@ -1,0 +1,34 @@
+"""bench/common.py's merge of re-measured results into docs/: order kept, nothing lost or doubled."""
+
+from common import in_place
+from hypothesis import given, strategies as st
+
+
+def key(item: str) -> str:
+    return item.split(":")[0]
+
+
+def test_in_place_replaces_a_key_where_its_first_item_stood_and_appends_new_keys():
+    old = ["a: 1", "b: 1", "a: 2", "c: 1"]
+    fresh = {"a": ["a: new"], "d": ["d: 1", "d: 2"]}
+    assert in_place(old, fresh, key) == ["a: new", "b: 1", "c: 1", "d: 1", "d: 2"]
+
+
+def test_in_place_with_nothing_fresh_keeps_old():
+    assert in_place(["x: 1", "y: 1"], {}, key) == ["x: 1", "y: 1"]
+
+
+keys = st.sampled_from("abcde")
+
+
+@given(st.lists(st.tuples(keys, st.integers(0, 9))), st.dictionaries(keys, st.lists(st.integers(0, 9), max_size=3)))
+def test_in_place_keeps_every_other_item_in_order_and_exactly_the_fresh_ones(old_pairs, fresh_values):
+    old = [f"{k}:{v}" for k, v in old_pairs]
+    fresh = {k: [f"{k}:new{v}" for v in values] for k, values in fresh_values.items()}
+    merged = in_place(old, fresh, key)
+    assert [item for item in merged if key(item) not in fresh] == [item for item in old if key(item) not in fresh]
+    for k, items in fresh.items():
+        assert [item for item in merged if key(item) == k] == items
+    old_keys = list(dict.fromkeys(key(item) for item in old))
+    expected = [k for k in old_keys if fresh.get(k, True)] + [k for k in fresh if k not in old_keys and fresh[k]]
+    assert list(dict.fromkeys(key(item) for item in merged)) == expected
