@@ -327,8 +327,9 @@ def summarise(args: argparse.Namespace, root: Path, borrowed: dict[str, dict[str
              "Instructions in training: it and it-matched see raw instructions only; every other method draws a "
              "record's noisy instruction with its task's default probability ("
              + ", ".join(f"{task} {rate:g}" for task, rate in TASK_NOISE_RATES.items())
-             + ") unless its chosen knobs set noise_rate; the draws are seeded, so neftune, fgm, anit and anit-fast "
-             "see the same instructions on a seed.",
+             + ") unless its chosen knobs set noise_rate; the draws are seeded, so every method that draws at the "
+             "same rate (noisy_it unless its knobs set another, neftune, fgm and the anit variants) sees the same "
+             "instructions on a seed.",
              "Wall times: train wall s is one training run; eval wall s scores the test records under all three "
              "conditions, summed over the parts when a larger --test reused the predictions of a smaller one (test "
              "records are drawn in nested blocks of --test-block)."]
@@ -535,10 +536,11 @@ def verdicts(where: str, by_seed: dict[tuple[str, str], dict[int, float]]) -> li
     return lines
 
 
-AGREEMENTS = [("anit", "fgm"), ("anit-fast", "fgm"), ("neftune", "fgm"), ("anit-step", "anit"),
+AGREEMENTS = [("anit", "noisy_it"), ("anit", "fgm"), ("anit-fast", "fgm"), ("neftune", "fgm"), ("anit-step", "anit"),
               ("anit-wide", "anit"), ("anit-wide", "fgm-wide"), ("fgm-wide", "fgm")]
-"""Pairs of methods that train on the same noisy-instruction draws, so that where their answers and adapters
-agree, the perturbations that tell them apart made little difference."""
+"""Pairs of methods that train on the same noisy-instruction draws (where their chosen knobs set the same
+``noise_rate``), so that where their answers and adapters agree, the perturbations that tell them apart made little
+difference (anit against noisy_it: all of the NRM's)."""
 
 
 def agreements(args: argparse.Namespace, dataset: str, where: str, chosen: dict[str, dict[str, float]],
@@ -559,7 +561,8 @@ def agreements(args: argparse.Namespace, dataset: str, where: str, chosen: dict[
 
     lines = []
     for name, other in AGREEMENTS:
-        if name not in args.methods or other not in args.methods:
+        if (name not in args.methods or other not in args.methods
+                or chosen.get(name, {}).get("noise_rate") != chosen.get(other, {}).get("noise_rate")):
             continue
         same = 0
         gaps, both = [], []

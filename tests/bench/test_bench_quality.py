@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
-from quality import (borrowed_knobs, dev_value, group_score, measured_on, nested_sample, run_name, seeds_ahead,
-                     standings, tag, top_answer, verdicts)
+from quality import (agreements, borrowed_knobs, dev_value, eval_dir, group_score, measured_on, nested_sample, run_name,
+                     seeds_ahead, standings, tag, top_answer, verdicts)
 
 
 def test_tag_is_empty_for_defaults_and_sorted_otherwise():
@@ -126,3 +126,23 @@ def test_borrowed_knobs_stop_on_a_method_the_source_never_tuned(tmp_path):
         borrowed_knobs(knobs_args(tmp_path, ["it", "neftune", "fgm", "anit"]))
     with pytest.raises(SystemExit, match="no knobs chosen for anit"):
         borrowed_knobs(knobs_args(tmp_path / "elsewhere", ["anit"]))
+
+
+def finished_run(work: Path, name: str, knobs: dict, answers: list[str]) -> None:
+    run = eval_dir(work / "sst2", name, knobs, 0)
+    run.mkdir(parents=True)
+    (run / "wall.json").write_text(json.dumps({"eval_s": 1.0, "ids": ["a", "b", "c"]}))
+    (run / "raw.predictions.jsonl").write_text("".join(json.dumps({"generation": a}) + "\n" for a in answers))
+
+
+def test_agreements_count_same_answers_only_between_runs_on_the_same_noise_draws(tmp_path):
+    args = argparse.Namespace(work=tmp_path, methods=["noisy_it", "anit"], seeds=[0])
+    finished_run(tmp_path, "noisy_it", {}, ["positive", "negative", "negative"])
+    finished_run(tmp_path, "anit", {"beta_max": 10.0}, ["positive", "negative", "positive"])
+    same_draws = {"noisy_it": {}, "anit": {"beta_max": 10.0}}
+    assert agreements(args, "sst2", "x", same_draws, ["a", "b", "c"]) == [
+        "x: anit gives the same raw-instruction answer as noisy_it on 2/3 test records (seeds [0], where both runs "
+        "finished)."]
+    assert agreements(args, "sst2", "x", same_draws, ["a", "b"]) == []
+    other_draws = {"noisy_it": {"noise_rate": 0.3}, "anit": {"beta_max": 10.0}}
+    assert agreements(args, "sst2", "x", other_draws, ["a", "b", "c"]) == []
