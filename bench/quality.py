@@ -538,9 +538,15 @@ def verdicts(where: str, by_seed: dict[tuple[str, str], dict[int, float]]) -> li
 
 AGREEMENTS = [("anit", "noisy_it"), ("anit", "fgm"), ("anit-fast", "fgm"), ("neftune", "fgm"), ("anit-step", "anit"),
               ("anit-wide", "anit"), ("anit-wide", "fgm-wide"), ("fgm-wide", "fgm")]
-"""Pairs of methods that train on the same noisy-instruction draws (where their chosen knobs set the same
-``noise_rate``), so that where their answers and adapters agree, the perturbations that tell them apart made little
+"""Pairs of methods that train on the same noisy-instruction draws (where their chosen knobs give the same
+``draw_rate``), so that where their answers and adapters agree, the perturbations that tell them apart made little
 difference (anit against noisy_it: all of the NRM's)."""
+
+
+def draw_rate(name: str, knobs: dict[str, float], task: str) -> float:
+    """How often method ``name`` with ``knobs`` trains a ``task`` record on its noisy instruction, by TrainConfig's
+    own rule (the draws are seeded, so methods with equal rates draw the same instructions on a seed)."""
+    return TrainConfig(**METHODS[name][0], **knobs).rate_for(task)
 
 
 def agreements(args: argparse.Namespace, dataset: str, where: str, chosen: dict[str, dict[str, float]],
@@ -559,10 +565,11 @@ def agreements(args: argparse.Namespace, dataset: str, where: str, chosen: dict[
         path = args.work / dataset / run_name(name, chosen.get(name, {}), seed) / "adapter_model.safetensors"
         return load_file(str(path)) if path.exists() else None
 
+    task = DATASETS.get(dataset).task
     lines = []
     for name, other in AGREEMENTS:
         if (name not in args.methods or other not in args.methods
-                or chosen.get(name, {}).get("noise_rate") != chosen.get(other, {}).get("noise_rate")):
+                or draw_rate(name, chosen.get(name, {}), task) != draw_rate(other, chosen.get(other, {}), task)):
             continue
         same = 0
         gaps, both = [], []

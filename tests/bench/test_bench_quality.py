@@ -63,14 +63,14 @@ def test_top_answer_names_the_commonest_label_and_its_share():
     assert top_answer([{"parsed": "positive"}] * 3 + [{"parsed": "negative"}]) == "positive 75%"
 
 
-def scores(**methods: tuple[list[float], list[float], list[float]]) -> dict:
+def scores(methods: dict[str, tuple[list[float], list[float], list[float]]]) -> dict:
     """(method, group) -> seed -> score from each method's raw, noisy and unseen scores per seed."""
-    return {(name.replace("_", "-"), group): dict(enumerate(values))
+    return {(name, group): dict(enumerate(values))
             for name, groups in methods.items() for group, values in zip(("raw", "noisy", "unseen"), groups)}
 
 
 def test_verdicts_meet_the_goal_only_with_half_the_drop_and_no_raw_loss():
-    by_seed = scores(it=([0.8, 0.8], [0.7, 0.7], [0.6, 0.6]), anit=([0.8, 0.8], [0.77, 0.75], [0.6, 0.6]))
+    by_seed = scores({"it": ([0.8, 0.8], [0.7, 0.7], [0.6, 0.6]), "anit": ([0.8, 0.8], [0.77, 0.75], [0.6, 0.6])})
     lines = verdicts("sst2", by_seed)
     assert "sst2: anit under raw instructions is at least as good as it (0.800 vs 0.800)." in lines
     assert "sst2: anit's raw-to-noisy drop +0.040 vs it's +0.100: goal (at most half of it's) met." in lines
@@ -78,7 +78,7 @@ def test_verdicts_meet_the_goal_only_with_half_the_drop_and_no_raw_loss():
 
 
 def test_verdicts_say_when_a_small_drop_comes_from_a_low_raw_score():
-    by_seed = scores(it=([0.9], [0.7], [0.9]), anit=([0.6], [0.6], [0.9]))
+    by_seed = scores({"it": ([0.9], [0.7], [0.9]), "anit": ([0.6], [0.6], [0.9])})
     lines = verdicts("x", by_seed)
     assert "x: anit under raw instructions is worse than it (0.600 vs 0.900)." in lines
     assert ("x: anit's raw-to-noisy drop +0.000 vs it's +0.200: goal (at most half of it's) met, but only through a "
@@ -88,19 +88,20 @@ def test_verdicts_say_when_a_small_drop_comes_from_a_low_raw_score():
 
 
 def test_verdicts_compare_on_common_seeds_and_say_so():
-    by_seed = scores(it=([0.8, 0.8, 0.2], [0.7, 0.7, 0.2], [0.7, 0.7, 0.2]), anit=([0.8, 0.8], [0.8, 0.8], [0.8, 0.8]))
+    by_seed = scores({"it": ([0.8, 0.8, 0.2], [0.7, 0.7, 0.2], [0.7, 0.7, 0.2]),
+                      "anit": ([0.8, 0.8], [0.8, 0.8], [0.8, 0.8])})
     lines = verdicts("x", by_seed)
     assert lines[0] == "x: anit and it are compared on the seeds both finished, [0, 1]."
     assert "x: anit under raw instructions is at least as good as it (0.800 vs 0.800)." in lines
 
 
 def test_verdicts_skip_variants_that_did_not_run():
-    assert verdicts("x", scores(it=([0.8], [0.7], [0.7]))) == []
+    assert verdicts("x", scores({"it": ([0.8], [0.7], [0.7])})) == []
 
 
 def test_standings_count_conditions_and_seeds_ahead():
-    by_seed = scores(fgm=([0.80, 0.80, 0.80], [0.70, 0.70, 0.70], [0.70, 0.70, 0.70]),
-                     anit_wide=([0.79, 0.79, 0.79], [0.70, 0.69, 0.75], [0.75, 0.69, 0.69]))
+    by_seed = scores({"fgm": ([0.80, 0.80, 0.80], [0.70, 0.70, 0.70], [0.70, 0.70, 0.70]),
+                      "anit-wide": ([0.79, 0.79, 0.79], [0.70, 0.69, 0.75], [0.75, 0.69, 0.69])})
     assert standings("x", by_seed) == [
         "x: anit-wide against fgm (seeds [0, 1, 2]): raw 0.790 vs 0.800, noisy 0.713 vs 0.700, unseen 0.710 vs "
         "0.700; ahead or level under 2 of 3 conditions (noisy, unseen); ahead or level per seed: raw 0/3, noisy 2/3, "
@@ -139,6 +140,8 @@ def test_agreements_count_same_answers_only_between_runs_on_the_same_noise_draws
     args = argparse.Namespace(work=tmp_path, methods=["noisy_it", "anit"], seeds=[0])
     finished_run(tmp_path, "noisy_it", {}, ["positive", "negative", "negative"])
     finished_run(tmp_path, "anit", {"beta_max": 10.0}, ["positive", "negative", "positive"])
+    for rate in (0.3, 0.5):
+        finished_run(tmp_path, "noisy_it", {"noise_rate": rate}, ["positive", "negative", "negative"])
     same_draws = {"noisy_it": {}, "anit": {"beta_max": 10.0}}
     assert agreements(args, "sst2", "x", same_draws, ["a", "b", "c"]) == [
         "x: anit gives the same raw-instruction answer as noisy_it on 2/3 test records (seeds [0], where both runs "
@@ -146,3 +149,7 @@ def test_agreements_count_same_answers_only_between_runs_on_the_same_noise_draws
     assert agreements(args, "sst2", "x", same_draws, ["a", "b"]) == []
     other_draws = {"noisy_it": {"noise_rate": 0.3}, "anit": {"beta_max": 10.0}}
     assert agreements(args, "sst2", "x", other_draws, ["a", "b", "c"]) == []
+    default_rate_spelt_out = {"noisy_it": {"noise_rate": 0.5}, "anit": {"beta_max": 10.0}}
+    assert agreements(args, "sst2", "x", default_rate_spelt_out, ["a", "b", "c"]) == [
+        "x: anit gives the same raw-instruction answer as noisy_it on 2/3 test records (seeds [0], where both runs "
+        "finished)."]
