@@ -1,5 +1,5 @@
 """bench/quality.py's helpers: run naming, the nested test draw, scores per condition, and the lines that state
-where ANIT meets its goal and where it does not (they go to docs/ as claims)."""
+where ANIT meets its goal and where it does not (they go to docs/ as claims), and what --jobs gives each worker."""
 
 import argparse
 import json
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
-from quality import (agreements, borrowed_knobs, dev_value, eval_dir, group_score, measured_on, nested_sample, run_name,
-                     seeds_ahead, standings, tag, top_answer, verdicts)
+from quality import (agreements, borrowed_knobs, dev_value, eval_dir, group_score, knobs_file, measured_on,
+                     nested_sample, parser, run_name, seeds_ahead, standings, tag, top_answer, verdicts,
+                     worker_commands)
 
 
 def test_tag_is_empty_for_defaults_and_sorted_otherwise():
@@ -87,6 +88,26 @@ def test_verdicts_say_when_a_small_drop_comes_from_a_low_raw_score():
            "drop under unseen instructions." in lines
 
 
+def test_verdicts_do_not_judge_half_of_a_drop_within_its_seed_spread():
+    by_seed = scores({"it": ([0.80, 0.80, 0.80], [0.82, 0.77, 0.79], [0.70, 0.71, 0.69]),
+                      "anit": ([0.80, 0.80, 0.80], [0.80, 0.80, 0.80], [0.80, 0.80, 0.80])})
+    lines = verdicts("x", by_seed)
+    assert ("x: anit's raw-to-noisy drop +0.000 vs it's +0.007: goal (at most half of it's) not judged: it's drop is "
+            "within its seed-to-seed spread (per-seed drops vary by 0.025, standard deviation).") in lines
+    assert "x: anit's raw-to-unseen drop +0.000 vs it's +0.100: goal (at most half of it's) met." in lines
+
+
+def test_verdicts_fail_a_drop_that_stands_out_where_its_does_not():
+    by_seed = scores({"it": ([0.80, 0.80, 0.80], [0.82, 0.77, 0.79], [0.81, 0.80, 0.79]),
+                      "anit": ([0.80, 0.80, 0.80], [0.75, 0.74, 0.76], [0.79, 0.81, 0.80])})
+    lines = verdicts("x", by_seed)
+    assert ("x: anit's raw-to-noisy drop +0.050 vs it's +0.007: goal (at most half of it's) not met: anit's drop "
+            "stands out of its seed-to-seed spread (0.010) and it's drop is within its seed-to-seed spread (per-seed "
+            "drops vary by 0.025, standard deviation).") in lines
+    assert ("x: anit's raw-to-unseen drop +0.000 vs it's +0.000: goal (at most half of it's) not judged: it does not "
+            "drop under unseen instructions.") in lines
+
+
 def test_verdicts_compare_on_common_seeds_and_say_so():
     by_seed = scores({"it": ([0.8, 0.8, 0.2], [0.7, 0.7, 0.2], [0.7, 0.7, 0.2]),
                       "anit": ([0.8, 0.8], [0.8, 0.8], [0.8, 0.8])})
@@ -127,6 +148,28 @@ def test_borrowed_knobs_stop_on_a_method_the_source_never_tuned(tmp_path):
         borrowed_knobs(knobs_args(tmp_path, ["it", "neftune", "fgm", "anit"]))
     with pytest.raises(SystemExit, match="no knobs chosen for anit"):
         borrowed_knobs(knobs_args(tmp_path / "elsewhere", ["anit"]))
+
+
+def test_knobs_from_names_a_dataset_in_the_work_folder_or_a_tuned_file(tmp_path):
+    assert knobs_file(knobs_args(tmp_path, [])) == tmp_path / "sst2" / "tuned.json"
+    elsewhere = tmp_path / "other-budget" / "sst2" / "tuned.json"
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_text(json.dumps({"anit": {"nrm_alpha": 0.3}}))
+    args = argparse.Namespace(work=tmp_path / "new", knobs_from=str(elsewhere), methods=["it", "anit"])
+    assert knobs_file(args) == elsewhere
+    assert borrowed_knobs(args) == {"it": {}, "anit": {"nrm_alpha": 0.3}}
+
+
+def test_each_worker_runs_one_seed_of_one_dataset_and_keeps_the_rest_of_the_command():
+    argv = ["--datasets", "sst2", "ag_news", "--seeds", "0", "1", "2", "--steps", "180", "--jobs", "3", "--table",
+            "gpu"]
+    commands = worker_commands(argv, "ag_news", [0, 1, 2])
+    assert len(commands) == 3
+    for seed, command in zip([0, 1, 2], commands):
+        assert command[1].endswith("quality.py")
+        args = parser().parse_args(command[2:])
+        assert (args.datasets, args.only_seed, args.jobs) == (["ag_news"], seed, 1)
+        assert (args.seeds, args.steps, args.table) == ([0, 1, 2], 180, "gpu")
 
 
 def finished_run(work: Path, name: str, knobs: dict, answers: list[str]) -> None:
