@@ -393,8 +393,9 @@ def summarise(args: argparse.Namespace, root: Path, borrowed: dict[str, dict[str
                 "the step budget they were chosen at)." if args.knobs_from.endswith(".json") else
                 f"it chose on {args.knobs_from} dev at the same step budget ({tuned})."))
         if ran.get("jobs", 1) > 1:
-            scoped.append(f"{where}: the seeds ran {ran['jobs']} at a time on this one machine (--jobs), so each "
-                          "wall time includes the sharing.")
+            scoped.append(f"{where}: the seeds ran {ran['jobs']} at a time on this one machine (--jobs; each worker "
+                          f"with {max(1, ran['machine']['cores'] // ran['jobs'])} CPU threads), so each wall time "
+                          "includes the sharing.")
         scoped.append(f"{where}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
                       f"lr 2e-4, LoRA r16, {ran['weights']} base weights; {args.test} test and {args.dev} dev "
                       f"records; seeds {args.seeds}; noises "
