@@ -562,7 +562,7 @@ def verdicts(where: str, by_seed: dict[tuple[str, str], dict[int, float]]) -> li
     Each pair is compared on the seeds both finished in every condition group (``by_seed``: (method, group) ->
     seed -> score), named when that leaves out a seed either finished. A drop no larger than the standard deviation
     of its per-seed drops is not told apart from none: where it's is such a drop, half of it is not judged, and the
-    goal is not met only if anit's own drop stands out of its spread. ``where`` (a ``scope``) starts each line."""
+    goal is not met only where anit's own drop exceeds its spread. ``where`` (a ``scope``) starts each line."""
     lines = []
     for name in ANITS:
         common, means = paired(by_seed, name, "it")
@@ -586,7 +586,7 @@ def verdicts(where: str, by_seed: dict[tuple[str, str], dict[int, float]]) -> li
                 it_flat = (f"it does not drop under {group} instructions" if it_drop <= 0 else
                            f"it's drop is within its seed-to-seed spread (per-seed drops vary by {it_spread:.3f}, "
                            "standard deviation)")
-                verdict = (f"not met: {name}'s drop stands out of its seed-to-seed spread ({spread:.3f}) and {it_flat}"
+                verdict = (f"not met: {name}'s drop exceeds its own seed-to-seed spread ({spread:.3f}) and {it_flat}"
                            if drop > spread else f"not judged: {it_flat}")
             lines.append(f"{where}: {name}'s raw-to-{group} drop {drop:+.3f} vs it's {it_drop:+.3f}: goal (at most "
                          f"half of it's) {verdict}.")

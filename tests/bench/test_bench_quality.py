@@ -97,12 +97,12 @@ def test_verdicts_do_not_judge_half_of_a_drop_within_its_seed_spread():
     assert "x: anit's raw-to-unseen drop +0.000 vs it's +0.100: goal (at most half of it's) met." in lines
 
 
-def test_verdicts_fail_a_drop_that_stands_out_where_its_does_not():
+def test_verdicts_fail_a_drop_beyond_its_spread_where_its_is_within():
     by_seed = scores({"it": ([0.80, 0.80, 0.80], [0.82, 0.77, 0.79], [0.81, 0.80, 0.79]),
                       "anit": ([0.80, 0.80, 0.80], [0.75, 0.74, 0.76], [0.79, 0.81, 0.80])})
     lines = verdicts("x", by_seed)
     assert ("x: anit's raw-to-noisy drop +0.050 vs it's +0.007: goal (at most half of it's) not met: anit's drop "
-            "stands out of its seed-to-seed spread (0.010) and it's drop is within its seed-to-seed spread (per-seed "
+            "exceeds its own seed-to-seed spread (0.010) and it's drop is within its seed-to-seed spread (per-seed "
             "drops vary by 0.025, standard deviation).") in lines
     assert ("x: anit's raw-to-unseen drop +0.000 vs it's +0.000: goal (at most half of it's) not judged: it does not "
             "drop under unseen instructions.") in lines
