@@ -299,10 +299,15 @@ def worker_commands(argv: list[str], dataset: str, seeds: list[int]) -> list[lis
              "--jobs", "1"] for seed in seeds]
 
 
+def worker_threads(cores: int, jobs: int) -> int:
+    """The CPU threads each of ``jobs`` workers gets on a machine of ``cores``."""
+    return max(1, cores // jobs)
+
+
 def in_parallel(commands: list[list[str]], jobs: int) -> None:
     """Runs ``commands``, ``jobs`` at a time, each with its share of the CPU threads; stops naming every command
     that failed once all have ended (the runs that finished are kept and reused on the next try)."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // jobs))}
+    env = {**os.environ, "OMP_NUM_THREADS": str(worker_threads(os.cpu_count() or 1, jobs))}
     with ThreadPoolExecutor(jobs) as pool:
         codes = list(pool.map(lambda argv: subprocess.run(argv, env=env).returncode, commands))
     failed = [f"{shlex.join(argv)} (exit {code})" for argv, code in zip(commands, codes) if code]
@@ -326,7 +331,12 @@ def borrowed_knobs(args: argparse.Namespace) -> dict[str, dict[str, float]]:
 def knobs_file(args: argparse.Namespace) -> Path:
     """The ``tuned.json`` that ``--knobs-from`` names: a dataset's in ``--work`` (tuned at the same step budget),
     or a path to one, such as another work folder's (tuned at that folder's budget)."""
-    return Path(args.knobs_from) if args.knobs_from.endswith(".json") else args.work / args.knobs_from / "tuned.json"
+    return Path(args.knobs_from) if knobs_elsewhere(args) else args.work / args.knobs_from / "tuned.json"
+
+
+def knobs_elsewhere(args: argparse.Namespace) -> bool:
+    """Whether ``--knobs-from`` names a ``tuned.json`` path rather than a dataset of ``--work``."""
+    return args.knobs_from.endswith(".json")
 
 
 def wall_of(folder: Path) -> dict[str, Any]:
@@ -390,12 +400,12 @@ def summarise(args: argparse.Namespace, root: Path, borrowed: dict[str, dict[str
         if args.knobs_from:
             scoped.append(f"{where}: no tuning of its own; every method uses the knobs " + (
                 f"chosen in {tuned}, another work folder's tuning (the table whose command names that --work gives "
-                "the step budget they were chosen at)." if args.knobs_from.endswith(".json") else
+                "the step budget they were chosen at)." if knobs_elsewhere(args) else
                 f"it chose on {args.knobs_from} dev at the same step budget ({tuned})."))
         if ran.get("jobs", 1) > 1:
             scoped.append(f"{where}: the seeds ran {ran['jobs']} at a time on this one machine (--jobs; each worker "
-                          f"with {max(1, ran['machine']['cores'] // ran['jobs'])} CPU threads), so each wall time "
-                          "includes the sharing.")
+                          f"with {worker_threads(ran['machine']['cores'], ran['jobs'])} CPU threads), so each wall "
+                          "time includes the sharing.")
         scoped.append(f"{where}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
                       f"lr 2e-4, LoRA r16, {ran['weights']} base weights; {args.test} test and {args.dev} dev "
                       f"records; seeds {args.seeds}; noises "
