@@ -406,10 +406,7 @@ def summarise(args: argparse.Namespace, root: Path, borrowed: dict[str, dict[str
             scoped.append(f"{where}: the seeds ran {ran['jobs']} at a time on this one machine (--jobs; each worker "
                           f"with {worker_threads(ran['machine']['cores'], ran['jobs'])} CPU threads), so each wall "
                           "time includes the sharing.")
-        scoped.append(f"{where}: {args.train} training records, {args.steps} steps (x3 for it-matched), batch 4, "
-                      f"lr 2e-4, LoRA r16, {ran['weights']} base weights; {args.test} test and {args.dev} dev "
-                      f"records; seeds {args.seeds}; noises "
-                      f"{', '.join(NOISES)} (one drawn per record).")
+        scoped.append(setup_note(args, where, ran["weights"]))
         scoped += [f"{where}: {EXPERIMENTS[name]}" for name in args.methods if name in EXPERIMENTS]
         if not args.knobs_from:
             budget = named(f"{dataset}, {args.steps} steps", args.table)
@@ -471,6 +468,15 @@ def summarise(args: argparse.Namespace, root: Path, borrowed: dict[str, dict[str
     notes += in_place([note for note in earlier_notes() if note.split(",")[0] in DATASETS.names()], fresh,
                       lambda note: note.split(":")[0])
     save("quality", "Quality", sections, notes, stamps)
+
+
+def setup_note(args: argparse.Namespace, where: str, weights: str) -> str:
+    """The line of a table's notes that gives its run's size and settings; it-matched's threefold steps only where
+    it-matched ran."""
+    matched = " (x3 for it-matched)" if "it-matched" in args.methods else ""
+    return (f"{where}: {args.train} training records, {args.steps} steps{matched}, batch 4, lr 2e-4, LoRA r16, "
+            f"{weights} base weights; {args.test} test and {args.dev} dev records; seeds {args.seeds}; noises "
+            f"{', '.join(NOISES)} (one drawn per record).")
 
 
 @functools.cache

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 from quality import (agreements, borrowed_knobs, dev_value, eval_dir, group_score, knobs_file, measured_on,
-                     nested_sample, parser, run_name, seeds_ahead, standings, tag, top_answer, verdicts,
-                     worker_commands)
+                     nested_sample, parser, run_name, seeds_ahead, setup_note, standings, tag, top_answer,
+                     verdicts, worker_commands)
 
 
 def test_tag_is_empty_for_defaults_and_sorted_otherwise():
@@ -158,6 +158,15 @@ def test_knobs_from_names_a_dataset_in_the_work_folder_or_a_tuned_file(tmp_path)
     args = argparse.Namespace(work=tmp_path / "new", knobs_from=str(elsewhere), methods=["it", "anit"])
     assert knobs_file(args) == elsewhere
     assert borrowed_knobs(args) == {"it": {}, "anit": {"nrm_alpha": 0.3}}
+
+
+def test_setup_note_names_it_matched_steps_only_where_it_matched_ran():
+    args = parser().parse_args(["--datasets", "conll2003", "--methods", "it", "anit-fast", "--steps", "60"])
+    note = setup_note(args, "conll2003, 48 test, 60 steps", "float32")
+    assert note.startswith("conll2003, 48 test, 60 steps: ")
+    assert "60 steps, batch 4" in note and "it-matched" not in note and "float32 base weights" in note
+    args.methods.append("it-matched")
+    assert "60 steps (x3 for it-matched), batch 4" in setup_note(args, "sst2", "float32")
 
 
 def test_each_worker_runs_one_seed_of_one_dataset_and_keeps_the_rest_of_the_command():
