@@ -471,12 +471,13 @@ def summarise(args: argparse.Namespace, root: Path, borrowed: dict[str, dict[str
 
 
 def setup_note(args: argparse.Namespace, where: str, weights: str) -> str:
-    """The line of a table's notes that gives its run's size and settings; it-matched's threefold steps only where
-    it-matched ran."""
-    matched = " (x3 for it-matched)" if "it-matched" in args.methods else ""
-    return (f"{where}: {args.train} training records, {args.steps} steps{matched}, batch 4, lr 2e-4, LoRA r16, "
-            f"{weights} base weights; {args.test} test and {args.dev} dev records; seeds {args.seeds}; noises "
-            f"{', '.join(NOISES)} (one drawn per record).")
+    """The line of a table's notes that gives its run's size and settings; a method's step factor (``METHODS``,
+    it-matched's 3) only where that method ran."""
+    scaled = ", ".join(f"x{METHODS[name][1]} for {name}" for name in args.methods if METHODS[name][1] > 1)
+    steps = f"{args.steps} steps ({scaled})" if scaled else f"{args.steps} steps"
+    return (f"{where}: {args.train} training records, {steps}, batch 4, lr 2e-4, LoRA r16, {weights} base weights; "
+            f"{args.test} test and {args.dev} dev records; seeds {args.seeds}; noises {', '.join(NOISES)} (one drawn "
+            "per record).")
 
 
 @functools.cache
