@@ -1,5 +1,6 @@
 """Speed: training steps (it vs anit exact/fast vs neftune vs TRL's SFTTrainer), achieved FLOP/s,
-evaluation (batched vs one-at-a-time generation, choice scoring), noise and distortion throughput.
+evaluation (batched vs one-at-a-time generation, choice scoring), noise (rule-based and model-written) and
+distortion throughput, and the issue's targets checked against what was measured.
 
     python bench/speed.py [--steps 8] [--data-dir ../shared/data]
 """
@@ -8,32 +9,41 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import random
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Timer, counting, save, timed_nrm_training  # noqa: E402
+from common import DOCS, Timer, counting, save, timed_nrm_training  # noqa: E402
 
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
-from anit.distortion import SCORERS  # noqa: E402
+from anit.distortion import SCORERS, resolve_scorers  # noqa: E402
 from anit.evaluation.run import choice_predictions  # noqa: E402
 from anit.generation import generate, task_prompt  # noqa: E402
 from anit.models import load_model, load_tokenizer  # noqa: E402
 from anit.noise import NOISES  # noqa: E402
 from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
-from anit.distortion import resolve_scorers  # noqa: E402
+from anit.noise.rewrite import Rewriter  # noqa: E402
 from anit.tasks import TASKS  # noqa: E402
 from anit.training.config import TrainConfig  # noqa: E402
 from anit.training.data import InstructionDataset  # noqa: E402
 
 MODEL = "smollm2-135m"
+TRAINING = "Training step, SmolLM2-135M, LoRA r16 all-linear, batch 4, SST-2"
+RULES = "Rule-based noise (0.3 rate)"
+REWRITES = "Model-written noise, SmolLM2-135M, batch 8"
+SCORES = "Distortion scorers"
+HARD = ("word_edit", "char_edit", "jaccard", "chrf", "bleu")
+EVALUATION = "Evaluation, SST-2 dev"
+SFT = "TRL SFTTrainer, random batches (same LoRA, data, batch)"
 
 
 def matmul_flops(n: int = 2048, reps: int = 10) -> float:
@@ -103,7 +113,7 @@ def bench_training(base, tokenizer, records, steps, warm, peak):
     random_it = statistics.median(times)
     rows.append(row("it, random batches", times, tokens, base_time))
     times, tokens = time_sft(base, tokenizer, records, steps, warm)
-    rows.append(row("TRL SFTTrainer, random batches (same LoRA, data, batch)", times, tokens, base_time)
+    rows.append(row(SFT, times, tokens, base_time)
                 | {"x it random": statistics.median(times) / random_it})
     return rows
 
@@ -128,9 +138,14 @@ def bench_eval(base, tokenizer, records):
     return rows
 
 
-def bench_noise():
+def instructions(n: int) -> list[str]:
+    """``n`` instructions cycling through every task's pool, as a noised dataset's records repeat them."""
     pool = [t for name in TASKS for t in TASKS.get(name).instructions]
-    texts = [pool[i % len(pool)] for i in range(4000)]
+    return [pool[i % len(pool)] for i in range(n)]
+
+
+def bench_noise():
+    texts = instructions(4000)
     rows = []
     for name in NOISES:
         noise = NOISES.get(name)
@@ -145,13 +160,33 @@ def bench_noise():
     return rows
 
 
+def bench_rewrites(n: int = 4000):
+    """``paraphrase`` and ``opposite`` on ``n`` records' instructions, with the rewrite cache cold (the model is
+    loaded first, by a rewrite outside the timing) and then warm. The records share the pools' few instructions and
+    the model writes each unique one once, so ``unique/s`` is the model's own rate."""
+    texts = instructions(n)
+    unique = len(set(texts))
+    rewriter = Rewriter(model_name=MODEL)
+    rewriter.rewrite("paraphrase", ["Load the model before the timing starts."])
+    rows = []
+    for kind in ("paraphrase", "opposite"):
+        for cache in ("cold (model loaded)", "warm"):
+            failed = len(rewriter.failures)
+            start = time.perf_counter()
+            rewriter.rewrite(kind, texts)
+            elapsed = time.perf_counter() - start
+            rows.append({"noise": kind, "cache": cache, "instructions": n, "unique": unique,
+                         "instructions/s": n / elapsed, "unique/s": unique / elapsed,
+                         "left unchanged": len(rewriter.failures) - failed})
+    return rows
+
+
 def bench_scores():
-    pool = [t for name in TASKS for t in TASKS.get(name).instructions]
     rng = random.Random(0)
-    raws = [pool[i % len(pool)] for i in range(20000)]
+    raws = instructions(20000)
     noisys = [NOISES.get("random_replace").apply(t, 0.3, rng).text for t in raws]
     rows = []
-    for name in ("word_edit", "char_edit", "jaccard", "chrf", "bleu"):
+    for name in HARD:
         rates = []
         for _ in range(5):
             start = time.perf_counter()
@@ -172,14 +207,65 @@ def bench_scores():
     return rows
 
 
+TARGETS = "Targets"
+GOALS = [
+    ("exact anit step at most 3.0x an it step", TRAINING, "<=", 3.0,
+     lambda rows: by(rows, "method", "anit (exact), length-grouped")["x it step"]),
+    ("fast anit step at most 2.1x an it step", TRAINING, "<=", 2.1,
+     lambda rows: by(rows, "method", "anit (fast), length-grouped")["x it step"]),
+    ("it at least as fast as TRL's SFTTrainer (SFTTrainer's step time over it's, random batches)", TRAINING, ">=",
+     1.0, lambda rows: by(rows, "method", SFT)["x it random"]),
+    ("it's LoRA step at 50% or more of the measured matmul FLOP/s", TRAINING, ">=", 0.5,
+     lambda rows: by(rows, "method", "it, length-grouped")["matmul FLOP/s share"]),
+    ("batched evaluation at least 5x one at a time (the best batch size)", EVALUATION, ">=", 5.0,
+     lambda rows: max(row["x one at a time"] for row in rows if "x one at a time" in row)),
+    ("rule-based noise at 10,000 instructions/s or more (the slowest type)", RULES, ">=", 1e4,
+     lambda rows: min(row["instructions/s"] for row in rows)),
+    ("hard scores at 50,000 pairs/s or more (the slowest scorer's median)", SCORES, ">=", 5e4,
+     lambda rows: min(row["pairs/s"] for row in rows if row["scorer"] in HARD)),
+]
+"""The issue's speed targets: what each says, the start of the heading of the section it is measured in, the
+comparison and bound, and how the value is read from that section's rows."""
+
+
+def by(rows: list[dict[str, Any]], key: str, value: str) -> dict[str, Any]:
+    """The row of ``rows`` whose ``key`` is ``value``."""
+    return next(row for row in rows if row[key] == value)
+
+
+def target_rows(sections: list[tuple[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """Each target in ``GOALS`` checked against the last of ``sections`` (heading and rows, oldest first) whose
+    heading starts with the target's: the value measured, the bound and whether it is met. A target none of them
+    measures is left out."""
+    rows = []
+    for target, start, compare, bound, read in GOALS:
+        found = [section_rows for heading, section_rows in sections if heading.startswith(start)]
+        if not found:
+            continue
+        value = read(found[-1])
+        met = value <= bound if compare == "<=" else value >= bound
+        rows.append({"target": target, "measured": value, "bound": f"{compare} {bound:g}",
+                     "met": "yes" if met else "no"})
+    return rows
+
+
+def earlier_sections() -> list[tuple[str, list[dict[str, Any]]]]:
+    """The speed sections already in docs/ (heading and rows), so that the targets of parts not measured now are
+    checked against their latest measurement."""
+    path = DOCS / "benchmarks" / "speed.json"
+    return [(s["heading"], s["rows"]) for s in json.loads(path.read_text())["sections"]] if path.exists() else []
+
+
+PARTS = ("training", "eval", "noise", "rewrites", "scores")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--warm", type=int, default=2)
     parser.add_argument("--eval-examples", type=int, default=48)
     parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--parts", nargs="+", default=["training", "eval", "noise", "scores"],
-                        choices=["training", "eval", "noise", "scores"])
+    parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=list(PARTS))
     args = parser.parse_args()
     root = args.data_dir or default_data_dir()
     spec = DATASETS.get("sst2")
@@ -191,17 +277,18 @@ def main() -> None:
     eval_records = [to_record(e, spec) for e in sample(dev, args.eval_examples, 2)]
     sections = []
     if "noise" in args.parts:
-        sections.append(("Rule-based noise (0.3 rate)", bench_noise()))
+        sections.append((RULES, bench_noise()))
+    if "rewrites" in args.parts:
+        sections.append((REWRITES, bench_rewrites()))
     if "scores" in args.parts:
-        sections.append(("Distortion scorers", bench_scores()))
+        sections.append((SCORES, bench_scores()))
     if "training" in args.parts or "eval" in args.parts:
         tokenizer, base = load_tokenizer(MODEL), load_model(MODEL)
         if "training" in args.parts:
             peak = matmul_flops()
-            sections.append(("Training step, SmolLM2-135M, LoRA r16 all-linear, batch 4, SST-2",
-                             bench_training(base, tokenizer, train_records, args.steps, args.warm, peak)))
+            sections.append((TRAINING, bench_training(base, tokenizer, train_records, args.steps, args.warm, peak)))
         if "eval" in args.parts:
-            sections.append((f"Evaluation, SST-2 dev, {args.eval_examples} examples",
+            sections.append((f"{EVALUATION}, {args.eval_examples} examples",
                              bench_eval(base, tokenizer, eval_records)))
     notes = ["FLOP share counts 4 x (parameters of every linear layer, LM head included) FLOPs per real (unpadded) "
              "token for a LoRA step (forward and input-gradient matmuls; LoRA's own weight gradients are negligible), "
@@ -209,7 +296,13 @@ def main() -> None:
              "anit the share still counts one pass per token, though they run about 3 (exact) or 2 (fast) passes.",
              "The length-grouped methods all see the same batches (noise_rate 0, the trainer's seeded length-grouped "
              "sampler, the default); `it` and TRL's SFTTrainer are also timed on random batches, TRL's own order, "
-             "so compare those two by tokens/s. The first steps are warm-up."]
+             "so compare those two by tokens/s. The first steps are warm-up.",
+             "Model-written noise: a dataset's records repeat its task's few pool instructions, and the rewriter "
+             "writes each unique instruction once (then caches it), so instructions/s counts records and unique/s "
+             "the instructions the model wrote; 'left unchanged' counts rewrites rejected after every retry.",
+             "Targets: each is checked against the latest measurement of its section, whose command and date the "
+             "section gives."]
+    sections.append((TARGETS, target_rows(earlier_sections() + sections)))
     save("speed", "Speed", sections, notes)
 
 
