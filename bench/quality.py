@@ -57,6 +57,8 @@ METHODS: dict[str, tuple[dict[str, str], int]] = {
     "anit-wide": ({"method": "anit"}, 1), "fgm-wide": ({"method": "fgm"}, 1),
     "it-matched": ({"method": "it"}, 3)}
 """Each method's TrainConfig settings and its step factor (it-matched: 3x the steps, exact anit's passes)."""
+SHARED = {"batch_size": 4, "lr": 2e-4, "max_length": 256}
+"""The TrainConfig settings every method trains with; LoRA keeps TrainConfig's defaults."""
 NRM_GRID = [{}, {"nrm_alpha": 0.3}, {"nrm_alpha": 0.1, "beta_min": 2.0, "beta_max": 10.0}]
 WIDE = {"nrm_alpha": 0.1, "beta_min": 0.0, "beta_max": 150.0}
 """anit-wide's one candidate (``EXPERIMENTS`` says why)."""
@@ -223,7 +225,7 @@ class Runner:
         if not summary.exists():
             train(TrainConfig(model="smollm2-135m", **settings,
                               data=str(self.dir / f"train-{seed}.jsonl"), output_dir=str(out),
-                              max_steps=steps, batch_size=4, lr=2e-4, max_length=256, seed=seed,
+                              max_steps=steps, **SHARED, seed=seed,
                               report_to=["none"], save_steps=10_000, logging_steps=10, **knobs))
         elif (trained := json.loads(summary.read_text())["steps"]) != steps:
             raise SystemExit(f"{summary}: trained for {trained} steps, but --steps {self.args.steps} asks {steps}; "
@@ -475,7 +477,8 @@ def setup_note(args: argparse.Namespace, where: str, weights: str) -> str:
     it-matched's 3) only where that method ran."""
     scaled = ", ".join(f"x{METHODS[name][1]} for {name}" for name in args.methods if METHODS[name][1] > 1)
     steps = f"{args.steps} steps ({scaled})" if scaled else f"{args.steps} steps"
-    return (f"{where}: {args.train} training records, {steps}, batch 4, lr 2e-4, LoRA r16, {weights} base weights; "
+    return (f"{where}: {args.train} training records, {steps}, batch {SHARED['batch_size']}, lr {SHARED['lr']:g}, "
+            f"LoRA r{TrainConfig.lora_r}, {weights} base weights; "
             f"{args.test} test and {args.dev} dev records; seeds {args.seeds}; noises {', '.join(NOISES)} (one drawn "
             "per record).")
 
