@@ -31,9 +31,10 @@ from common import save, timed_nrm_training  # noqa: E402
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
 from anit.distortion import resolve_scorers  # noqa: E402
-from anit.evaluation.run import PRIMARY, EvalOptions, evaluate, load_for_eval  # noqa: E402
+from anit.evaluation.run import EvalOptions, evaluate, load_for_eval  # noqa: E402
 from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
 from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
+from anit.tasks import TASKS  # noqa: E402
 from anit.training.config import TrainConfig  # noqa: E402
 from anit.training.data import InstructionDataset  # noqa: E402
 
@@ -125,7 +126,8 @@ def eval_case(model: str, adapter: Path, knobs: dict, records: list[dict], out: 
                            EvalOptions(batch_size=16, scoring=scoring))
         row[f"{scoring} ex/s"] = 2 * len(records) / (time.perf_counter() - start)
         for dataset, metrics in summary["conditions"]["raw"].items():
-            row[f"{scoring} raw {dataset} {PRIMARY[metrics['task']]}"] = metrics[PRIMARY[metrics["task"]]]
+            key = TASKS.get(metrics["task"]).primary
+            row[f"{scoring} raw {dataset} {key}"] = metrics[key]
     row["peak GiB"] = torch.cuda.max_memory_allocated() / 2 ** 30
     return row
 

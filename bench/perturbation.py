@@ -49,7 +49,7 @@ def main() -> None:
     lengths = batch["attention_mask"].sum(1)
 
     def loss(inputs: torch.Tensor) -> torch.Tensor:
-        sums, counts = NRMTrainer._losses(model, inputs, batch)
+        sums, counts = NRMTrainer.losses(model, inputs, batch)
         return sums.sum() / counts.sum()
 
     with torch.no_grad():

@@ -39,10 +39,11 @@ from safetensors.torch import load_file  # noqa: E402
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
 from anit.distortion import resolve_scorers  # noqa: E402
-from anit.evaluation.run import PRIMARY, EvalOptions, evaluate, load_for_eval  # noqa: E402
+from anit.evaluation.run import EvalOptions, evaluate, load_for_eval  # noqa: E402
 from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
 from anit.models import resolve_dtype  # noqa: E402
 from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
+from anit.tasks import TASKS  # noqa: E402
 from anit.training.config import TASK_NOISE_RATES, TrainConfig  # noqa: E402
 from anit.training.run import train  # noqa: E402
 
@@ -366,7 +367,7 @@ def group_score(conditions: dict[str, Any], dataset: str, group: str) -> float |
              if dataset in per and (name == group or (group == "noisy" and name.startswith("noisy-")))]
     if not parts:
         return None
-    key = PRIMARY[parts[0]["task"]]
+    key = TASKS.get(parts[0]["task"]).primary
     return sum(p[key] * p["n"] for p in parts) / sum(p["n"] for p in parts)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from pathlib import Path
@@ -20,6 +21,14 @@ import yaml
 from anit.errors import AnitError
 
 C = TypeVar("C")
+ALIASES = {"learning_rate": "lr", "num_train_epochs": "epochs", "per_device_train_batch_size": "batch_size",
+           "train_batch_size": "batch_size", "gradient_accumulation_steps": "grad_accum", "lora_rank": "lora_r",
+           "r": "lora_r", "model_name_or_path": "model", "model_name": "model", "train_file": "data",
+           "dataset_path": "data", "output": "output_dir", "warmup": "warmup_ratio", "lr_scheduler_type": "scheduler",
+           "steps": "max_steps", "num_steps": "max_steps", "bf16": "dtype", "fp16": "dtype", "torch_dtype": "dtype",
+           "load_in_4bit": "quantization", "load_in_8bit": "quantization", "neftune_noise_alpha": "neftune_alpha",
+           "target_modules": "lora_targets"}
+"""Names other tools (transformers, PEFT, TRL) give a field: an unknown key suggests its field by meaning."""
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, min: float | None = None,
@@ -109,6 +118,8 @@ def _check(field: dataclasses.Field, value: Any, where: str) -> None:
     for item in values:
         if item is None:
             continue
+        if isinstance(item, float) and not math.isfinite(item):
+            raise AnitError(f"{where}: {item!r} is not a finite number")
         if meta.get("choices") and item not in meta["choices"]:
             allowed = ", ".join(map(str, meta["choices"]))
             raise AnitError(f"{where}: {item!r} is not allowed; choose one of {allowed}")
@@ -136,7 +147,8 @@ def load_config(cls: type[C], path: str | Path | None = None, overrides: dict[st
         for key, value in data.items():
             where = f"{origin}:{lines[key]}" if key in lines else origin
             if key not in fields:
-                close = difflib.get_close_matches(str(key), fields, n=1)
+                alias = ALIASES.get(str(key))
+                close = [alias] if alias in fields else difflib.get_close_matches(str(key), fields, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(fields)}"
                 raise AnitError(f"{where}: unknown field {key!r}{hint}")
             label = f"{where}: field {key!r}"

@@ -9,6 +9,11 @@ class AnitError(Exception):
     """A mistake in the user's input or options; the CLI prints it as one line and exits 2."""
 
 
+def shown(text: str, limit: int = 200) -> str:
+    """``text`` as an error message quotes it: at most ``limit`` characters (a 5 MB bad line stays one line)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 class DataError(AnitError):
     """A bad record in a data file: where it is, and what was expected there."""
 

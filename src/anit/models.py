@@ -56,12 +56,22 @@ def resolve(model: str) -> Source:
     return Source(model)
 
 
+def not_found(model: str, err: Exception) -> AnitError:
+    """The one-line error for a model that is neither a preset, a local folder nor reachable on the hub."""
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return AnitError(f"model {model!r}: not found ({first[:200]}); give a preset ({', '.join(PRESETS)}), a local "
+                     "folder, or a Hugging Face id the hub (or its cache) can provide")
+
+
 def load_tokenizer(model: str, trust_remote_code: bool = False) -> Any:
     from transformers import AutoTokenizer
 
     source = resolve(model)
-    tokenizer = AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file,
-                                              trust_remote_code=trust_remote_code)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file,
+                                                  trust_remote_code=trust_remote_code)
+    except OSError as err:
+        raise not_found(model, err) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -90,10 +100,13 @@ def load_model(model: str, dtype: str = "auto", quantization: str | None = None,
         kwargs["device_map"] = device_map or gpu_map()
     elif device_map is not None:
         kwargs["device_map"] = device_map
-    model = AutoModelForCausalLM.from_pretrained(source.path, **kwargs)
+    try:
+        loaded = AutoModelForCausalLM.from_pretrained(source.path, **kwargs)
+    except OSError as err:
+        raise not_found(model, err) from None
     if source.gguf_file:
-        dequantised(model)
-    return model
+        dequantised(loaded)
+    return loaded
 
 
 def gpu_map() -> dict[str, int] | None:

@@ -77,3 +77,18 @@ def test_console_script_prints_one_line_errors(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: ") and "unknown dataset 'nope'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_prepare_mixes_datasets_balanced_and_shuffled(fixture_data, tmp_path):
+    out = tmp_path / "mix.jsonl"
+    args = ["data", "prepare", "--dataset", "sst2", "--dataset", "conll2003", "--dataset", "aste_14res", "--split",
+            "dev", "--limit-per-dataset", "2", "--data-dir", str(fixture_data), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["dataset"] for r in records) == ["aste_14res"] * 2 + ["conll2003"] * 2 + ["sst2"] * 2
+    assert [r["dataset"] for r in records] != sorted(r["dataset"] for r in records)  # shuffled, not in blocks
+    assert runner.invoke(app, args + ["--out", str(tmp_path / "again.jsonl")]).exit_code == 0
+    assert (tmp_path / "again.jsonl").read_text() == out.read_text()
+    twice = runner.invoke(app, ["data", "prepare", "--dataset", "sst2", "--dataset", "sst2", "--out", str(out)])
+    assert twice.exit_code != 0 and "named twice" in str(twice.exception)

@@ -45,6 +45,14 @@ def test_train_from_yaml_with_overrides_then_export_and_eval(setup):
     result = runner.invoke(app, ["export", "--adapter", str(out), "--out", str(merged)], catch_exceptions=False)
     assert result.exit_code == 0 and (merged / "model.safetensors").exists()
     assert not any(k for k in load_file(str(merged / "model.safetensors")) if "lora" in k)
+    from anit.evaluation.run import load_for_eval
+
+    adapted, tok = load_for_eval(str(model), str(out))
+    exported, _ = load_for_eval(str(merged), None)
+    ids = torch.tensor([tok("Instruction: Tag the names.\nText: Anna visited Paris", add_special_tokens=False)[
+        "input_ids"]])
+    with torch.no_grad():
+        assert torch.allclose(adapted(input_ids=ids).logits, exported(input_ids=ids).logits, atol=1e-4)
     results = root / "eval"
     result = runner.invoke(app, ["eval", "--adapter", str(out), "--data", str(noisy),
                                  "--instructions", "raw", "--instructions", "noisy", "--limit", "3",
@@ -77,11 +85,23 @@ def test_transfer_starts_from_an_adapter_and_keeps_a_fraction(setup):
 def test_bad_method_and_missing_resume_fail_with_one_line(setup):
     root, model, noisy = setup
     result = runner.invoke(app, ["train", "--method", "anti", "--data", str(noisy)])
-    expected = "field 'method': 'anti' is not allowed; choose one of it, noisy_it, neftune, fgm, anit"
+    expected = "field 'method': unknown training method 'anti'; known: anit, fgm"
     assert expected in str(result.exception)
     result = runner.invoke(app, ["train", "--model", str(model), "--data", str(noisy), "--resume",
                                  "--output-dir", str(root / "nothing")])
-    assert "no checkpoint-* folder" in str(result.exception)
+    assert "no checkpoint-<step> folder" in str(result.exception)
+
+
+def test_resume_of_a_finished_run_says_so_and_changes_nothing(setup):
+    root, model, noisy = setup
+    out = root / "done"
+    args = ["train", "--model", str(model), "--method", "it", "--data", str(noisy), "--max-steps", "2",
+            "--output-dir", str(out), "--set", "report_to=[none]", "--set", "save_steps=2"]
+    assert runner.invoke(app, args, catch_exceptions=False).exit_code == 0
+    before = (out / "train_summary.json").read_text()
+    again = runner.invoke(app, args + ["--resume"], catch_exceptions=False)
+    assert again.exit_code == 0 and "already finished 2 steps" in again.stdout
+    assert (out / "train_summary.json").read_text() == before
 
 
 def test_tensorboard_logs_are_written(setup):
@@ -89,4 +109,9 @@ def test_tensorboard_logs_are_written(setup):
     out = root / "tb"
     runner.invoke(app, ["train", "--model", str(model), "--method", "anit", "--data", str(noisy), "--max-steps", "2",
                         "--output-dir", str(out), "--set", "logging_steps=1"], catch_exceptions=False)
-    assert list(out.rglob("events.out.tfevents.*"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = list(out.rglob("events.out.tfevents.*"))
+    scalars = EventAccumulator(str(events)).Reload().Tags()["scalars"]
+    for name in ("clean_loss", "adv_loss", "beta_mean", "adv_skipped", "loss"):
+        assert f"train/{name}" in scalars, scalars

@@ -12,13 +12,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tiny  # noqa: E402
 
 from anit.evaluation.run import (EvalOptions, choice_predictions, choice_scores, condition_metrics,  # noqa: E402
-                                 conditions, eval_precision, evaluate, gaps, load_for_eval)
+                                 conditions, eval_precision, evaluate, limit_records, load_for_eval)
 from anit.training.config import TrainConfig  # noqa: E402
 from anit.generation import (MIN_SHARED, as_model_input, batch_order, generate, prepare_batch,  # noqa: E402
                              shared_length)
 from anit import models  # noqa: E402
 from anit.models import gpu_map, load_model, load_tokenizer  # noqa: E402
 from anit.tasks.base import context_block  # noqa: E402
+from anit.errors import AnitError  # noqa: E402
 
 RECORDS = [
     {"id": str(i), "dataset": "sst2", "task": "tc", "instruction": "Classify the text.", "question": "Which label?",
@@ -197,18 +198,45 @@ def test_conditions_and_gaps(tmp_path):
     assert all(ins != "Classify the text into one of the given categories." for _, ins in unseen)
     path = tmp_path / "mine.yaml"
     path.write_text("tc: [Sort it., Label it.]\nner: [Tag names.]\n")
-    assert sorted(conditions(RECORDS, str(path))) == ["mine-ner-0", "mine-tc-0", "mine-tc-1"]
-    result = {"raw": {"sst2": {"task": "tc", "accuracy": 0.8}}, "unseen": {"sst2": {"task": "tc", "accuracy": 0.5}}}
-    assert gaps(result) == {"sst2": {"unseen": pytest.approx(-0.3)}}
+    assert sorted(conditions(RECORDS, str(path))) == ["mine-tc-0", "mine-tc-1"]  # no ner record: no ner condition
+    pool = conditions(RECORDS, "unseen-pool")
+    assert sorted(pool) == [f"unseen-tc-{k}" for k in range(6)]
+    assert all(len(pairs) == len(RECORDS) for pairs in pool.values())
+    path.write_text("ner: [Tag names.]\n")
+    with pytest.raises(AnitError, match="task tc"):
+        conditions(RECORDS, str(path))
+    path.write_text("tc:\n  - instruction: Sort it.\n    dev_score: 0.2\n  - Label it.\n")
+    assert [ins for _, ins in conditions(RECORDS, str(path))["mine-tc-0"]][:1] == ["Sort it."]
+    path.write_text("tc: [[1, 2]]\n")
+    with pytest.raises(AnitError, match=r"tc\[0\]"):
+        conditions(RECORDS, str(path))
+
+
+def test_rows_noised_per_type_count_once_for_raw_and_limit():
+    per_type = [{**r, "noise_type": t} for r in RECORDS for t in ("char_typo", "truncate_front")]
+    assert len(conditions(per_type, "raw")["raw"]) == len(RECORDS)
+    assert len(conditions(per_type, "unseen")["unseen"]) == len(RECORDS)
+    assert sorted(conditions(per_type, "noisy")) == ["noisy-char_typo", "noisy-truncate_front"]
+    limited = limit_records(per_type, 2)
+    assert len(limited) == 4 and {r["id"] for r in limited} == {"0", "1"}
 
 
 def test_generation_all_conditions_end_to_end(model_and_tokenizer, tmp_path):
     model, tok = model_and_tokenizer
-    summary = evaluate(model, tok, RECORDS, ["raw", "noisy", "unseen"], tmp_path, EvalOptions(max_new_tokens=6))
-    assert set(summary["conditions"]) == {"raw", "noisy-char_typo", "unseen"}
-    assert set(summary["gaps"]["sst2"]) == {"noisy-char_typo", "unseen"}
-    for name in ("raw", "noisy-char_typo", "unseen"):
-        assert (tmp_path / f"{name}.predictions.jsonl").exists() and (tmp_path / f"{name}.metrics.json").exists()
+    per_type = RECORDS + [{**r, "noisy_instruction": "Text classify.", "noise_type": "truncate_shuffle_front"}
+                          for r in RECORDS]
+    summary = evaluate(model, tok, per_type, ["raw", "noisy", "unseen"], tmp_path, EvalOptions(max_new_tokens=6))
+    assert set(summary["conditions"]) == {"raw", "noisy-char_typo", "noisy-truncate_shuffle_front", "noisy", "unseen"}
+    assert summary["conditions"]["noisy"]["sst2"]["n"] == 2 * len(RECORDS)
+    assert set(summary["gaps"]["sst2"]) == {"noisy-char_typo", "noisy-truncate_shuffle_front", "noisy", "unseen"}
+    raw = summary["conditions"]["raw"]["sst2"]
+    assert raw["n"] == len(RECORDS)
+    for name in ("noisy-char_typo", "unseen", "noisy"):
+        gap = summary["gaps"]["sst2"][name]
+        score = summary["conditions"][name]["sst2"]["accuracy"]
+        assert gap["gap"] == pytest.approx(score - raw["accuracy"]) and gap["low"] <= gap["gap"] <= gap["high"]
+        assert (tmp_path / f"{name}.predictions.jsonl").exists() == (name != "noisy")
+    assert summary["sensitivity"]["noisy"]["sst2"]["instructions"] == 2
 
 
 @pytest.mark.parametrize("window", [16, 512])

@@ -8,7 +8,8 @@ def _results(folder, method, raw, noisy):
     out.mkdir(parents=True)
     metrics = {"conditions": {"raw": {"sst2": {"task": "tc", "accuracy": raw}},
                               "noisy-char_typo": {"sst2": {"task": "tc", "accuracy": noisy}}},
-               "gaps": {"sst2": {"noisy-char_typo": noisy - raw}}}
+               "gaps": {"sst2": {"noisy-char_typo": {"gap": noisy - raw, "low": noisy - raw - 0.1,
+                                                     "high": noisy - raw + 0.1}}}}
     (out / "metrics.json").write_text(json.dumps(metrics))
     rows = [{"correct": i % 3 != 0, "distortion": {"word_edit": i / 10}} for i in range(10)]
     (out / "noisy-char_typo.predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

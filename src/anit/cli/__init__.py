@@ -1,4 +1,4 @@
-"""The ``anit`` command: ``data``, ``noise``, ``train``, ``eval``, ``report``, ``export`` and ``demo``."""
+"""The ``anit`` command: ``data``, ``noise``, ``train``, ``eval``, ``attack``, ``report``, ``export`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def _register() -> None:
     app.command("train")(train.train)
     app.command("export")(train.export)
     app.command("eval")(evaluate.eval_)
+    app.command("attack")(evaluate.attack)
     app.command("report")(evaluate.report)
     app.command("demo")(demo.demo)
 
@@ -27,22 +28,28 @@ def _register() -> None:
 _register()
 
 
+INTERRUPTED = 130
+
+
 def main() -> None:
-    """Entry point: user errors print one line and exit 2; internal bugs keep their traceback."""
+    """Entry point: user errors print one line and exit 2; Ctrl-C exits 130 with one line; internal bugs keep their
+    traceback. (Run without standalone mode, typer turns Ctrl-C into a returned 130, not an exception.)"""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except AnitError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
-        print("aborted", file=sys.stderr)
-        sys.exit(130)
+        code = INTERRUPTED
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except Exception as err:
-        import click
-
-        if isinstance(err, click.ClickException):
+        usage_errors = tuple(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+        if isinstance(err, usage_errors):
             err.show()
             sys.exit(err.exit_code)
         raise
+    if code == INTERRUPTED:
+        print("interrupted", file=sys.stderr)
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -11,7 +11,8 @@ import typer
 from anit.config import load_config, option
 from anit.data import DATASETS, default_data_dir, load_examples
 from anit.data.base import split_path
-from anit.data.prepare import sample, to_record
+from anit.data.prepare import mixture, sample, to_record
+from anit.errors import AnitError
 from anit.jsonl import write_jsonl
 
 app = typer.Typer(help="Datasets: list them, count their splits, and prepare instruction records.",
@@ -22,9 +23,12 @@ DATA_DIR_HELP = "Folder holding the datasets (default: $ANIT_DATA_DIR, else ../s
 
 @dataclass
 class PrepareConfig:
-    dataset: str = option("sst2", "Registered dataset name (see `anit data list`).")
+    dataset: list[str] = option(["sst2"], "Registered dataset name(s) (see `anit data list`); several make a "
+                                          "multi-task mixture.")
     split: str = option("train", "Split to read: train, dev or test.")
-    limit: Optional[int] = option(None, "Keep this many examples, drawn with --seed (default: all).", min=0)
+    limit: Optional[int] = option(None, "Keep this many examples, drawn with --seed (default: all).", min=1)
+    limit_per_dataset: Optional[int] = option(None, "In a mixture, this many examples of each dataset (balanced), "
+                                                    "drawn with --seed.", min=1)
     seed: int = option(3407, "Seed of the --limit draw.")
     data_dir: Optional[str] = option(None, DATA_DIR_HELP)
     path: Optional[str] = option(None, "Read this file instead of the split's file under --data-dir.")
@@ -33,7 +37,12 @@ class PrepareConfig:
     out: str = option("prepared.jsonl", "Output JSONL file.")
 
     def __post_init__(self) -> None:
-        DATASETS.get(self.dataset)
+        for name in self.dataset:
+            DATASETS.get(name)
+        if len(set(self.dataset)) != len(self.dataset):
+            raise AnitError("field 'dataset': a dataset is named twice")
+        if len(self.dataset) > 1 and self.path:
+            raise AnitError("field 'path': reads one dataset's file; a mixture reads each dataset from --data-dir")
 
 
 def _data_dir(value: Optional[Path]) -> Path:
@@ -67,9 +76,11 @@ def stats(data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
 
 @app.command()
 def prepare(
-    dataset: Optional[str] = typer.Option(None, help="Registered dataset name (see `anit data list`)."),
+    dataset: Optional[list[str]] = typer.Option(None, help="Registered dataset name (see `anit data list`); "
+                                                           "repeat it for a multi-task mixture."),
     split: Optional[str] = typer.Option(None, help="Split: train, dev or test."),
     limit: Optional[int] = typer.Option(None, help="Keep N examples drawn with --seed, in file order."),
+    limit_per_dataset: Optional[int] = typer.Option(None, help="In a mixture: N examples of each dataset."),
     seed: Optional[int] = typer.Option(None, help="Seed of the --limit draw (default 3407)."),
     data_dir: Optional[str] = typer.Option(None, help=DATA_DIR_HELP),
     path: Optional[str] = typer.Option(None, help="Read this file instead of the split's file."),
@@ -79,15 +90,22 @@ def prepare(
     config: Optional[Path] = typer.Option(None, help="YAML file of these fields; options given here override it."),
 ) -> None:
     """Write one instruction record per example: id, dataset, task, instruction, question, format,
-    options, input, output (the gold answer string) and gold (the gold structure)."""
+    options, input, output (the gold answer string) and gold (the gold structure). Several --dataset make one
+    balanced, shuffled multi-task file (--limit-per-dataset of each)."""
     cfg = load_config(PrepareConfig, config, dict(dataset=dataset, split=split, limit=limit, seed=seed,
                                                   data_dir=data_dir, path=path, source=source,
-                                                  skip_bad=skip_bad, out=out))
-    spec = DATASETS.get(cfg.dataset)
-    examples, bad = load_examples(cfg.dataset, cfg.split, data_dir=cfg.data_dir, path=cfg.path,
-                                  skip_bad=cfg.skip_bad, source=cfg.source)
-    chosen = sample(examples, cfg.limit, cfg.seed)
-    count = write_jsonl(cfg.out, (to_record(example, spec) for example in chosen))
-    typer.echo(f"wrote {count} records to {cfg.out}")
-    if cfg.skip_bad:
-        typer.echo(f"skipped {bad.count} bad record(s)" + (f"; first: {bad.first}" if bad.first else ""))
+                                                  limit_per_dataset=limit_per_dataset, skip_bad=skip_bad, out=out))
+    parts = []
+    for name in cfg.dataset:
+        examples, bad = load_examples(name, cfg.split, data_dir=cfg.data_dir, path=cfg.path, skip_bad=cfg.skip_bad,
+                                      source=cfg.source)
+        chosen = sample(examples, cfg.limit_per_dataset or (cfg.limit if len(cfg.dataset) == 1 else None), cfg.seed)
+        parts.append([to_record(example, DATASETS.get(name)) for example in chosen])
+        if cfg.skip_bad:
+            typer.echo(f"{name}: skipped {bad.count} bad record(s)" + (f"; first: {bad.first}" if bad.first else ""))
+    records = mixture(parts, cfg.seed) if len(parts) > 1 else parts[0]
+    if len(parts) > 1 and cfg.limit is not None:
+        records = records[:cfg.limit]
+    count = write_jsonl(cfg.out, records)
+    sizes = ", ".join(f"{name} {len(part)}" for name, part in zip(cfg.dataset, parts))
+    typer.echo(f"wrote {count} records to {cfg.out}" + (f" ({sizes})" if len(parts) > 1 else ""))

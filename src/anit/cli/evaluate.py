@@ -1,61 +1,95 @@
-"""``anit eval`` and ``anit report``."""
+"""``anit eval``, ``anit attack`` and ``anit report``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 
-from anit.config import load_config
-from anit.evaluation.run import EvalOptions, eval_precision, evaluate, load_for_eval
-from anit.jsonl import read_jsonl
-from anit.models import DEFAULT_MODEL
-from anit.training.config import TrainConfig
+from anit.cli.options import command_from
+from anit.errors import AnitError
+from anit.evaluation.config import AttackConfig, EvalConfig, ModelOptions
+from anit.records import EVALUATION, read_records
 
 
-def eval_(
-    model: Optional[str] = typer.Option(None, help="Base model: preset, id or path (default: the adapter's "
-                                                   "training model, else smollm2-135m)."),
-    adapter: Optional[str] = typer.Option(None, help="Trained adapter folder (omit for zero-shot)."),
-    data: Path = typer.Option(..., help="Test records (prepared or noisy JSONL)."),
-    instructions: list[str] = typer.Option(["raw"], help="raw, noisy, unseen or a YAML/JSON file (repeatable)."),
-    limit: Optional[int] = typer.Option(None, help="Evaluate the first N records."),
-    out: Path = typer.Option(Path("results"), help="Output folder."),
-    batch_size: int = typer.Option(8, help="Generation batch size."),
-    max_new_tokens: Optional[int] = typer.Option(None, help="Default: fitted to each task."),
-    scoring: str = typer.Option("generate", help="generate, or choice (rank tc labels by log-likelihood)."),
-    sample: bool = typer.Option(False, "--sample", help="Sample instead of greedy decoding."),
-    temperature: float = typer.Option(1.0, help="Sampling temperature."),
-    seed: int = typer.Option(0, help="Sampling seed."),
-    prompt_style: Optional[str] = typer.Option(None, help="auto, chat or plain (default: the adapter's, else auto)."),
-    dtype: Optional[str] = typer.Option(None, help="auto, float32, bfloat16 or float16 (default: the adapter's, "
-                                                   "else auto)."),
-    quantization: Optional[str] = typer.Option(None, help="4bit, 8bit or none (default: the adapter's; QLoRA "
-                                                          "adapters are scored on the same quantised base)."),
-) -> None:
-    """Generate answers, parse them with the task's parser and score them, per instruction condition."""
+def open_model(cfg: ModelOptions) -> tuple[Any, Any, str, str]:
+    """The model to score (base, with the adapter where given), its tokenizer, prompt style and model name."""
     import torch
 
-    records = read_jsonl(data, ("id", "task", "dataset", "instruction", "question", "format", "options", "input",
-                                "gold"))
-    if limit is not None:
-        records = records[:limit]
-    trained = load_config(TrainConfig, Path(adapter) / "anit_config.yaml") if adapter and \
-        (Path(adapter) / "anit_config.yaml").exists() else None
-    model = model or (trained.model if trained else DEFAULT_MODEL)
-    prompt_style = prompt_style or (trained.prompt_style if trained else "auto")
-    dtype, quantization, note = eval_precision(trained, dtype, quantization, torch.cuda.is_available())
+    from anit.evaluation.run import eval_precision, load_for_eval
+    from anit.models import DEFAULT_MODEL
+
+    trained = cfg.trained()
+    name = cfg.model or (trained.model if trained else DEFAULT_MODEL)
+    style = cfg.prompt_style or (trained.prompt_style if trained else "auto")
+    dtype, quantization, note = eval_precision(trained, cfg.dtype, cfg.quantization, torch.cuda.is_available())
     if note:
         typer.echo(f"note: {note}")
-    model_obj, tokenizer = load_for_eval(model, adapter, dtype=dtype, quantization=quantization)
-    summary = evaluate(model_obj, tokenizer, records, instructions, out,
-                       EvalOptions(batch_size, max_new_tokens, scoring, sample, temperature, seed, prompt_style))
+    model, tokenizer = load_for_eval(name, cfg.adapter, dtype=dtype, quantization=quantization)
+    return model, tokenizer, style, name
+
+
+@command_from(EvalConfig)
+def eval_(cfg: EvalConfig) -> None:
+    """Generate answers (or rank options), parse and score them per instruction condition, with paired gaps to
+    raw, their bootstrap intervals and the spread over each family of instructions."""
+    from anit.evaluation.run import EvalOptions, check_scoring, conditions, evaluate, limit_records
+
+    records = limit_records(read_records(cfg.data, EVALUATION), cfg.limit)
+    plan = [pair for which in cfg.instructions for pairs in conditions(records, which).values() for pair in pairs]
+    check_scoring([r for r, _ in plan], cfg.scoring)
+    cfg.trained()
+    model, tokenizer, style, _ = open_model(cfg)
+    summary = evaluate(model, tokenizer, records, cfg.instructions, Path(cfg.out),
+                       EvalOptions(cfg.batch_size, cfg.max_new_tokens, cfg.scoring, cfg.sample, cfg.temperature,
+                                   cfg.seed, style))
     for condition, per_dataset in summary["conditions"].items():
         for dataset, metrics in per_dataset.items():
             shown = {k: round(v, 4) for k, v in metrics.items() if k in ("accuracy", "macro_f1", "f1", "unparseable")}
-            typer.echo(f"{condition}\t{dataset}\t{shown}")
-    typer.echo(f"results in {out}")
+            gap = summary["gaps"].get(dataset, {}).get(condition)
+            interval = f"\tgap {gap['gap']:+.3f} [{gap['low']:+.3f}, {gap['high']:+.3f}]" if gap else ""
+            typer.echo(f"{condition}\t{dataset}\t{shown}{interval}")
+    for family, per_dataset in summary["sensitivity"].items():
+        for dataset, s in per_dataset.items():
+            worst = f"{s['pdr_worst']:.3f}" if s["pdr_worst"] is not None else "-"
+            typer.echo(f"{family}\t{dataset}\t{s['instructions']} instructions: mean {s['mean']:.3f} ± {s['std']:.3f}"
+                       f", worst {s['worst']:.3f}, PDR of the worst {worst}")
+    typer.echo(f"results in {cfg.out}")
+
+
+@command_from(AttackConfig)
+def attack(cfg: AttackConfig) -> None:
+    """Search the instructions that lower the dev score most (noise types at several rates and seeds, model
+    rewrites, the held-out pool, your file, and compositions), within a budget of candidate evaluations per task.
+    Writes worst.yaml, which `anit eval --instructions` takes to score test under the worst ones."""
+    from anit.evaluation.attack import run_attack
+    from anit.evaluation.run import EvalOptions, check_scoring, instruction_file, limit_records, predict
+    from anit.generation import uses_chat
+    from anit.noise.rewrite import Rewriter
+
+    records = limit_records(read_records(cfg.data, EVALUATION), cfg.limit)
+    check_scoring(records, cfg.scoring)
+    user = instruction_file(Path(cfg.instructions)) if cfg.instructions else {}
+    tasks = {r["task"] for r in records}
+    if user and not tasks & set(user):
+        raise AnitError(f"--instructions {cfg.instructions}: has no entry for the data's task(s) "
+                        f"{', '.join(sorted(tasks))}")
+    cfg.trained()
+    model, tokenizer, style, name = open_model(cfg)
+    options = EvalOptions(cfg.batch_size, cfg.max_new_tokens, cfg.scoring, seed=cfg.seed, prompt_style=style)
+    chat = uses_chat(tokenizer, style)
+    rewriter = Rewriter(cfg.rewrite_model, cache_path=Path(cfg.out) / "rewrites.json", seed=cfg.seed,
+                        k=cfg.rewrites) if cfg.rewrites else None
+    report = run_attack(cfg, lambda pairs: predict(model, tokenizer, pairs, chat, options), records, name,
+                        rewriter, user)
+    for task, result in report["tasks"].items():
+        typer.echo(f"{task}: raw dev score {result['raw_dev_score']:.3f} on {result['dev_records']} records; "
+                   f"{result['evaluated']} candidates ({result['stopped_early']} stopped early) in "
+                   f"{result['seconds']:.0f} s")
+        for row in result["ranked"][:cfg.top_k]:
+            typer.echo(f"  {row['dev_score']:.3f}  PDR {row['pdr']:.3f}  [{row['origin']}]  {row['instruction']}")
+    typer.echo(f"worst instructions in {Path(cfg.out) / 'worst.yaml'}")
 
 
 def report(dirs: list[Path] = typer.Argument(..., help="Result folders (searched recursively for metrics.json)."),

@@ -12,13 +12,13 @@ import typer
 
 from anit.config import load_config, option
 from anit.distortion import DEFAULTS, SCORERS, resolve_scorers
-from anit.jsonl import read_jsonl, write_jsonl
+from anit.jsonl import write_jsonl
 from anit.noise import NOISES
 from anit.noise.build import NoiseSpec, format_summary, noise_records, score_records, summary
 from anit.noise.rewrite import Rewriter
+from anit.records import NOISE, read_records
 
 app = typer.Typer(help="Noisy instructions and their semantic distortion.", no_args_is_help=True)
-REQUIRED = ("id", "instruction")
 
 
 @dataclass
@@ -35,10 +35,15 @@ class NoiseConfig:
     force: bool = option(False, "Re-noise records that already have a noisy instruction.")
     rewrite_model: str = option("smollm2-135m", "Model that writes paraphrase/opposite noise (preset, id or path).")
     rewrite_cache: Optional[str] = option(None, "Cache file of model rewrites (default: <out>.rewrites.json).")
+    rewrites: int = option(8, "Distinct model rewrites per instruction (paraphrase/opposite); each record draws one.",
+                           min=1)
 
     def __post_init__(self) -> None:
         self.specs = [NoiseSpec.parse(text) for text in self.noise]
-        resolve_scorers(self.distortion)
+        if any(scorer.name == "openai" for scorer in resolve_scorers(self.distortion)):
+            from anit.distortion.soft import OpenAIEmbeddings
+
+            OpenAIEmbeddings.from_env()
 
 
 @app.command("list")
@@ -64,22 +69,32 @@ def build(
     force: Optional[bool] = typer.Option(None, "--force", help="Re-noise records that already have noise."),
     rewrite_model: Optional[str] = typer.Option(None, help="Model for paraphrase/opposite (default smollm2-135m)."),
     rewrite_cache: Optional[str] = typer.Option(None, help="Cache of model rewrites."),
+    rewrites: Optional[int] = typer.Option(None, help="Distinct model rewrites per instruction (default 8)."),
     config: Optional[Path] = typer.Option(None, help="YAML file of these fields; options given here override it."),
 ) -> None:
     """Add noisy_instruction, noise_type, noise_rate and distortion scores to each record, and print a
     per-type summary of the scores."""
     cfg = load_config(NoiseConfig, config, dict(input=input_, noise=noise, mix=mix, mode=mode, distortion=distortion,
                                                 seed=seed, out=out, force=force, rewrite_model=rewrite_model,
-                                                rewrite_cache=rewrite_cache))
-    records = read_jsonl(cfg.input, REQUIRED)
+                                                rewrite_cache=rewrite_cache, rewrites=rewrites))
+    records = read_records(cfg.input, NOISE)
+    held = sum("noisy_instruction" in r for r in records)
+    if held and not cfg.force:
+        typer.echo(f"note: {held} record(s) already hold a noisy instruction and keep it (the --noise asked for is "
+                   "not applied to them); --force re-noises them", err=True)
+    empty = sum(not r["instruction"].strip() for r in records)
+    if empty:
+        typer.echo(f"note: {empty} record(s) have an empty instruction; noise leaves them unchanged", err=True)
     cache = Path(cfg.rewrite_cache or f"{cfg.out}.rewrites.json")
-    rewriter = Rewriter(cfg.rewrite_model, cache_path=cache, seed=cfg.seed)
+    rewriter = Rewriter(cfg.rewrite_model, cache_path=cache, seed=cfg.seed, k=cfg.rewrites)
     noisy = noise_records(records, cfg.specs, cfg.mix, cfg.mode, cfg.seed, cfg.force, rewriter)
     score_records(noisy, resolve_scorers(cfg.distortion))
     count = write_jsonl(cfg.out, noisy)
     typer.echo(format_summary(summary(noisy)))
     for kind, text, reason in rewriter.failures:
         typer.echo(f"{kind}: rejected for {text!r}: {reason}")
+    for reason, n in sorted(rewriter.rejections.items()):
+        typer.echo(f"model rewrites rejected: {n} x {reason}")
     typer.echo(f"wrote {count} records to {cfg.out}")
 
 
@@ -89,7 +104,9 @@ def show(input_: Path = typer.Option(..., "--in", help="Noisy records (JSONL).")
          seed: int = typer.Option(0, help="Seed of the sample."),
          width: int = typer.Option(60, help="Column width.")) -> None:
     """Print a few raw/noisy instruction pairs side by side with their scores."""
-    records = [r for r in read_jsonl(input_, REQUIRED) if "noisy_instruction" in r]
+    if n < 1:
+        raise typer.BadParameter(f"{n}: show at least 1 pair", param_hint="--n")
+    records = [r for r in read_records(input_, NOISE) if "noisy_instruction" in r]
     for record in random.Random(seed).sample(records, min(n, len(records))):
         left = textwrap.wrap(record["instruction"], width) or [""]
         right = textwrap.wrap(record["noisy_instruction"], width) or [""]

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from anit.config import load_config, parse_sets
+from anit.errors import DataError
 from anit.training.config import TrainConfig
 
 
@@ -29,14 +30,27 @@ def train(
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Any other field: --set lr=2e-4 (repeatable)."),
 ) -> None:
     """Fine-tune a causal LM with LoRA on instruction records: it, noisy_it, neftune, fgm or anit (NRM)."""
-    from anit.training.run import train as run
-
     overrides = dict(model=model, method=method, data=data, eval_data=eval_data, max_steps=max_steps, epochs=epochs,
                      output_dir=output_dir, resume=resume, init_adapter=init_adapter,
                      sample_fraction=sample_fraction, nrm_variant=nrm_variant, quantization=quantization, seed=seed)
     overrides.update(parse_sets(set_))
     cfg = load_config(TrainConfig, config, overrides)
-    summary = run(cfg)
+    if not Path(cfg.data).exists():
+        raise DataError(cfg.data, None, "file not found")
+    from anit.training.run import check_output_dir, latest_checkpoint, train as run
+
+    check_output_dir(cfg)
+    try:
+        summary = run(cfg)
+    except KeyboardInterrupt:
+        latest = latest_checkpoint(Path(cfg.output_dir))
+        if latest is not None:
+            typer.echo(f"interrupted after {latest.name}; the same command with --resume continues from there",
+                       err=True)
+        raise
+    if summary.get("finished_before"):
+        typer.echo(f"{cfg.output_dir} already finished {summary['steps']} steps; nothing to resume, nothing changed")
+        return
     typer.echo(f"trained {cfg.method} for {summary['steps']} steps (loss {summary['train_loss']:.4f}); "
                f"{summary['shortened_inputs']} inputs shortened; adapter in {cfg.output_dir}")
 

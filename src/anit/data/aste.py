@@ -24,7 +24,7 @@ def _span(tokens: list[str], indices: list[int]) -> str:
 
 
 def read_aste(path: Path, spec: DatasetSpec, bad: BadRecords) -> Iterator[Example]:
-    for number, line in numbered_lines(path):
+    for number, line in numbered_lines(path, bad):
         if not line.strip():
             continue
         sentence, sep, labels = line.partition("####")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from anit.errors import BadRecords, DataError
+from anit.errors import BadRecords, DataError, shown
 from anit.registry import Registry
 
 
@@ -66,15 +66,21 @@ def default_data_dir() -> Path:
     return checkout.parent / "shared" / "data"
 
 
-def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text without newline) of a UTF-8 file, plain or gzip; bad bytes name the line."""
+def numbered_lines(path: Path, bad: BadRecords | None = None) -> Iterator[tuple[int, str]]:
+    """(line number, text without newline) of a UTF-8 file, plain or gzip, a leading byte-order mark dropped; a line
+    of bad bytes names its line, and with ``bad`` skipping (``--skip-bad``) it is counted and left out."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
-                yield number, raw.decode("utf-8").rstrip("\r\n")
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
             except UnicodeDecodeError as err:
-                raise DataError(path, number, f"not UTF-8 ({err.reason} at byte {err.start})") from None
+                error = DataError(path, number, f"not UTF-8 ({err.reason} at byte {err.start})")
+                if bad is None:
+                    raise error from None
+                bad(error)
+                continue
+            yield number, text
 
 
 def split_path(spec: DatasetSpec, split: str, data_dir: Path) -> Path:
@@ -90,7 +96,11 @@ def load_examples(name: str, split: str, data_dir: str | Path | None = None, pat
     bad = BadRecords(skip=skip_bad)
     if source == "hf":
         return list(_from_hub(spec, split)), bad
-    file = Path(path) if path else split_path(spec, split, Path(data_dir) if data_dir else default_data_dir())
+    root = Path(data_dir) if data_dir else default_data_dir()
+    if not path and not root.is_dir():
+        where = "$ANIT_DATA_DIR" if not data_dir and os.environ.get("ANIT_DATA_DIR") else "--data-dir"
+        raise DataError(root, None, f"data folder not found ({where}); point it at the folder holding the datasets")
+    file = Path(path) if path else split_path(spec, split, root)
     if not file.exists():
         raise DataError(file, None, f"{spec.name} {split} split not found (pass --data-dir or --path)")
     return list(spec.reader(file, spec, bad)), bad
@@ -102,5 +112,10 @@ def _from_hub(spec: DatasetSpec, split: str) -> Iterator[Example]:
     import datasets
 
     hub_split = spec.hf_splits.get(split, split)
-    table = datasets.load_dataset(spec.hf_id, spec.hf_config, split=hub_split)
+    try:
+        table = datasets.load_dataset(spec.hf_id, spec.hf_config, split=hub_split)
+    except (ConnectionError, OSError, ValueError) as err:
+        raise DataError(spec.hf_id, None, f"cannot load split {hub_split!r} from the Hugging Face hub "
+                                          f"({shown(str(err).splitlines()[0] if str(err) else type(err).__name__)}); "
+                                          "read the files instead (--source files)") from None
     return spec.hf_reader(table, spec)

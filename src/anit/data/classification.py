@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from anit.data.base import DatasetSpec, Example, numbered_lines, register_dataset
-from anit.errors import BadRecords, DataError
+from anit.errors import BadRecords, DataError, shown
 
 SST2_LABELS = ("negative", "positive")
 AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")
@@ -24,12 +24,12 @@ AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")
 
 def read_sst2(path: Path, spec: DatasetSpec, bad: BadRecords) -> Iterator[Example]:
     header: list[str] | None = None
-    for number, line in numbered_lines(path):
+    for number, line in numbered_lines(path, bad):
         columns = line.split("\t")
         if header is None:
             header = [c.strip() for c in columns]
             if "sentence" not in header or "label" not in header:
-                raise DataError(path, number, f"expected a header with 'sentence' and 'label', got {line!r}")
+                raise DataError(path, number, f"expected a header with 'sentence' and 'label', got {shown(line)!r}")
             continue
         if not line.strip():
             continue
@@ -46,7 +46,7 @@ def read_sst2(path: Path, spec: DatasetSpec, bad: BadRecords) -> Iterator[Exampl
 
 
 def read_ag_news(path: Path, spec: DatasetSpec, bad: BadRecords) -> Iterator[Example]:
-    lines = (line for _, line in numbered_lines(path))
+    lines = (line for _, line in numbered_lines(path, bad))
     for number, row in enumerate(csv.reader(lines), start=1):
         if not row:
             continue
@@ -69,6 +69,10 @@ def _unescape(field: str) -> str:
 def _hf_labelled(text_key: str):
     def read(table: Any, spec: DatasetSpec) -> Iterator[Example]:
         for i, row in enumerate(table):
+            if not 0 <= row["label"] < len(spec.labels):
+                raise DataError(f"{spec.hf_id} (hub)", i + 1, f"label {row['label']}: this split is unlabelled "
+                                "(the hub hides test labels as -1), so it cannot be scored; use the labelled file "
+                                "with --source files")
             yield Example(id=f"{spec.name}-hf-{i}", text=row[text_key].strip(), gold=spec.labels[row["label"]])
 
     return read

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from anit.data.base import DatasetSpec, Example, numbered_lines, register_dataset
-from anit.errors import BadRecords, DataError
+from anit.errors import BadRecords, DataError, shown
 
 CONLL_TYPES = {"PER": "person", "ORG": "organization", "LOC": "location", "MISC": "miscellaneous"}
 ONTONOTES_TYPES = ("CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC", "MONEY", "NORP",
@@ -63,7 +63,7 @@ def read_bio_columns(path: Path, spec: DatasetSpec, bad: BadRecords) -> Iterator
             yield _sentence(tokens, tags, spec, f"{spec.name}-{path.stem.split('.')[0]}-{count}")
             count += 1
 
-    for number, line in numbered_lines(path):
+    for number, line in numbered_lines(path, bad):
         if not line.strip():
             yield from flush()
             tokens, tags, broken = [], [], False
@@ -73,7 +73,7 @@ def read_bio_columns(path: Path, spec: DatasetSpec, bad: BadRecords) -> Iterator
         columns = line.split("\t") if "\t" in line else line.split()
         if len(columns) < 2:
             broken = True
-            bad(DataError(path, number, f"expected 'token ... tag' columns, got {line!r}"))
+            bad(DataError(path, number, f"expected 'token ... tag' columns, got {shown(line)!r}"))
             continue
         tag = columns[-1]
         prefix, _, kind = tag.partition("-")

@@ -1,9 +1,4 @@
-"""Examples to instruction records, the JSONL that every later stage reads and extends.
-
-    {"id": "sst2-dev-1", "dataset": "sst2", "task": "tc", "instruction": "Classify the text ...",
-     "question": "Which label ...", "format": "one label from the options", "options": ["negative", "positive"],
-     "input": "it 's a charming ...", "output": "positive", "gold": "positive"}
-"""
+"""Examples to instruction records (``anit.records`` says what a record holds), the JSONL every later stage reads."""
 
 from __future__ import annotations
 
@@ -13,7 +8,6 @@ from typing import Any
 from anit.data.base import DatasetSpec, Example
 from anit.tasks import TASKS
 
-RECORD_FIELDS = ("id", "dataset", "task", "instruction", "question", "format", "options", "input", "output", "gold")
 
 
 def to_record(example: Example, spec: DatasetSpec, instruction: str | None = None) -> dict[str, Any]:
@@ -39,3 +33,10 @@ def sample(examples: list[Example], limit: int | None, seed: int) -> list[Exampl
         return examples
     keep = sorted(random.Random(seed).sample(range(len(examples)), limit))
     return [examples[i] for i in keep]
+
+
+def mixture(parts: list[list[dict[str, Any]]], seed: int) -> list[dict[str, Any]]:
+    """Records of several datasets in one seeded shuffle (multi-task training and evaluation files)."""
+    records = [record for part in parts for record in part]
+    random.Random(seed).shuffle(records)
+    return records

@@ -96,7 +96,7 @@ def _nyt_problem(item: Any, known: set[str]) -> str | None:
 def read_scierc(path: Path, spec: DatasetSpec, bad: BadRecords) -> Iterator[Example]:
     """One example per sentence; entity spans become sentence text, relations become triplets."""
     known = set(spec.labels)
-    for number, line in numbered_lines(path):
+    for number, line in numbered_lines(path, bad):
         if not line.strip():
             continue
         try:

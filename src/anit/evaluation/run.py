@@ -2,7 +2,7 @@
 
     runs/eval/raw.predictions.jsonl   {"id", "condition", "instruction", "generation", "parsed", "gold", "correct"}
     runs/eval/raw.metrics.json        {"sst2": {"accuracy": .., "macro_f1": .., "unparseable": ..}}
-    runs/eval/metrics.json            every condition, and the robustness gaps (noisy - raw, unseen - raw)
+    runs/eval/metrics.json            every condition, the paired gaps to raw and the instruction sensitivity
 """
 
 from __future__ import annotations
@@ -15,13 +15,11 @@ from typing import Any, Sequence
 import yaml
 
 from anit.errors import AnitError
+from anit.evaluation.robustness import condition_gaps, sensitivity
 from anit.generation import (answer_text, batch_order, generate, inference, prepare_batch, task_prompt,
                              uses_chat)
 from anit.jsonl import read_jsonl, write_json, write_jsonl
 from anit.tasks import TASKS
-
-PRIMARY = {"tc": "accuracy", "ner": "f1", "re": "f1", "absa": "f1"}
-
 
 @dataclass
 class EvalOptions:
@@ -34,10 +32,59 @@ class EvalOptions:
     prompt_style: str = "auto"
 
 
+def distinct(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first record of each id: a file noised per type holds each record once per noise type."""
+    seen: dict[str, dict[str, Any]] = {}
+    for record in records:
+        seen.setdefault(record["id"], record)
+    return list(seen.values())
+
+
+def limit_records(records: Sequence[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
+    """Every row of the first ``limit`` distinct record ids (``--limit`` counts records, not rows)."""
+    if limit is None:
+        return list(records)
+    keep = {r["id"] for r in distinct(records)[:limit]}
+    return [r for r in records if r["id"] in keep]
+
+
+def instruction_file(path: Path) -> dict[str, list[str]]:
+    """Task -> instructions from a YAML/JSON file; an entry is the text, or a mapping with ``instruction`` (as
+    ``anit attack`` writes it, with its dev score and distortion beside it)."""
+    try:
+        table = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise AnitError(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML "
+                        f"({getattr(err, 'problem', err)})") from None
+    if not isinstance(table, dict) or not table or not all(isinstance(v, list) and v for v in table.values()):
+        raise AnitError(f"{path}: expected a mapping from task name (ner, re, tc, absa) to a non-empty list of "
+                        "instructions")
+    out: dict[str, list[str]] = {}
+    for task, entries in table.items():
+        TASKS.get(str(task))
+        texts = []
+        for j, entry in enumerate(entries):
+            text = entry.get("instruction") if isinstance(entry, dict) else entry
+            if not isinstance(text, str) or not text.strip():
+                raise AnitError(f"{path}: {task}[{j}]: expected an instruction (text, or a mapping with "
+                                f"'instruction'), got {entry!r}")
+            texts.append(text)
+        out[str(task)] = texts
+    return out
+
+
 def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[tuple[dict[str, Any], str]]]:
-    """Condition name -> (record, instruction) pairs."""
+    """Condition name -> (record, instruction) pairs.
+
+    ``raw``: each task's default instruction; ``noisy``: each record's noisy instruction, one condition per noise
+    type; ``unseen``: one held-out instruction per record, in turn; ``unseen-pool``: every record under every
+    held-out instruction, one condition each (``unseen-<task>-<k>``); a file: every record under every listed
+    instruction of its task (``<stem>-<task>-<k>``). Only ``noisy`` uses every row of a file noised per type.
+    """
+    unique = distinct(records)
     if which == "raw":
-        return {"raw": [(r, TASKS.get(r["task"]).default_instruction) for r in records]}
+        return {"raw": [(r, TASKS.get(r["task"]).default_instruction) for r in unique]}
     if which == "noisy":
         out: dict[str, list] = defaultdict(list)
         for r in records:
@@ -48,20 +95,31 @@ def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[
         return dict(out)
     if which == "unseen":
         pairs = []
-        for i, r in enumerate(records):
+        for i, r in enumerate(unique):
             unseen = TASKS.get(r["task"]).unseen_instructions
             pairs.append((r, unseen[i % len(unseen)]))
         return {"unseen": pairs}
+    if which == "unseen-pool":
+        table = {task: list(TASKS.get(task).unseen_instructions) for task in {r["task"] for r in unique}}
+        return _per_instruction("unseen", table, unique)
     path = Path(which)
     if not path.exists():
-        raise AnitError(f"--instructions {which!r}: expected raw, noisy, unseen or a YAML/JSON file")
-    table = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
-        raise AnitError(f"{path}: expected a mapping from task name (ner, re, tc, absa) to a list of instructions")
+        raise AnitError(f"--instructions {which!r}: expected raw, noisy, unseen, unseen-pool or a YAML/JSON file")
+    table = instruction_file(path)
+    if not {r["task"] for r in unique} & set(table):
+        raise AnitError(f"{path}: lists instructions for {', '.join(sorted(table))}, but the data's records are "
+                        f"of task {', '.join(sorted({r['task'] for r in unique}))}")
+    return _per_instruction(path.stem, table, unique)
+
+
+def _per_instruction(stem: str, table: dict[str, list[str]], records: Sequence[dict[str, Any]]
+                     ) -> dict[str, list[tuple[dict[str, Any], str]]]:
     out = {}
-    for task, instructions in table.items():
-        for j, instruction in enumerate(instructions):
-            out[f"{path.stem}-{task}-{j}"] = [(r, str(instruction)) for r in records if r["task"] == task]
+    for task, instructions in sorted(table.items()):
+        chosen = [r for r in records if r["task"] == task]
+        if chosen:
+            for j, instruction in enumerate(instructions):
+                out[f"{stem}-{task}-{j}"] = [(r, instruction) for r in chosen]
     return out
 
 
@@ -126,17 +184,41 @@ def evaluate(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], whic
              options: EvalOptions, reuse: bool = False) -> dict[str, Any]:
     """Score every condition of ``which`` and write its predictions and metrics to ``out``. With ``reuse``, a
     prediction ``out`` already holds for a record under the same condition and instruction is kept and only the
-    other pairs run; the metrics always cover all of ``records``."""
+    other pairs run; the metrics always cover all of ``records``.
+
+    ``metrics.json`` holds every condition's metrics (and ``noisy``, all noise types pooled, where there are
+    several), the paired gap of each condition to raw with its bootstrap interval (``gaps``), and the spread over
+    each family of instructions (``sensitivity``).
+    """
     chat = uses_chat(tokenizer, options.prompt_style)
+    plan = {condition: pairs for name_of in which for condition, pairs in conditions(records, name_of).items()}
+    check_scoring([r for pairs in plan.values() for r, _ in pairs], options.scoring)
     earlier = predictions_in(out) if reuse else {}
     summary: dict[str, Any] = {"conditions": {}}
-    for name_of in which:
-        for condition, pairs in conditions(records, name_of).items():
-            summary["conditions"][condition] = score_condition(model, tokenizer, condition, pairs, chat, out, options,
-                                                               earlier)
-    summary["gaps"] = gaps(summary["conditions"])
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for condition, pairs in plan.items():
+        summary["conditions"][condition], rows[condition] = score_condition(model, tokenizer, condition, pairs, chat,
+                                                                            out, options, earlier)
+    by_id = {r["id"]: r for r in records}
+    noisy = [c for c in rows if c.startswith("noisy-")]
+    if len(noisy) > 1:
+        rows["noisy"] = [row for c in noisy for row in rows[c]]
+        summary["conditions"]["noisy"] = condition_metrics([(by_id[row["id"]], row["parsed"]) for row in rows["noisy"]])
+    summary["gaps"] = condition_gaps(rows, by_id, options.seed)
+    summary["sensitivity"] = sensitivity(summary["conditions"], summary["gaps"])
     write_json(out / "metrics.json", summary)
     return summary
+
+
+def check_scoring(records: Sequence[dict[str, Any]], scoring: str) -> None:
+    """Choice scoring ranks a record's options, so every record must be a classification record with options."""
+    if scoring != "choice":
+        return
+    bad = next((r for r in records if r["task"] != "tc" or not r.get("options")), None)
+    if bad is not None:
+        raise AnitError(f"--scoring choice ranks label options and needs classification records with options; "
+                        f"record {bad['id']!r} is of task {bad['task']!r}"
+                        + ("" if bad.get("options") else " and has none") + "; use --scoring generate")
 
 
 def predictions_in(out: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
@@ -145,40 +227,42 @@ def predictions_in(out: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
             for path in sorted(out.glob("*.predictions.jsonl")) for row in read_jsonl(path)}
 
 
+def predict(model: Any, tokenizer: Any, pairs: Sequence[tuple[dict[str, Any], str]], chat: bool,
+            options: EvalOptions, progress: str | None = None) -> list[str]:
+    """The model's answer text for each (record, instruction): generated, or the best option (``choice``)."""
+    if not pairs:
+        return []
+    prompts = [task_prompt(tokenizer, r, ins, chat) for r, ins in pairs]
+    if options.scoring == "choice":
+        return choice_predictions(model, tokenizer, prompts, [r["options"] for r, _ in pairs], chat,
+                                  options.batch_size)
+    budget = options.max_new_tokens or max(TASKS.get(r["task"]).max_new_tokens for r, _ in pairs)
+    return generate(model, tokenizer, prompts, budget, options.batch_size, options.do_sample, options.temperature,
+                    seed=options.seed, progress=progress)
+
+
 def score_condition(model: Any, tokenizer: Any, condition: str, pairs: Sequence[tuple[dict[str, Any], str]],
                     chat: bool, out: Path, options: EvalOptions,
-                    earlier: dict[tuple[str, str, str], dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Predictions and metrics of one condition; the pairs ``earlier`` holds a row for are not run again."""
+                    earlier: dict[tuple[str, str, str], dict[str, Any]] | None = None
+                    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Metrics and prediction rows of one condition; the pairs ``earlier`` holds a row for are not run again."""
     earlier = earlier or {}
     todo = [(r, ins) for r, ins in pairs if (condition, r["id"], ins) not in earlier]
-    prompts = [task_prompt(tokenizer, r, ins, chat) for r, ins in todo]
-    tasks = {r["task"] for r, _ in pairs}
-    if options.scoring == "choice" and tasks != {"tc"}:
-        raise AnitError("--scoring choice ranks label options and needs classification records only")
-    if not todo:
-        generations = []
-    elif options.scoring == "choice":
-        generations = choice_predictions(model, tokenizer, prompts, [r["options"] for r, _ in todo], chat,
-                                         options.batch_size)
-    else:
-        budget = options.max_new_tokens or max(TASKS.get(t).max_new_tokens for t in tasks)
-        generations = generate(model, tokenizer, prompts, budget, options.batch_size, options.do_sample,
-                               options.temperature, seed=options.seed, progress=condition)
+    generations = predict(model, tokenizer, todo, chat, options, progress=condition)
     new = {}
     for (record, instruction), text in zip(todo, generations):
-        parsed = TASKS.get(record["task"]).parse_answer(text, record["options"])
-        gold = record["gold"] if isinstance(record["gold"], str) else [tuple(x) for x in record["gold"]]
-        correct = parsed == gold if isinstance(gold, str) else parsed is not None and sorted(parsed) == sorted(gold)
+        task = TASKS.get(record["task"])
+        parsed = task.parse_answer(text, record["options"])
         new[(condition, record["id"], instruction)] = {
             "id": record["id"], "dataset": record["dataset"], "condition": condition, "instruction": instruction,
             "input": record["input"], "generation": text, "parsed": parsed, "gold": record["gold"],
-            "correct": bool(correct),
+            "correct": task.correct(parsed, record["gold"]),
             "distortion": record.get("distortion", {}) if condition.startswith("noisy") else {}}
     rows = [new.get((condition, r["id"], ins)) or earlier[(condition, r["id"], ins)] for r, ins in pairs]
     write_jsonl(out / f"{condition}.predictions.jsonl", rows)
     metrics = condition_metrics([(r, row["parsed"]) for (r, _), row in zip(pairs, rows)])
     write_json(out / f"{condition}.metrics.json", metrics)
-    return metrics
+    return metrics, rows
 
 
 def condition_metrics(parsed_answers: Sequence[tuple[dict[str, Any], Any]]) -> dict[str, Any]:
@@ -192,20 +276,6 @@ def condition_metrics(parsed_answers: Sequence[tuple[dict[str, Any], Any]]) -> d
         opts[:] = record["options"]
     return {dataset: {"task": task, **TASKS.get(task).metric(p, g, o)}
             for (dataset, task), (p, g, o) in by_dataset.items()}
-
-
-def gaps(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Per dataset and condition: its primary score minus the raw one (negative = a drop)."""
-    raw = results.get("raw", {})
-    out: dict[str, dict[str, float]] = defaultdict(dict)
-    for condition, per_dataset in results.items():
-        if condition == "raw":
-            continue
-        for dataset, metrics in per_dataset.items():
-            if dataset in raw:
-                key = PRIMARY[metrics["task"]]
-                out[dataset][condition] = metrics[key] - raw[dataset][key]
-    return dict(out)
 
 
 def eval_precision(trained: Any, dtype: str | None, quantization: str | None, cuda: bool

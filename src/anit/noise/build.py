@@ -73,7 +73,9 @@ def noise_records(records: Sequence[dict[str, Any]], specs: Sequence[NoiseSpec],
     if batched:
         rewriter = rewriter or Rewriter(seed=seed)
         for name, indices in batched.items():
-            for index, noisy in zip(indices, rewriter.rewrite(name, [jobs[i][0]["instruction"] for i in indices])):
+            texts = [jobs[i][0]["instruction"] for i in indices]
+            draws = [record_rng(seed, jobs[i][0]["id"], name).randrange(1 << 30) for i in indices]
+            for index, noisy in zip(indices, rewriter.rewrite(name, texts, draws)):
                 results[index] = noisy
     out = []
     for (record, spec), noisy in zip(jobs, results):

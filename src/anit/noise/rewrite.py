@@ -1,9 +1,10 @@
 """Model-written noise: ``paraphrase`` keeps the instruction's intent, ``opposite`` inverts it.
 
 The rewriting model loads through the same code as training (default: the embedded SmolLM2 instruct
-model). Rewrites are generated in batches and cached on disk, keyed by model, kind and instruction, so
-a rerun does not regenerate. An output that is empty, equal to the input, or runaway-long is rejected
-and retried with sampling; what still fails is reported and the instruction is left unchanged.
+model). Each instruction gets ``k`` distinct rewrites (greedy first, then seeded samples), cached on disk by
+model, kind and instruction, so a rerun does not regenerate; each record draws one of them with its own seed.
+An output that is empty, equal to the input, runaway-long, a duplicate, or (for ``opposite``) free of any
+negation or reversal is rejected and counted; what still fails is reported and the instruction is left unchanged.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -45,9 +48,25 @@ def rejection(original: str, candidate: str, max_ratio: float = 3.0) -> str | No
     return None
 
 
+REVERSAL = re.compile(r"\b(?:not|no|never|nothing|none|neither|nor|without|except|avoid\w*|ignor\w*|refus\w*|"
+                      r"opposite|revers\w*|contrar\w*|instead|incorrect\w*|wrong\w*|false\w*|unrelated|"
+                      r"irrelevant|least|mis\w+|\w+n't)\b", re.IGNORECASE)
+"""Words that negate or reverse a request; an ``opposite`` rewrite without one kept the request's meaning."""
+
+
+def opposite_rejection(candidate: str) -> str | None:
+    """Why ``candidate`` is not an opposite instruction: it holds no negation or reversal word (``REVERSAL``).
+
+    The 135M rewriter often returns a paraphrase when asked for the opposite; this rule catches that without a
+    second model (a similarity threshold cannot: an instruction and its negation embed close together).
+    """
+    return None if REVERSAL.search(candidate) else "no negation or reversal (kept the meaning)"
+
+
 @dataclass
 class Rewriter:
-    """Batched, cached, validated rewriting of instructions by a causal LM."""
+    """Batched, cached, validated rewriting of instructions by a causal LM: ``k`` distinct rewrites per
+    instruction (the greedy one first, then seeded samples), each record drawing one of them."""
 
     model_name: str = "smollm2-135m"
     cache_path: Path | None = None
@@ -55,18 +74,30 @@ class Rewriter:
     retries: int = 2
     max_new_tokens: int = 64
     seed: int = 0
+    k: int = 8
     failures: list[tuple[str, str, str]] = field(default_factory=list)
+    rejections: Counter = field(default_factory=Counter)
     _model: Any = None
     _tokenizer: Any = None
-    _cache: dict[str, str] | None = None
+    _cache: dict[str, list[str]] | None = None
 
     def _key(self, kind: str, instruction: str) -> str:
         return hashlib.sha256(f"{self.model_name}\0{kind}\0{instruction}".encode()).hexdigest()
 
-    def _load_cache(self) -> dict[str, str]:
+    def _load_cache(self) -> dict[str, list[str]]:
         if self._cache is None:
             path = self.cache_path
-            self._cache = json.loads(path.read_text(encoding="utf-8")) if path and path.exists() else {}
+            self._cache = {}
+            if path and path.exists():
+                try:
+                    held = json.loads(path.read_text(encoding="utf-8"))
+                    if not isinstance(held, dict):
+                        raise ValueError("not a mapping")
+                    self._cache = {key: [value] if isinstance(value, str) else
+                                   dict(value) if isinstance(value, dict) else list(value)
+                                   for key, value in held.items()}
+                except (ValueError, TypeError) as err:
+                    print(f"note: rewrite cache {path} is corrupted ({err}); rebuilding it", file=sys.stderr)
         return self._cache
 
     def _load_model(self) -> None:
@@ -76,38 +107,63 @@ class Rewriter:
             self._tokenizer = load_tokenizer(self.model_name)
             self._model = load_model(self.model_name, device_map=gpu_map())
 
-    def rewrite(self, kind: str, instructions: Sequence[str]) -> list[Noisy]:
+    def _accept(self, kind: str, original: str, candidate: str, held: list[str]) -> str | None:
+        reason = rejection(original, candidate) or (opposite_rejection(candidate) if kind == "opposite" else None)
+        if reason is None and candidate in held:
+            reason = "duplicate of an earlier rewrite"
+        return reason
+
+    def variants(self, kind: str, instructions: Sequence[str]) -> dict[str, list[str]]:
+        """Up to ``k`` distinct accepted rewrites of each instruction; what the cache lacks is generated, once: an
+        instruction whose retries ran out short of ``k`` is marked tried and not generated again for this ``k``."""
         cache = self._load_cache()
-        todo = sorted({text for text in instructions if self._key(kind, text) not in cache})
+        unique = list(dict.fromkeys(instructions))
+        held = {text: cache.setdefault(self._key(kind, text), []) for text in unique}
+        tried = cache.setdefault("tried", {})
+        todo = sorted(text for text in unique if len(held[text]) < self.k and
+                      tried.get(self._key(kind, text), 0) < self.k)
         if todo:
             self._load_model()
             chat = uses_chat(self._tokenizer, "auto")
             reasons: dict[str, str] = {}
             for attempt in range(self.retries + 1):
+                sample = attempt > 0 or any(held[t] for t in todo)
+                asked = [t for t in todo for _ in range(2 * (self.k - len(held[t])) if sample else 1)]
                 prompts = [as_model_input(self._tokenizer, PROMPTS[kind].format(instruction=t), chat,
-                                          "\nRewritten instruction:") for t in todo]
+                                          "\nRewritten instruction:") for t in asked]
                 outputs = generate(self._model, self._tokenizer, prompts, self.max_new_tokens, self.batch_size,
-                                   do_sample=attempt > 0, temperature=0.9, seed=self.seed + attempt,
+                                   do_sample=sample, temperature=0.9, seed=self.seed + attempt,
                                    stop_at_newline=False, progress=f"{kind} (try {attempt + 1})")
-                left = []
-                for text, output in zip(todo, outputs):
+                for text, output in zip(asked, outputs):
+                    if len(held[text]) >= self.k:
+                        continue
                     candidate = clean(output)
-                    reasons[text] = rejection(text, candidate) or ""
-                    if reasons[text]:
-                        left.append(text)
+                    reason = self._accept(kind, text, candidate, held[text])
+                    if reason:
+                        reasons[text] = reason
+                        self.rejections[reason] += 1
                     else:
-                        cache[self._key(kind, text)] = candidate
-                todo = left
+                        held[text].append(candidate)
+                todo = [t for t in todo if len(held[t]) < self.k]
                 if not todo:
                     break
-            self.failures.extend((kind, text, reasons[text]) for text in todo)
+            self.failures.extend((kind, text, reasons[text]) for text in todo if not held[text])
+            tried.update({self._key(kind, text): self.k for text in todo})
             if self.cache_path:
                 write_json(self.cache_path, cache)
+        return {text: held[text][:self.k] for text in unique}
+
+    def rewrite(self, kind: str, instructions: Sequence[str], draws: Sequence[int] | None = None) -> list[Noisy]:
+        """One rewrite per instruction: variant ``draws[i] % count`` (the first without ``draws``)."""
+        table = self.variants(kind, instructions)
         results = []
-        for text in instructions:
-            rewritten = cache.get(self._key(kind, text))
-            results.append(Noisy(rewritten, len(rewritten.split())) if rewritten else
-                           Noisy(text, 0, "model rewrite rejected after retries; left unchanged"))
+        for i, text in enumerate(instructions):
+            options = table[text]
+            if not options:
+                results.append(Noisy(text, 0, "model rewrite rejected after retries; left unchanged"))
+                continue
+            rewritten = options[(draws[i] if draws is not None else 0) % len(options)]
+            results.append(Noisy(rewritten, len(rewritten.split())))
         return results
 
 

@@ -12,7 +12,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from anit.evaluation.run import PRIMARY
+from anit.tasks import TASKS
+from anit.errors import AnitError
 from anit.jsonl import read_jsonl
 
 BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
@@ -22,14 +23,33 @@ def collect(roots: Sequence[Path]) -> tuple[dict[str, dict[str, Any]], dict[str,
     """(method -> metrics.json, method -> noisy prediction rows, run -> train_summary.json)."""
     results, noisy_rows, summaries = {}, defaultdict(list), {}
     for root in roots:
+        if not Path(root).is_dir():
+            raise AnitError(f"{root}: no such folder")
         for metrics in sorted(Path(root).rglob("metrics.json")):
             method = metrics.parent.name
-            results[method] = json.loads(metrics.read_text())
+            results[method] = read_metrics(metrics)
             for predictions in sorted(metrics.parent.glob("noisy-*.predictions.jsonl")):
                 noisy_rows[method].extend(read_jsonl(predictions))
         for summary in sorted(Path(root).rglob("train_summary.json")):
             summaries[summary.parent.name] = json.loads(summary.read_text())
+    if not results:
+        raise AnitError(f"no metrics.json under {', '.join(map(str, roots))}; give the --out folders of `anit eval`")
     return results, dict(noisy_rows), summaries
+
+
+def read_metrics(path: Path) -> dict[str, Any]:
+    """An evaluation's metrics.json; a corrupted or wrongly shaped one stops with its name."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise AnitError(f"{path}: not valid JSON ({err}); rerun `anit eval` for this folder") from None
+    conditions = data.get("conditions") if isinstance(data, dict) else None
+    if not isinstance(conditions, dict) or not all(
+            isinstance(per, dict) and all(isinstance(m, dict) and "task" in m for m in per.values())
+            for per in conditions.values()):
+        raise AnitError(f"{path}: not an `anit eval` metrics.json (expected conditions -> dataset -> metrics with "
+                        "a task)")
+    return data
 
 
 def tables(results: dict[str, dict[str, Any]]) -> dict[str, list[list[str]]]:
@@ -48,10 +68,10 @@ def tables(results: dict[str, dict[str, Any]]) -> dict[str, list[list[str]]]:
             cells = [method]
             for condition in order:
                 metrics = result["conditions"].get(condition, {}).get(dataset)
-                cells.append(f"{metrics[PRIMARY[metrics['task']]]:.3f}" if metrics else "-")
+                cells.append(f"{metrics[TASKS.get(metrics['task']).primary]:.3f}" if metrics else "-")
             for condition in order[1:]:
                 gap = result.get("gaps", {}).get(dataset, {}).get(condition)
-                cells.append(f"{gap:+.3f}" if gap is not None else "-")
+                cells.append(f"{gap['gap']:+.3f}" if gap is not None else "-")
             rows.append(cells)
         out[dataset] = rows
     return out

@@ -35,6 +35,17 @@ class Task:
     parse_answer: Callable[[str, Sequence[str] | None], Any]
     metric: Callable[[list[Any], list[Any], Sequence[str]], dict[str, float]]
     max_new_tokens: int
+    primary: str
+    """The key of ``metric``'s result that tables, gaps and attacks compare."""
+    record_counts: Callable[[Any, Any], tuple[float, ...]]
+    """One record's counts towards ``primary`` (see ``anit.evaluation.robustness``)."""
+
+    def correct(self, parsed: Any, gold: Any) -> bool:
+        """Whether an answer is entirely right: the label, or exactly the gold items."""
+        counts = self.record_counts(parsed, gold)
+        if self.primary == "accuracy":
+            return counts[0] == 1
+        return parsed is not None and counts[0] == counts[1] == counts[2]
 
     @property
     def default_instruction(self) -> str:

@@ -52,5 +52,7 @@ TASK = TASKS.register("tc")(Task(
     format_answer=format_answer,
     parse_answer=parse_answer,
     metric=metrics.classification,
+    primary="accuracy",
+    record_counts=metrics.label_counts,
     max_new_tokens=8,
 ))

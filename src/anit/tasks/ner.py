@@ -49,5 +49,7 @@ TASK = TASKS.register("ner")(Task(
     format_answer=format_answer,
     parse_answer=parse_answer,
     metric=metrics.micro_f1,
+    primary="f1",
+    record_counts=metrics.item_counts,
     max_new_tokens=96,
 ))

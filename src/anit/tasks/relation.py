@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from anit.tasks import metrics
 from anit.tasks.base import TASKS, Task
 from anit.tasks.triplets import format_triplets, triplet_parser
@@ -30,6 +32,8 @@ TASK = TASKS.register("re")(Task(
     instructions=INSTRUCTIONS,
     format_answer=format_answer,
     parse_answer=parse_answer,
-    metric=metrics.micro_f1,
+    metric=metrics.set_f1,
+    primary="f1",
+    record_counts=functools.partial(metrics.item_counts, as_set=True),
     max_new_tokens=128,
 ))

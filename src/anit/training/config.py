@@ -8,15 +8,16 @@ from typing import Optional
 from anit.config import option
 from anit.errors import AnitError
 
-METHODS = ("it", "noisy_it", "neftune", "fgm", "anit")
-ADVERSARIAL = ("fgm", "anit")
 TASK_NOISE_RATES = {"ner": 0.8, "re": 0.9, "tc": 0.5, "absa": 0.5}
 
 
 @dataclass
 class TrainConfig:
     model: str = option("smollm2-135m", "Preset (smollm2-135m, gemma3-270m), Hugging Face id, or local path.")
-    method: str = option("anit", "Training method.", choices=METHODS)
+    method: str = option("anit", "Training method: a registered name (it, noisy_it, neftune, fgm, anit, or one of "
+                                 "your own, registered in a module named in plugins).")
+    plugins: list[str] = option([], "Python modules or .py files imported before the method is looked up, where "
+                                    "your own methods, noise types or scorers are registered.")
     data: str = option("noisy.jsonl", "Training records (from `anit noise build`, or prepared records for `it`).")
     eval_data: Optional[str] = option(None, "Records to compute the eval loss on during training.")
     output_dir: str = option("runs/train", "Where checkpoints, logs and the final adapter go.")
@@ -79,6 +80,17 @@ class TrainConfig:
     neftune_alpha: float = option(5.0, "NEFTune noise alpha.", min=0.0)
 
     def __post_init__(self) -> None:
+        from anit.plugins import load_plugins
+        from anit.training.methods import METHODS
+
+        if self.max_steps == 0:
+            raise AnitError("field 'max_steps': 0 trains nothing; give a positive number of steps, or -1 to train "
+                            "for `epochs`")
+        load_plugins(self.plugins)
+        try:
+            METHODS.get(self.method)
+        except AnitError as err:
+            raise AnitError(f"field 'method': {err}") from None
         if self.beta_schedule == "levels" and len(self.beta_levels) != len(self.beta_thresholds) + 1:
             raise AnitError(f"field 'beta_levels': needs {len(self.beta_thresholds) + 1} values, one more than "
                             f"beta_thresholds ({len(self.beta_thresholds)})")
@@ -86,7 +98,9 @@ class TrainConfig:
             raise AnitError("field 'beta_thresholds': must be in increasing order")
 
     def rate_for(self, task: str) -> float:
-        if self.method == "it":
+        from anit.training.methods import METHODS
+
+        if not METHODS.get(self.method).noisy:
             return 0.0
         return self.noise_rate if self.noise_rate is not None else TASK_NOISE_RATES.get(task, 0.5)
 

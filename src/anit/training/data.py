@@ -16,7 +16,6 @@ import torch
 from anit.errors import AnitError, DataError
 from anit.generation import answer_text, task_prompt, uses_chat
 
-REQUIRED = ("id", "task", "instruction", "question", "format", "options", "input", "output")
 INSTRUCTION_CUE = "Instruction: "
 
 
@@ -59,12 +58,11 @@ def encode(tokenizer: Any, record: dict[str, Any], instruction: str, chat: bool,
 
 
 def check_records(records: Sequence[dict[str, Any]], path: str, needs_noise: bool, distortion_key: str | None) -> None:
+    """What the records' fields cannot say alone: there are some, noisy ones where the method needs them, and the
+    distortion score the method reads (fields and types are checked as the file is read: ``anit.records``)."""
     if not records:
         raise DataError(path, None, "no training records")
     for line, record in enumerate(records, start=1):
-        missing = [name for name in REQUIRED if name not in record]
-        if missing:
-            raise DataError(path, line, f"missing field(s) {', '.join(missing)}")
         if distortion_key and "noisy_instruction" in record and distortion_key not in record.get("distortion", {}):
             raise DataError(path, line, f"no distortion score {distortion_key!r}; run `anit noise build "
                                         f"--distortion {distortion_key}` or set distortion_key")
@@ -79,6 +77,8 @@ class InstructionDataset(torch.utils.data.Dataset):
                  max_length: int, prompt_style: str = "auto", distortion_key: str = "word_edit") -> None:
         chat = uses_chat(tokenizer, prompt_style)
         self.seed, self.epoch, self.shortened = seed, 0, 0
+        self.tasks = sorted({record["task"] for record in records})
+        self.task_of: list[int] = [self.tasks.index(record["task"]) for record in records]
         self.items: list[tuple[Encoded, Encoded | None, float, float]] = []
         for record in records:
             raw, cut = encode(tokenizer, record, record["instruction"], chat, max_length)
@@ -106,7 +106,7 @@ class InstructionDataset(torch.utils.data.Dataset):
         use = self.uses_noisy(index)
         chosen = noisy if use and noisy is not None else raw
         return {"input_ids": chosen.input_ids, "labels": chosen.labels, "instruction_mask": chosen.instruction_mask,
-                "prompt_mask": chosen.prompt_mask, "distortion": d if use else 0.0}
+                "prompt_mask": chosen.prompt_mask, "distortion": d if use else 0.0, "task": self.task_of[index]}
 
 
 class LengthGroupedSampler(torch.utils.data.Sampler):
@@ -152,4 +152,5 @@ class Collator:
             "instruction_mask": pad("instruction_mask", 0),
             "prompt_mask": pad("prompt_mask", 0),
             "distortion": torch.tensor([float(f["distortion"]) for f in features]),
+            "task": torch.tensor([int(f.get("task", 0)) for f in features]),
         }

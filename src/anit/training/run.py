@@ -10,9 +10,10 @@ from typing import Any
 
 from anit.config import dump_config
 from anit.errors import AnitError
-from anit.jsonl import read_jsonl, write_json
+from anit.jsonl import write_json
 from anit.models import load_model, load_tokenizer
-from anit.training.config import ADVERSARIAL, TrainConfig
+from anit.records import TRAINING, read_records
+from anit.training.config import TrainConfig
 from anit.training.data import Collator, InstructionDataset, check_records
 
 # The NRM takes gradients with respect to the embedding perturbation (torch.autograd.grad, delta.grad),
@@ -26,9 +27,11 @@ def fingerprint(path: str | Path, cfg: TrainConfig) -> dict[str, Any]:
 
 
 def load_records(cfg: TrainConfig) -> list[dict[str, Any]]:
-    records = read_jsonl(cfg.data)
-    needs_noise = cfg.method != "it"
-    check_records(records, cfg.data, needs_noise, cfg.distortion_key if cfg.method == "anit" else None)
+    from anit.training.methods import METHODS
+
+    method = METHODS.get(cfg.method)
+    records = read_records(cfg.data, TRAINING)
+    check_records(records, cfg.data, method.noisy, cfg.distortion_key if method.needs_distortion else None)
     keep = math.ceil(len(records) * cfg.sample_fraction)
     if keep == 0:
         raise AnitError(f"sample_fraction {cfg.sample_fraction} keeps no record of {cfg.data}")
@@ -64,10 +67,10 @@ def training_arguments(cfg: TrainConfig) -> Any:
     import torch
     from transformers import TrainingArguments
 
+    from anit.models import resolve_dtype
+
     on_gpu = torch.cuda.is_available()
-    dtype = cfg.dtype
-    if dtype == "auto" and on_gpu:
-        dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    dtype = resolve_dtype(cfg.dtype)
     return TrainingArguments(
         output_dir=cfg.output_dir, per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
@@ -76,16 +79,41 @@ def training_arguments(cfg: TrainConfig) -> Any:
         max_steps=cfg.max_steps, num_train_epochs=cfg.epochs, logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed, data_seed=cfg.seed,
         report_to=[] if cfg.report_to == ["none"] else cfg.report_to,
-        remove_unused_columns=False, use_cpu=not on_gpu, bf16=on_gpu and dtype == "bfloat16",
-        fp16=on_gpu and dtype == "float16" and not cfg.quantization, dataloader_num_workers=0,
+        remove_unused_columns=False, use_cpu=not on_gpu, bf16=on_gpu and dtype == torch.bfloat16,
+        fp16=on_gpu and dtype == torch.float16 and not cfg.quantization, dataloader_num_workers=0,
         eval_strategy="steps" if cfg.eval_data else "no", eval_steps=cfg.save_steps if cfg.eval_data else None,
         ddp_find_unused_parameters=False, disable_tqdm=False,
     )
 
 
-def _latest_checkpoint(output_dir: Path) -> Path | None:
-    checkpoints = sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    return checkpoints[-1] if checkpoints else None
+def latest_checkpoint(output_dir: Path) -> Path | None:
+    """The Trainer's checkpoint folder with the highest step (``checkpoint-<step>``; other names are not its)."""
+    checkpoints = [p for p in output_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-", 1)[1].isdigit()]
+    return max(checkpoints, key=lambda p: int(p.name.split("-", 1)[1])) if checkpoints else None
+
+
+def check_output_dir(cfg: TrainConfig) -> None:
+    """Where the run writes must be a folder (or not exist yet); checked before any model loads."""
+    output_dir = Path(cfg.output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise AnitError(f"output_dir {output_dir}: is a file; give a folder")
+
+
+def finished(cfg: TrainConfig) -> dict[str, Any] | None:
+    """The summary of a run in ``output_dir`` that already trained as long as ``cfg`` asks (same steps or epochs),
+    up to its last checkpoint: there is nothing to resume."""
+    import yaml
+
+    output_dir = Path(cfg.output_dir)
+    saved, config, latest = output_dir / "train_summary.json", output_dir / "anit_config.yaml", \
+        latest_checkpoint(output_dir)
+    if not saved.exists() or not config.exists():
+        return None
+    summary, trained = json.loads(saved.read_text()), yaml.safe_load(config.read_text()) or {}
+    same_length = trained.get("max_steps") == cfg.max_steps and trained.get("epochs") == cfg.epochs
+    steps, target = summary.get("steps", 0), summary.get("target_steps") or cfg.max_steps
+    caught_up = latest is None or int(latest.name.split("-", 1)[1]) <= steps
+    return summary if same_length and caught_up and 0 < target <= steps else None
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
@@ -95,13 +123,20 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     from anit.training.trainer import EpochCallback, NRMTrainer
 
     output_dir = Path(cfg.output_dir)
+    check_output_dir(cfg)
     records = load_records(cfg)
     print_ = fingerprint(cfg.data, cfg)
     resume_from = None
     if cfg.resume:
-        resume_from = _latest_checkpoint(output_dir)
+        done = finished(cfg)
+        if done is not None:
+            return {**done, "finished_before": True}
+        resume_from = latest_checkpoint(output_dir)
         if resume_from is None:
-            raise AnitError(f"--resume: no checkpoint-* folder in {output_dir}")
+            raise AnitError(f"--resume: no checkpoint-<step> folder in {output_dir}")
+        if not (resume_from / "fingerprint.json").exists():
+            raise AnitError(f"--resume: {resume_from} has no fingerprint.json, so the data it was trained on cannot "
+                            "be checked; it was not written by `anit train`")
         saved = json.loads((resume_from / "fingerprint.json").read_text())
         if saved["sha256"] != print_["sha256"] or saved["sample_fraction"] != print_["sample_fraction"]:
             raise AnitError(f"--resume: {cfg.data} differs from the data {resume_from} was trained on")
@@ -111,7 +146,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                                  cfg.prompt_style, key)
     eval_dataset = None
     if cfg.eval_data:
-        eval_records = read_jsonl(cfg.eval_data)
+        eval_records = read_records(cfg.eval_data, TRAINING)
         check_records(eval_records, cfg.eval_data, False, None)
         eval_dataset = InstructionDataset(eval_records, tokenizer, {}, cfg.seed, cfg.max_length, cfg.prompt_style, key)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -127,10 +162,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                          eval_dataset=eval_dataset, data_collator=Collator(tokenizer.pad_token_id),
                          processing_class=tokenizer, callbacks=[EpochCallback(dataset), SaveMeta()], anit_config=cfg)
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    summary = {"method": cfg.method, "steps": trainer.state.global_step, "train_loss": result.training_loss,
+    summary = {"method": cfg.method, "steps": trainer.state.global_step, "target_steps": trainer.state.max_steps,
+               "train_loss": result.training_loss,
                "examples": len(dataset), "shortened_inputs": dataset.shortened,
                "runtime_s": result.metrics.get("train_runtime"), "log_history": trainer.state.log_history,
-               "adversarial": cfg.method in ADVERSARIAL}
+               "adversarial": trainer.method.beta is not None}
     if trainer.is_world_process_zero():
         trainer.save_model(str(output_dir))
         dump_config(cfg, output_dir / "anit_config.yaml")

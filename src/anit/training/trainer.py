@@ -1,9 +1,9 @@
-"""The Hugging Face Trainer with the methods' loss step; everything around it stays standard, so
+"""The Hugging Face Trainer with a registered method's loss step; everything around it stays standard, so
 ``accelerate launch``, ``torchrun``, DeepSpeed and FSDP run it unchanged.
 
-Embedding *outputs* are perturbed through ``inputs_embeds`` (the embedding weights are frozen under
-LoRA, so perturbing them would do nothing). ``it`` and ``noisy_it`` use the plain loss; ``neftune``
-adds alpha/sqrt(L h) uniform noise; ``fgm`` and ``anit`` add the one-step adversarial term (see nrm.py).
+Embedding *outputs* are perturbed (the embedding weights are frozen under LoRA, so perturbing them would do
+nothing): the batch's embedding output is computed once, a method's forward hook (NEFTune) may change it, and the
+method's step (methods.py) runs the model on it through ``inputs_embeds``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import torch
 from transformers import Trainer, TrainerCallback
 
 from anit.training import nrm
-from anit.training.config import ADVERSARIAL, TrainConfig
+from anit.training.config import TrainConfig
 from anit.training.data import LengthGroupedSampler
+from anit.training.methods import METHODS, Method, plain_loss
 
 
 class EpochCallback(TrainerCallback):
@@ -35,7 +36,16 @@ class NRMTrainer(Trainer):
         self.cfg = anit_config
         self.loss_is_scaled_for_ga = True
         self.stats: dict[str, float] = defaultdict(float)
+        self.task_names: list[str] = list(getattr(self.train_dataset, "tasks", []))
+        self.batch_mask: torch.Tensor | None = None
         self._draw = (-1, 0)
+        if self.method.hook is not None:
+            self.accelerator.unwrap_model(self.model).get_input_embeddings().register_forward_hook(
+                self.method.hook(self))
+
+    @property
+    def method(self) -> Method:
+        return METHODS.get(self.cfg.method)
 
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
         dataset = train_dataset if train_dataset is not None else self.train_dataset
@@ -44,7 +54,7 @@ class NRMTrainer(Trainer):
             return LengthGroupedSampler(dataset.lengths(), batch, self.args.data_seed or self.args.seed)
         return super()._get_train_sampler(train_dataset)
 
-    def _generator(self) -> torch.Generator:
+    def generator(self) -> torch.Generator:
         """A per-micro-step generator, so that a resumed run draws the same perturbations."""
         step, micro = self._draw
         self._draw = (self.state.global_step, micro + 1 if step == self.state.global_step else 0)
@@ -59,41 +69,48 @@ class NRMTrainer(Trainer):
         steps = getattr(self, "current_gradient_accumulation_steps", self.args.gradient_accumulation_steps)
         return counts.sum().float().clamp(min=1) * steps
 
-    def _embed(self, model: Any, input_ids: torch.Tensor) -> torch.Tensor:
-        """The embedding layer's output (unwrapped from DDP); the forward itself runs through ``model``."""
-        return self.accelerator.unwrap_model(model).get_input_embeddings()(input_ids)
+    def embed(self, model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The embedding layer's output (unwrapped from DDP), with the method's hook applied while training; the
+        forward itself runs through ``model``."""
+        self.batch_mask = inputs["attention_mask"]
+        try:
+            return self.accelerator.unwrap_model(model).get_input_embeddings()(inputs["input_ids"])
+        finally:
+            self.batch_mask = None
 
     @staticmethod
-    def _losses(model: Any, embeds: torch.Tensor, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def losses(model: Any, embeds: torch.Tensor, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-sample answer-token loss sums and counts; logits only where an answer token follows."""
         keep = nrm.answer_positions(inputs["labels"])
         out = model(inputs_embeds=embeds, attention_mask=inputs["attention_mask"], use_cache=False,
                     logits_to_keep=keep)
         return nrm.token_losses(out.logits, inputs["labels"][:, 1:][:, keep])
 
-    def _beta(self, distortion: torch.Tensor) -> torch.Tensor:
-        cfg = self.cfg
-        if cfg.method == "fgm":
-            return torch.full_like(distortion, cfg.fgm_beta)
-        if cfg.beta_schedule == "levels":
-            return nrm.beta_levels(distortion, cfg.beta_thresholds, cfg.beta_levels)
-        return nrm.beta_linear(distortion, cfg.beta_min, cfg.beta_max)
+    def record_tasks(self, sums: torch.Tensor, counts: torch.Tensor, inputs: dict[str, torch.Tensor]) -> None:
+        """Per task of a multi-task mixture: its clean answer-token loss, logged as ``loss_<task>``."""
+        if len(self.task_names) < 2 or "task" not in inputs:
+            return
+        for index, name in enumerate(self.task_names):
+            rows = inputs["task"] == index
+            if rows.any():
+                self.stats[f"task_sum_{name}"] += float(sums.detach()[rows].sum())
+                self.stats[f"task_count_{name}"] += float(counts[rows].sum())
 
-    def _alpha(self, beta: torch.Tensor) -> float | torch.Tensor:
+    def alpha(self, beta: torch.Tensor) -> float | torch.Tensor:
         """The ascent step size: alpha, or alpha * beta(d_i) per sample (``nrm_step``)."""
         return self.cfg.nrm_alpha * beta if self.cfg.nrm_step == "beta" else self.cfg.nrm_alpha
 
-    def _perturbation_mask(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    def perturbation_mask(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         key = "instruction_mask" if self.cfg.nrm_scope == "instruction" else "prompt_mask"
         return inputs[key] * inputs["attention_mask"]
 
-    def _delta0(self, embeds: torch.Tensor, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        beta = self._beta(inputs["distortion"].float())
-        delta = nrm.initial_delta(embeds.shape, beta, inputs["attention_mask"].sum(1), self._perturbation_mask(inputs),
-                                  self.cfg.nrm_eps, self._generator(), embeds.dtype, embeds.device)
+    def delta0(self, embeds: torch.Tensor, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        beta = self.method.beta(self.cfg, inputs["distortion"].float())
+        delta = nrm.initial_delta(embeds.shape, beta, inputs["attention_mask"].sum(1), self.perturbation_mask(inputs),
+                                  self.cfg.nrm_eps, self.generator(), embeds.dtype, embeds.device)
         return delta, beta
 
-    def _record(self, clean: torch.Tensor, adv: torch.Tensor, beta: torch.Tensor, finite: torch.Tensor) -> None:
+    def record(self, clean: torch.Tensor, adv: torch.Tensor, beta: torch.Tensor, finite: torch.Tensor) -> None:
         self.stats["clean_loss"] += float(clean)
         self.stats["adv_loss"] += float(adv)
         self.stats["beta_mean"] += float(beta.mean())
@@ -103,63 +120,44 @@ class NRMTrainer(Trainer):
 
     def compute_loss(self, model: Any, inputs: dict[str, torch.Tensor], return_outputs: bool = False,
                      num_items_in_batch: Any = None) -> Any:
-        cfg = self.cfg
-        embeds = self._embed(model, inputs["input_ids"])
+        embeds = self.embed(model, inputs)
         den = self._denominator((inputs["labels"][:, 1:] != -100).sum(1), num_items_in_batch)
-        if cfg.method in ADVERSARIAL and model.training:
-            loss = self._nrm_loss(model, embeds, inputs, den)
-        else:
-            if cfg.method == "neftune" and model.training:
-                mask = inputs["attention_mask"]
-                alpha = torch.full((embeds.size(0),), cfg.neftune_alpha)
-                embeds = embeds + nrm.initial_delta(embeds.shape, alpha, mask.sum(1), mask, 1.0, self._generator(),
-                                                    embeds.dtype, embeds.device)
-            sums, _ = self._losses(model, embeds, inputs)
-            loss = sums.sum() / den
+        step = self.method.step if model.training else plain_loss
+        loss = step(self, model, embeds, inputs, den)
         return (loss, None) if return_outputs else loss
-
-    def _nrm_loss(self, model: Any, embeds: torch.Tensor, inputs: dict[str, torch.Tensor], den: torch.Tensor
-                  ) -> torch.Tensor:
-        """The exact step: probe at X + delta0 for g alone, then the clean and adversarial terms in one
-        batched pass over [X; X + delta1] (same arithmetic as two passes, better-filled matmuls)."""
-        cfg = self.cfg
-        delta0, beta = self._delta0(embeds, inputs)
-        delta0.requires_grad_(True)
-        probe, _ = self._losses(model, embeds.detach() + delta0, inputs)
-        (grad,) = torch.autograd.grad(probe.sum(), delta0)
-        delta1, finite = nrm.ascent(delta0.detach(), grad, self._alpha(beta), self._perturbation_mask(inputs))
-        pair = {key: torch.cat([inputs[key], inputs[key]]) for key in ("attention_mask", "labels")}
-        sums, _ = self._losses(model, torch.cat([embeds, embeds + delta1]), pair)
-        clean_sums, adv_sums = sums.chunk(2)
-        clean = clean_sums.sum() / den
-        adv = (adv_sums * finite).sum() / den
-        self._record(clean.detach(), adv.detach(), beta, finite)
-        return clean + cfg.nrm_lambda * adv
 
     def training_step(self, model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None) -> torch.Tensor:
         """The fast NRM variant: one backward at X + delta0 yields parameter gradients and g together."""
         cfg = self.cfg
-        if cfg.method not in ADVERSARIAL or cfg.nrm_variant != "fast":
+        if self.method.beta is None or cfg.nrm_variant != "fast":
             return super().training_step(model, inputs, num_items_in_batch)
         model.train()
         inputs = self._prepare_inputs(inputs)
         with self.compute_loss_context_manager():
-            embeds = self._embed(model, inputs["input_ids"]).detach()
-            delta0, beta = self._delta0(embeds, inputs)
+            embeds = self.embed(model, inputs).detach()
+            delta0, beta = self.delta0(embeds, inputs)
             delta0.requires_grad_(True)
             den = self._denominator((inputs["labels"][:, 1:] != -100).sum(1), num_items_in_batch)
-            sums, _ = self._losses(model, embeds + delta0, inputs)
+            sums, counts = self.losses(model, embeds + delta0, inputs)
             first = sums.sum() / den
+            self.record_tasks(sums, counts, inputs)
         self.accelerator.backward(first)
-        delta1, finite = nrm.ascent(delta0.detach(), delta0.grad, self._alpha(beta), self._perturbation_mask(inputs))
+        delta1, finite = nrm.ascent(delta0.detach(), delta0.grad, self.alpha(beta), self.perturbation_mask(inputs))
         with self.compute_loss_context_manager():
-            adv_sums, _ = self._losses(model, embeds + delta1, inputs)
-            adv = cfg.nrm_lambda * (adv_sums * finite).sum() / den
+            adv_sums, _ = self.losses(model, embeds + delta1, inputs)
+            finite = finite & torch.isfinite(adv_sums.detach())
+            adv = cfg.nrm_lambda * torch.where(finite, adv_sums, torch.zeros_like(adv_sums)).sum() / den
         self.accelerator.backward(adv)
-        self._record(first.detach(), adv.detach() / max(cfg.nrm_lambda, 1e-12), beta, finite)
+        self.record(first.detach(), adv.detach() / max(cfg.nrm_lambda, 1e-12), beta, finite)
         return (first + adv).detach()
 
     def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+        if "loss" in logs:
+            for name in self.task_names:
+                count = self.stats.pop(f"task_count_{name}", 0.0)
+                total = self.stats.pop(f"task_sum_{name}", 0.0)
+                if count:
+                    logs[f"loss_{name}"] = total / count
         n = self.stats.pop("n", 0)
         if n and "loss" in logs:
             logs["clean_loss"] = self.stats["clean_loss"] / n

@@ -1,0 +1,1 @@
+"""Benchmarks: speed, quality and robustness, each written to docs/ with the command that produced it."""

@@ -1,0 +1,192 @@
+"""Robustness where it can be seen: multi-task LoRA on four datasets, each trained model attacked on dev for its
+worst instructions, then scored on test under raw, held-out, noisy and worst-case instructions.
+
+    python -m bench.robustness [--seeds 0 1 2] [--methods it anit ...] [--steps 60] [--work runs/bench-robustness]
+
+Every stage is cached in the work folder and skipped when its output exists (data, adapter, attack, evaluation;
+an evaluation also keeps each prediction it made), so the benchmark can be stopped and continued; ``--summarise-only``
+writes docs/ from what the work folder holds. Runs go in order of what they tell: it and anit on seed 0 first.
+Classification is scored twice, by generation (the paper's protocol; an unparseable answer is wrong) and by choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from anit.data import DATASETS, default_data_dir, load_examples
+from anit.data.prepare import mixture, sample, to_record
+from anit.distortion import resolve_scorers
+from anit.jsonl import read_jsonl, write_json, write_jsonl
+from anit.noise.build import NoiseSpec, noise_records, score_records
+from bench.robustness_report import summarise
+
+DATASETS_USED = ("sst2", "ag_news", "conll2003", "aste_14res")
+NOISES = ["random_replace:0.3", "truncate_random:0.3", "char_typo:0.3", "synonym_replace:0.3", "pad_unrelated:0.3"]
+"""Rule-based noise of the noisy training instructions and of the pooled noisy test condition (one per record)."""
+METHODS: dict[str, tuple[dict[str, Any], int]] = {
+    "it": ({"method": "it"}, 1), "anit": ({"method": "anit"}, 1), "noisy_it": ({"method": "noisy_it"}, 1),
+    "neftune": ({"method": "neftune"}, 1), "fgm": ({"method": "fgm"}, 1), "it-matched": ({"method": "it"}, 3)}
+"""Each method's TrainConfig settings and step factor (it-matched: 3x the steps, exact anit's passes)."""
+SHARED = {"batch_size": 4, "lr": 2e-4, "max_length": 256}
+TEST_SEED, DEV_SEED, TRAIN_SEED = 99, 77, 3407
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--train", type=int, default=120, help="Training records per dataset.")
+    p.add_argument("--dev-tc", type=int, default=64, help="Dev records per classification dataset.")
+    p.add_argument("--dev-ext", type=int, default=16, help="Dev records per extraction dataset.")
+    p.add_argument("--test-tc", type=int, default=256)
+    p.add_argument("--test-ext", type=int, default=48)
+    p.add_argument("--budget-tc", type=int, default=40, help="Attack budget for classification (choice scoring).")
+    p.add_argument("--budget-ext", type=int, default=12, help="Attack budget per extraction task (generation).")
+    p.add_argument("--rewrites", type=int, default=4, help="Model rewrites per instruction among the candidates.")
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--work", type=Path, default=Path("runs/bench-robustness"))
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--summarise-only", action="store_true")
+    return p.parse_args(argv)
+
+
+def is_tc(name: str) -> bool:
+    return DATASETS.get(name).task == "tc"
+
+
+def build_data(args: argparse.Namespace) -> dict[str, Path]:
+    """train (mixture with noisy instructions), dev and test (test with one noisy instruction per record)."""
+    folder = args.work / "data"
+    paths = {split: folder / f"{split}.jsonl" for split in ("train", "dev", "test")}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    root = args.data_dir or default_data_dir()
+    parts: dict[str, list[list[dict]]] = {"train": [], "dev": [], "test": []}
+    for name in DATASETS_USED:
+        spec = DATASETS.get(name)
+        train_pool = load_examples(name, "train", data_dir=root)[0]
+        train = sample(train_pool, args.train, TRAIN_SEED)
+        taken = {e.id for e in train}
+        dev_split = "dev" if "dev" in spec.files and name != "ag_news" else "train"
+        dev_pool = [e for e in load_examples(name, dev_split, data_dir=root)[0] if e.id not in taken]
+        dev = sample(dev_pool, args.dev_tc if is_tc(name) else args.dev_ext, DEV_SEED)
+        test_split = "test" if "test" in spec.files else "dev"
+        test = sample(load_examples(name, test_split, data_dir=root)[0], args.test_tc if is_tc(name) else args.test_ext,
+                      TEST_SEED)
+        for split, examples in (("train", train), ("dev", dev), ("test", test)):
+            parts[split].append([to_record(e, spec) for e in examples])
+    specs = [NoiseSpec.parse(x) for x in NOISES]
+    for split, seed in (("train", TRAIN_SEED), ("dev", DEV_SEED), ("test", TEST_SEED)):
+        records = mixture(parts[split], seed)
+        if split != "dev":
+            records = noise_records(records, specs, "per-example", "fixed", seed)
+            score_records(records, resolve_scorers(["hard"]))
+        write_jsonl(paths[split], records)
+    return paths
+
+
+def train_run(args: argparse.Namespace, paths: dict[str, Path], method: str, seed: int) -> Path:
+    from anit.training.config import TrainConfig
+    from anit.training.run import train
+
+    folder = args.work / "runs" / f"{method}-{seed}"
+    if (folder / "train_summary.json").exists():
+        return folder
+    knobs, factor = METHODS[method]
+    cfg = TrainConfig(model="smollm2-135m", data=str(paths["train"]), output_dir=str(folder), seed=seed,
+                      max_steps=args.steps * factor, report_to=["none"], save_steps=10_000, logging_steps=10,
+                      **SHARED, **knobs)
+    started = time.perf_counter()
+    summary = train(cfg)
+    write_json(folder / "wall.json", {"train_s": time.perf_counter() - started, "steps": summary["steps"]})
+    return folder
+
+
+class Scorer:
+    """The base model once, with each run's adapter loaded on it in turn."""
+
+    def __init__(self) -> None:
+        from anit.evaluation.run import load_for_eval
+
+        self.base, self.tokenizer = load_for_eval("smollm2-135m", None)
+
+    def model(self, adapter: Path) -> Any:
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(self.base, str(adapter)).eval()
+
+
+def attack_run(args: argparse.Namespace, paths: dict[str, Path], folder: Path, model: Any, tokenizer: Any) -> Path:
+    """The model's own worst instructions on dev: choice scoring for classification, generation elsewhere."""
+    from anit.evaluation.attack import run_attack
+    from anit.evaluation.config import AttackConfig
+    from anit.evaluation.run import EvalOptions, predict
+    from anit.generation import uses_chat
+    from anit.noise.rewrite import Rewriter
+
+    worst = folder / "worst.yaml"
+    if worst.exists():
+        return worst
+    import yaml
+
+    dev = read_jsonl(paths["dev"])
+    chat = uses_chat(tokenizer, "auto")
+    rewriter = Rewriter(cache_path=args.work / "data" / "rewrites.json", k=args.rewrites) if args.rewrites else None
+    merged: dict[str, Any] = {}
+    started = time.perf_counter()
+    for scoring, budget, records in (("choice", args.budget_tc, [r for r in dev if r["task"] == "tc"]),
+                                     ("generate", args.budget_ext, [r for r in dev if r["task"] != "tc"])):
+        cfg = AttackConfig(data=str(paths["dev"]), budget=budget, top_k=args.top_k, rewrites=args.rewrites,
+                           scoring=scoring, batch_size=16 if scoring == "choice" else 8,
+                           out=str(folder / f"attack-{scoring}"), seed=0)
+        options = EvalOptions(cfg.batch_size, None, scoring)
+        run_attack(cfg, lambda pairs, o=options: predict(model, tokenizer, pairs, chat, o), records, "smollm2-135m",
+                   rewriter)
+        merged.update(yaml.safe_load((Path(cfg.out) / "worst.yaml").read_text()))
+    write_json(folder / "attack_wall.json", {"attack_s": time.perf_counter() - started})
+    worst.write_text(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")
+    return worst
+
+
+def eval_run(paths: dict[str, Path], folder: Path, worst: Path, model: Any, tokenizer: Any) -> None:
+    """Test under raw, the held-out pool, the pooled noisy set and the worst instructions; generation for every
+    dataset, and choice for classification."""
+    from anit.evaluation.run import EvalOptions, evaluate
+
+    test = read_jsonl(paths["test"])
+    which = ["raw", "unseen-pool", "noisy", str(worst)]
+    for scoring, records in (("generate", test), ("choice", [r for r in test if r["task"] == "tc"])):
+        out = folder / f"eval-{scoring}"
+        if (out / "metrics.json").exists():
+            continue
+        started = time.perf_counter()
+        evaluate(model, tokenizer, records, which, out, EvalOptions(16 if scoring == "choice" else 8, None, scoring),
+                 reuse=True)
+        write_json(out / "wall.json", {"eval_s": time.perf_counter() - started})
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if not args.summarise_only:
+        paths = build_data(args)
+        scorer = None
+        order = [(m, s) for s in args.seeds for m in args.methods]
+        for method, seed in order:
+            folder = train_run(args, paths, method, seed)
+            if (folder / "eval-choice" / "metrics.json").exists():
+                continue
+            scorer = scorer or Scorer()
+            model = scorer.model(folder)
+            worst = attack_run(args, paths, folder, model, scorer.tokenizer)
+            eval_run(paths, folder, worst, model, scorer.tokenizer)
+            scorer.base = model.unload()
+            summarise(args.work, vars(args))
+    summarise(args.work, vars(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Summarise the robustness benchmark's work folder: per dataset and method, raw / held-out / noisy / worst-case
+scores over seeds, the paired differences against ``it`` on the same seed, and the verdict in plain words.
+
+The per-run numbers come from each evaluation's metrics.json (sensitivity and paired gaps); the comparisons against
+``it`` resample the test records (the same records for both models and both instructions) from the prediction files.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from anit.evaluation.robustness import BOOTSTRAP, record_matrix, score_from
+from anit.jsonl import read_jsonl, write_json
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def run_metrics(folder: Path, scoring: str) -> dict[str, Any] | None:
+    path = folder / f"eval-{scoring}" / "metrics.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def run_row(metrics: dict[str, Any], dataset: str) -> dict[str, Any] | None:
+    """One run's numbers on one dataset: raw, held-out mean and worst, pooled noisy, worst-case PDR (interval)."""
+    raw = metrics["conditions"].get("raw", {}).get(dataset)
+    if raw is None:
+        return None
+    sens = metrics.get("sensitivity", {})
+    unseen, worst = sens.get("unseen", {}).get(dataset, {}), sens.get("worst", {}).get(dataset, {})
+    noisy = metrics["conditions"].get("noisy", {}).get(dataset)
+    key = "accuracy" if raw["task"] == "tc" else "f1"
+    return {"raw": raw[key], "unparseable": raw["unparseable"] / max(raw["n"], 1),
+            "unseen_mean": unseen.get("mean"), "unseen_worst": unseen.get("worst"),
+            "noisy": noisy[key] if noisy else None, "worst": worst.get("worst"),
+            "pdr_worst": worst.get("pdr_worst"), "pdr_low": worst.get("pdr_worst_low"),
+            "pdr_high": worst.get("pdr_worst_high"), "worst_condition": worst.get("worst_condition")}
+
+
+def paired_against(task: str, mine: tuple[list, list], theirs: tuple[list, list], seed: int = 0) -> dict[str, Any]:
+    """``mine`` and ``theirs``: (raw pairs, worst pairs) of (parsed, gold), all aligned on the same records. The raw
+    score difference and the worst-case PDR difference (mine - theirs), each with a paired bootstrap 95% interval."""
+    stats = [record_matrix(task, pairs) for pairs in (*mine, *theirs)]
+    n = len(mine[0])
+    index = np.random.default_rng(seed).integers(0, n, size=(BOOTSTRAP, n))
+    raw_a, worst_a, raw_b, worst_b = (score_from(task, s[index].sum(1)) for s in stats)
+    whole = [float(score_from(task, s.sum(0))) for s in stats]
+
+    def drop(raw: Any, worst: Any) -> Any:
+        return 1 - worst / np.where(raw > 0, raw, np.nan)
+
+    raw_diff = raw_a - raw_b
+    pdr_diff = drop(raw_a, worst_a) - drop(raw_b, worst_b)
+    pdr_diff = pdr_diff[np.isfinite(pdr_diff)]
+    return {"raw_diff": whole[0] - whole[2], "raw_low": float(np.percentile(raw_diff, 2.5)),
+            "raw_high": float(np.percentile(raw_diff, 97.5)),
+            "pdr_diff": float(drop(np.array(whole[0]), np.array(whole[1]))
+                              - drop(np.array(whole[2]), np.array(whole[3]))),
+            "pdr_low": float(np.percentile(pdr_diff, 2.5)) if pdr_diff.size else None,
+            "pdr_high": float(np.percentile(pdr_diff, 97.5)) if pdr_diff.size else None}
+
+
+def _pairs(folder: Path, scoring: str, condition: str, dataset: str) -> dict[str, tuple[Any, Any]]:
+    path = folder / f"eval-{scoring}" / f"{condition}.predictions.jsonl"
+    return {r["id"]: (r["parsed"], r["gold"]) for r in read_jsonl(path) if r["dataset"] == dataset}
+
+
+def versus_it(work: Path, method: str, seed: int, scoring: str, dataset: str, task: str,
+              rows: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any] | None:
+    """The paired comparison of ``method`` against ``it`` on seed ``seed`` (each under its own worst instruction)."""
+    mine, theirs = rows.get((method, seed)), rows.get(("it", seed))
+    if method == "it" or not mine or not theirs or not mine["worst_condition"] or not theirs["worst_condition"]:
+        return None
+    a_dir, b_dir = work / "runs" / f"{method}-{seed}", work / "runs" / f"it-{seed}"
+    a = [_pairs(a_dir, scoring, c, dataset) for c in ("raw", mine["worst_condition"])]
+    b = [_pairs(b_dir, scoring, c, dataset) for c in ("raw", theirs["worst_condition"])]
+    ids = sorted(set(a[0]) & set(a[1]) & set(b[0]) & set(b[1]))
+    return paired_against(task, tuple([p[i] for i in ids] for p in a), tuple([p[i] for i in ids] for p in b), seed)
+
+
+def _mean_std(values: list[float | None]) -> tuple[float | None, float | None, int]:
+    kept = [v for v in values if v is not None]
+    if not kept:
+        return None, None, 0
+    return statistics.fmean(kept), statistics.stdev(kept) if len(kept) > 1 else 0.0, len(kept)
+
+
+def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
+    """Per dataset: one row per method, mean and std over seeds, and the paired comparisons against it."""
+    runs = sorted(p for p in (work / "runs").glob("*-*") if run_metrics(p, scoring))
+    per: dict[str, dict[tuple[str, int], dict[str, Any]]] = {}
+    tasks: dict[str, str] = {}
+    walls: dict[str, list[float]] = {}
+    for folder in runs:
+        method, seed = folder.name.rsplit("-", 1)
+        metrics = run_metrics(folder, scoring)
+        wall = json.loads((folder / "wall.json").read_text())["train_s"] if (folder / "wall.json").exists() else None
+        walls.setdefault(method, []).append(wall)
+        for dataset, m in metrics["conditions"]["raw"].items():
+            row = run_row(metrics, dataset)
+            if row:
+                per.setdefault(dataset, {})[(method, int(seed))] = row
+                tasks[dataset] = m["task"]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for dataset, rows in sorted(per.items()):
+        lines = []
+        for method in dict.fromkeys(m for m, _ in sorted(rows, key=lambda k: (k[0] != "it", k))):
+            seeds = sorted(s for m, s in rows if m == method)
+            line: dict[str, Any] = {"method": method, "seeds": seeds}
+            for key in ("raw", "unseen_mean", "unseen_worst", "noisy", "worst", "pdr_worst", "unparseable"):
+                line[key] = _mean_std([rows[(method, s)][key] for s in seeds])
+            line["pdr_above_zero"] = sum((rows[(method, s)]["pdr_low"] or 0) > 0 for s in seeds)
+            line["vs_it"] = {s: versus_it(work, method, s, scoring, dataset, tasks[dataset], rows) for s in seeds}
+            line["train_s"] = _mean_std(walls.get(method, []))[0]
+            lines.append(line)
+        out[dataset] = lines
+    return out
+
+
+def verdict(dataset: str, lines: list[dict[str, Any]]) -> str:
+    """The plain sentence: can the protocol see it's drop, and is anit's worst-case PDR at most half of it's while
+    its raw score is not lower."""
+    by = {line["method"]: line for line in lines}
+    it, anit = by.get("it"), by.get("anit")
+    if not it or it["pdr_worst"][0] is None:
+        return f"{dataset}: `it` has no worst-case score yet."
+    seen = f"{it['pdr_above_zero']} of {len(it['seeds'])} seed(s)"
+    text = (f"{dataset}: `it` loses {it['pdr_worst'][0]:.0%} of its raw score under its worst instruction "
+            f"(interval above 0 on {seen})")
+    if not anit or anit["pdr_worst"][0] is None:
+        return text + "; `anit` not run yet."
+    half = anit["pdr_worst"][0] <= 0.5 * it["pdr_worst"][0]
+    raw_lower = [v["raw_high"] < 0 for v in anit["vs_it"].values() if v]
+    return (text + f"; `anit` loses {anit['pdr_worst'][0]:.0%}, " + ("at most" if half else "more than")
+            + f" half of it's, with a raw score {anit['raw'][0] - it['raw'][0]:+.3f} against it's"
+            + (f" (lower beyond the paired interval on {sum(raw_lower)} of {len(raw_lower)} seed(s))"
+               if any(raw_lower) else " (not lower beyond the paired interval on any seed)")
+            + (". ANIT meets the goal here." if half and not any(raw_lower) else ". ANIT does not meet the goal here."))
+
+
+def _fmt(pair: tuple[float | None, float | None, int]) -> str:
+    mean, std, n = pair
+    if mean is None:
+        return "-"
+    return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
+
+
+def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any]) -> str:
+    lines = ["# Robustness benchmark: multi-task LoRA, worst-case and held-out instructions", "",
+             f"`{settings.get('command', 'python -m bench.robustness')}`", ""]
+    for scoring, per_dataset in tables.items():
+        lines += [f"## Scored by {'generation' if scoring == 'generate' else 'choice'}", ""]
+        for dataset, rows in per_dataset.items():
+            lines += [f"### {dataset}", "", "| method | seeds | raw | held-out mean | held-out worst | noisy | "
+                      "worst-case | worst-case PDR | unparseable (raw) | vs it: raw diff | vs it: PDR diff | "
+                      "train s |", "|" + "---|" * 12]
+            for r in rows:
+                vs = [v for v in r["vs_it"].values() if v]
+                raw_vs = "; ".join(f"{v['raw_diff']:+.3f} [{v['raw_low']:+.3f}, {v['raw_high']:+.3f}]" for v in vs)
+                pdr_vs = "; ".join(f"{v['pdr_diff']:+.3f} [{v['pdr_low']:+.3f}, {v['pdr_high']:+.3f}]"
+                                   for v in vs if v["pdr_low"] is not None)
+                lines.append(f"| {r['method']} | {len(r['seeds'])} | {_fmt(r['raw'])} | {_fmt(r['unseen_mean'])} | "
+                             f"{_fmt(r['unseen_worst'])} | {_fmt(r['noisy'])} | {_fmt(r['worst'])} | "
+                             f"{_fmt(r['pdr_worst'])} | {_fmt(r['unparseable'])} | {raw_vs or '-'} | "
+                             f"{pdr_vs or '-'} | {r['train_s'] or 0:.0f} |")
+            lines += ["", verdict(dataset, rows), ""]
+    return "\n".join(lines) + "\n"
+
+
+def summarise(work: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """Write docs/benchmarks/robustness.json and docs/benchmarks/robustness.md from the work folder."""
+    import shlex
+    import sys
+
+    from bench.common import machine
+
+    settings = {k: str(v) if isinstance(v, Path) else v for k, v in settings.items()}
+    settings["command"] = "python -m bench.robustness " + shlex.join(sys.argv[1:])
+    tables = {scoring: table(work, scoring) for scoring in ("generate", "choice")}
+    payload = {"settings": settings, "machine": machine(), "tables": tables,
+               "verdicts": {s: [verdict(d, rows) for d, rows in t.items()] for s, t in tables.items()}}
+    write_json(DOCS / "benchmarks" / "robustness.json", payload)
+    (DOCS / "benchmarks" / "robustness.md").write_text(markdown(tables, settings), encoding="utf-8")
+    return payload

@@ -1,0 +1,267 @@
+"""Worst-case instructions: a budgeted, seeded, cached search for the wordings that lower a model's dev score most.
+
+PromptBench attacks a prompt by perturbing it and keeping what hurts; here the candidates are anit's own noise
+types at several rates and seeds, the model-written paraphrase and opposite rewrites, the task's held-out pool and a
+user's instructions (round 0), then compositions: the worst instructions so far get a second operation (word-level
+noise followed by a character-level typo, as TextBugger and DeepWordBug combine them), beam-style, until the
+budget of candidate evaluations is spent::
+
+    worst = attack(evaluator, "tc", base, cfg)   # [Candidate(instruction, origin, score, ...)], worst first
+
+Each evaluation is one pass over the dev records of the task. Under accuracy a candidate stops early once even
+all-wrong answers on its remaining records could not bring it among the worst ``top_k`` (its score is then a
+lower bound and it is marked incomplete). Test records are never seen here.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from anit.evaluation.robustness import record_stats, score_from
+from anit.noise.operators import NOISES
+from anit.tasks import TASKS
+
+CHAR_LEVEL = ("char_typo",)
+"""Noise types that change characters inside words: the second operation of a composition."""
+
+
+@dataclass
+class Candidate:
+    instruction: str
+    origin: str
+    score: float | None = None
+    scored: int = 0
+    complete: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.instruction
+
+
+def rule_candidates(base: str, rates: Sequence[float], seeds: Sequence[int], names: Sequence[str] | None = None,
+                    prefix: str = "") -> list[Candidate]:
+    """``base`` under every rule-based noise type (or ``names``) at every rate and seed; unchanged ones dropped."""
+    out = []
+    for name in names or [n for n in NOISES if not NOISES.get(n).batched]:
+        for rate in rates:
+            for seed in seeds:
+                noisy = NOISES.get(name).apply(base, rate, random.Random(f"attack:{seed}:{name}:{rate}"), "fixed")
+                if noisy.text != base:
+                    out.append(Candidate(noisy.text, f"{prefix}{name}:{rate:g}@{seed}"))
+    return out
+
+
+def unique(candidates: Sequence[Candidate], seen: set[str]) -> list[Candidate]:
+    """Candidates whose instruction is not in ``seen`` (which grows), first occurrence kept."""
+    out = []
+    for candidate in candidates:
+        if candidate.key not in seen:
+            seen.add(candidate.key)
+            out.append(candidate)
+    return out
+
+
+class Evaluator:
+    """Scores an instruction on a task's dev records with ``predict(pairs) -> answer texts``, in chunks, stopping
+    early where the score cannot reach ``threshold`` (accuracy only)."""
+
+    def __init__(self, predict: Callable[[list[tuple[dict[str, Any], str]]], list[str]],
+                 records: Sequence[dict[str, Any]], chunk: int) -> None:
+        self.predict, self.records, self.chunk = predict, list(records), max(1, chunk)
+        self.calls = 0
+
+    def score(self, task: str, instruction: str, threshold: float | None = None) -> tuple[float, int, bool]:
+        """(score, records scored, complete)."""
+        spec = TASKS.get(task)
+        records = [r for r in self.records if r["task"] == task]
+        sums = None
+        for start in range(0, len(records), self.chunk):
+            part = records[start:start + self.chunk]
+            texts = self.predict([(r, instruction) for r in part])
+            self.calls += 1
+            stats = np.asarray([record_stats(task, spec.parse_answer(t, r["options"]), r["gold"])
+                                for r, t in zip(part, texts)], dtype=np.float64)
+            sums = stats.sum(0) if sums is None else sums + stats.sum(0)
+            done = start + len(part)
+            if threshold is not None and spec.primary == "accuracy" and done < len(records):
+                if sums[0] / len(records) > threshold:
+                    return float(sums[0] / len(records)), done, False
+        return float(score_from(task, sums)), len(records), True
+
+
+class Cache:
+    """Scored candidates as JSON lines, so a stopped attack resumes without re-scoring."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.held: dict[tuple[str, str], Candidate] = {}
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    task = row.pop("task")
+                    self.held[(task, row["instruction"])] = Candidate(**row)
+
+    def get(self, task: str, instruction: str) -> Candidate | None:
+        return self.held.get((task, instruction))
+
+    def put(self, task: str, candidate: Candidate) -> None:
+        self.held[(task, candidate.key)] = candidate
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"task": task, **asdict(candidate)}, ensure_ascii=False) + "\n")
+
+
+def threshold_of(scored: Sequence[Candidate], top_k: int) -> float | None:
+    """The score a candidate must stay at or under to enter the worst ``top_k`` (None until ``top_k`` exist)."""
+    complete = sorted(c.score for c in scored if c.complete and c.score is not None)
+    return complete[top_k - 1] if len(complete) >= top_k else None
+
+
+def search(evaluate: Callable[[Candidate, float | None], Candidate], first: Sequence[Candidate],
+           expand: Callable[[Candidate, int], list[Candidate]], budget: int, top_k: int, beam: int,
+           rng: random.Random, progress: Callable[[Candidate], None] = lambda c: None) -> list[Candidate]:
+    """The budgeted search: up to ``budget`` evaluations, round 0 from ``first`` (shuffled with ``rng``, at most
+    two thirds of the budget when there are more candidates than budget), then rounds that ``expand`` the ``beam``
+    worst with a further operation (the rest of round 0 queues behind the first of them). Returns every scored
+    candidate, worst first."""
+    seen: set[str] = set()
+    pool = unique(first, seen)
+    rng.shuffle(pool)
+    cut = max(1, (2 * budget) // 3) if len(pool) > budget else len(pool)
+    opening, rest = pool[:cut], pool[cut:]
+    scored: list[Candidate] = []
+
+    def run(batch: Iterator[Candidate]) -> None:
+        for candidate in batch:
+            if len(scored) >= budget:
+                return
+            done = evaluate(candidate, threshold_of(scored, top_k))
+            scored.append(done)
+            progress(done)
+
+    run(iter(opening))
+    depth = 1
+    while len(scored) < budget:
+        worst = sorted((c for c in scored if c.complete), key=lambda c: c.score)[:beam]
+        grown = unique([child for parent in worst for child in expand(parent, depth)], seen)
+        rng.shuffle(grown)
+        grown += rest if depth == 1 else []
+        if not grown:
+            break
+        run(iter(grown))
+        depth += 1
+    return sorted(scored, key=lambda c: (not c.complete, c.score))
+
+
+def compositions(rates: Sequence[float], seeds: Sequence[int]) -> Callable[[Candidate, int], list[Candidate]]:
+    """A second operation on a candidate: a character-level typo on a word-level result (TextBugger's order), or a
+    word-level noise on a typo'd or model-written one."""
+
+    def expand(parent: Candidate, depth: int) -> list[Candidate]:
+        char_level = parent.origin.split("+")[-1].split(":")[0] in CHAR_LEVEL
+        names = None if char_level else list(CHAR_LEVEL)
+        if names is None:
+            names = [n for n in NOISES if not NOISES.get(n).batched and n not in CHAR_LEVEL]
+        return rule_candidates(parent.instruction, rates, [s + 1000 * depth for s in seeds], names,
+                               prefix=parent.origin + "+")
+
+    return expand
+
+
+def fingerprint(cfg: Any, records: Sequence[dict[str, Any]], model_name: str) -> dict[str, Any]:
+    """What an attack's scores depend on; a cache made under another fingerprint is not reused."""
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps([[r["id"], r["input"], r["gold"]] for r in records]).encode()).hexdigest()
+    return {"model": model_name, "adapter": cfg.adapter, "data_sha256": digest, "scoring": cfg.scoring,
+            "max_new_tokens": cfg.max_new_tokens, "prompt_style": cfg.prompt_style}
+
+
+def first_candidates(task: str, base: str, cfg: Any, rewriter: Any, user: dict[str, list[str]]) -> list[Candidate]:
+    """Round 0: rule-based noise of ``base``, the held-out pool, the user's file and the model's rewrites."""
+    spec = TASKS.get(task)
+    out = [Candidate(text, f"unseen-{k}") for k, text in enumerate(spec.unseen_instructions)]
+    out += [Candidate(text, f"file-{k}") for k, text in enumerate(user.get(task, []))]
+    if rewriter is not None:
+        for kind in ("paraphrase", "opposite"):
+            out += [Candidate(text, f"{kind}-{k}") for k, text in enumerate(rewriter.variants(kind, [base])[base])]
+    out += rule_candidates(base, cfg.rates, range(cfg.noise_seeds))
+    return [c for c in out if c.instruction != base]
+
+
+def run_attack(cfg: Any, predict: Callable[[list[tuple[dict[str, Any], str]]], list[str]],
+               records: Sequence[dict[str, Any]], model_name: str, rewriter: Any = None,
+               user: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """Attack every task among ``records`` and write ``worst.yaml``, ``attack.json`` and the cache to ``cfg.out``;
+    returns what attack.json holds."""
+    import yaml
+
+    from anit.distortion import resolve_scorers
+    from anit.errors import AnitError
+    from anit.jsonl import atomic_path, write_json
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print_ = fingerprint(cfg, records, model_name)
+    stamp = out / "fingerprint.json"
+    if stamp.exists() and json.loads(stamp.read_text()) != print_:
+        raise AnitError(f"{out}: holds an attack on another model, data or scoring ({stamp}); choose another --out")
+    write_json(stamp, print_)
+    cache, evaluator = Cache(out / "candidates.jsonl"), Evaluator(predict, records, cfg.batch_size)
+    scorer = resolve_scorers(["hard"])[0]
+    report: dict[str, Any] = {"settings": {k: v for k, v in vars(cfg).items()}, "fingerprint": print_, "tasks": {}}
+    worst_yaml: dict[str, list[dict[str, Any]]] = {}
+    for task in sorted({r["task"] for r in records}):
+        report["tasks"][task] = attack_task(task, cfg, evaluator, cache, scorer, rewriter, user or {})
+        worst_yaml[task] = report["tasks"][task]["ranked"][:cfg.top_k]
+    with atomic_path(out / "worst.yaml") as tmp:
+        tmp.write_text("# The worst instructions found on dev, worst first; `anit eval --instructions` takes this "
+                       "file as it is.\n" + yaml.safe_dump(worst_yaml, sort_keys=False, allow_unicode=True,
+                                                            width=1000), encoding="utf-8")
+    write_json(out / "attack.json", report)
+    return report
+
+
+def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer: Any, rewriter: Any,
+                user: dict[str, list[str]]) -> dict[str, Any]:
+    """One task's search; its raw dev score (not counted in the budget) and every scored candidate, worst first."""
+    import time
+
+    from tqdm.auto import tqdm
+
+    base = TASKS.get(task).default_instruction
+    started, fresh = time.perf_counter(), 0
+    raw = cache.get(task, base) or Candidate(base, "raw")
+    if not raw.complete:
+        raw.score, raw.scored, raw.complete = evaluator.score(task, base)
+        cache.put(task, raw)
+    bar = tqdm(total=cfg.budget, desc=f"attack {task}", leave=False)
+
+    def evaluate(candidate: Candidate, threshold: float | None) -> Candidate:
+        nonlocal fresh
+        held = cache.get(task, candidate.instruction)
+        if held is not None and (held.complete or (threshold is not None and held.score > threshold)):
+            return Candidate(held.instruction, candidate.origin, held.score, held.scored, held.complete)
+        candidate.score, candidate.scored, candidate.complete = evaluator.score(task, candidate.instruction, threshold)
+        cache.put(task, candidate)
+        fresh += 1
+        return candidate
+
+    ranked = search(evaluate, first_candidates(task, base, cfg, rewriter, user),
+                    compositions(cfg.rates[:1], range(cfg.noise_seeds)), cfg.budget, cfg.top_k, cfg.beam,
+                    random.Random(cfg.seed), progress=lambda c: bar.update(1))
+    bar.close()
+    complete = [c for c in ranked if c.complete]
+    distortion = scorer.score([base] * len(complete), [c.instruction for c in complete])
+    rows = [{"instruction": c.instruction, "dev_score": c.score, "raw_dev_score": raw.score,
+             "pdr": 1 - c.score / raw.score if raw.score else None, "origin": c.origin,
+             "distortion": {scorer.name: d}} for c, d in zip(complete, distortion)]
+    return {"raw_instruction": base, "raw_dev_score": raw.score, "dev_records": raw.scored, "evaluated": len(ranked),
+            "newly_scored": fresh, "stopped_early": sum(not c.complete for c in ranked),
+            "seconds": time.perf_counter() - started, "ranked": rows}

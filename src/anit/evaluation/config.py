@@ -1,0 +1,73 @@
+"""What ``anit eval`` and ``anit attack`` are configured by: typed dataclasses, YAML in, ``--set`` overrides.
+
+Both score a model (a base, or a base with a trained adapter) on records, so they share :class:`ModelOptions`;
+where the adapter was trained with anit, its own model, prompt style, dtype and quantization are the defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from anit.config import load_config, option
+from anit.errors import AnitError
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+@dataclass
+class ModelOptions:
+    model: Optional[str] = option(None, "Base model: preset, Hugging Face id or path (default: the adapter's "
+                                        "training model, else smollm2-135m).")
+    adapter: Optional[str] = option(None, "Trained adapter folder (omit for the base model, zero-shot).")
+    scoring: str = option("generate", "generate (parse the generated answer, the paper's protocol) or choice "
+                                      "(rank a classification record's options by log-likelihood).",
+                          choices=("generate", "choice"))
+    batch_size: int = option(8, "Records per forward pass.", min=1)
+    max_new_tokens: Optional[int] = option(None, "Generation budget (default: fitted to each task).", min=1)
+    prompt_style: Optional[str] = option(None, "auto, chat or plain (default: the adapter's, else auto).",
+                                         choices=("auto", "chat", "plain"))
+    dtype: Optional[str] = option(None, "Weights' dtype (default: the adapter's, else auto).", choices=DTYPES)
+    quantization: Optional[str] = option(None, "4bit, 8bit or none (default: the adapter's; QLoRA adapters are "
+                                               "scored on the same quantised base).", choices=("4bit", "8bit", "none"))
+    seed: int = option(0, "Seed of sampling and of the bootstrap intervals (and, for attacks, of the search).")
+
+    def trained(self) -> Any:
+        """The TrainConfig the adapter was trained with, or None; a missing adapter folder stops here."""
+        from anit.training.config import TrainConfig
+
+        if not self.adapter:
+            return None
+        folder = Path(self.adapter)
+        if not (folder / "adapter_config.json").exists():
+            raise AnitError(f"--adapter {self.adapter}: not an adapter folder (no adapter_config.json); give the "
+                            "output_dir of `anit train`")
+        saved = folder / "anit_config.yaml"
+        return load_config(TrainConfig, saved) if saved.exists() else None
+
+
+@dataclass
+class EvalConfig(ModelOptions):
+    data: str = option("test.jsonl", "Test records (prepared or noisy JSONL).")
+    instructions: list[str] = option(["raw"], "raw, noisy, unseen, unseen-pool or a YAML/JSON file of instructions "
+                                              "per task, e.g. the worst.yaml of `anit attack` (repeatable).")
+    limit: Optional[int] = option(None, "Evaluate the first N distinct records.", min=1)
+    out: str = option("results", "Output folder.")
+    sample: bool = option(False, "Sample instead of greedy decoding.")
+    temperature: float = option(1.0, "Sampling temperature.", min=0.0)
+
+
+@dataclass
+class AttackConfig(ModelOptions):
+    data: str = option("dev.jsonl", "Dev records to search on (never the test records).")
+    budget: int = option(100, "Candidate instructions scored per task (each one pass over its dev records).", min=1)
+    top_k: int = option(3, "Worst instructions per task written to worst.yaml.", min=1)
+    rates: list[float] = option([0.1, 0.3, 0.5], "Rates every rule-based noise type is tried at.", min=0.0, max=1.0)
+    noise_seeds: int = option(2, "Seeds per noise type and rate.", min=1)
+    beam: int = option(4, "Worst candidates a composition round grows from.", min=1)
+    rewrites: int = option(8, "Model-written paraphrases and opposites per task instruction (0: none).", min=0)
+    rewrite_model: str = option("smollm2-135m", "Model that writes the paraphrase/opposite candidates.")
+    instructions: Optional[str] = option(None, "A YAML/JSON file of your own candidate instructions per task.")
+    limit: Optional[int] = option(None, "Search on the first N distinct dev records.", min=1)
+    out: str = option("attack", "Output folder: worst.yaml, attack.json and the resumable candidate cache.")

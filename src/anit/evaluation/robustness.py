@@ -1,0 +1,136 @@
+"""Robustness numbers: paired gaps with bootstrap intervals, the performance drop rate, instruction sensitivity.
+
+A gap compares the *same records* under two instructions, so its interval resamples records (each bootstrap
+draw takes the same records for both instructions) instead of treating the two scores as independent::
+
+    paired_gap("tc", base=[(p, g), ...], other=[(p, g), ...])
+    -> {"gap": -0.09, "low": -0.15, "high": -0.03, "pdr": 0.11, "pdr_low": ..., "pdr_high": ..., "n": 64}
+
+The performance drop rate is PromptBench's ``PDR = 1 - score(attacked) / score(clean)``. Scores are each task's
+primary metric, computed from per-record counts so a resample costs one sum: accuracy from (correct, 1), micro-F1
+from (true positives, predicted items, gold items).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import defaultdict
+from typing import Any, Sequence
+
+import numpy as np
+
+from anit.tasks import TASKS
+
+BOOTSTRAP = 1000
+"""Resamples per interval: enough for a stable 95% percentile interval at these sample sizes."""
+
+
+def record_stats(task: str, parsed: Any, gold: Any) -> tuple[float, ...]:
+    """One record's counts towards its task's primary metric (see the module docstring)."""
+    return TASKS.get(task).record_counts(parsed, gold)
+
+
+def score_from(task: str, sums: np.ndarray) -> np.ndarray:
+    """The primary metric from summed counts; ``sums`` has the counts on its last axis and ``n`` records."""
+    if TASKS.get(task).primary == "accuracy":
+        return sums[..., 0] / np.maximum(sums[..., 1], 1)
+    tp, n_pred, n_gold = sums[..., 0], sums[..., 1], sums[..., 2]
+    return np.where(n_pred + n_gold > 0, 2 * tp / np.maximum(n_pred + n_gold, 1), 0.0)
+
+
+def record_matrix(task: str, pairs: Sequence[tuple[Any, Any]]) -> np.ndarray:
+    rows = [record_stats(task, parsed, gold) for parsed, gold in pairs]
+    return np.asarray(rows, dtype=np.float64).reshape(len(pairs), -1)
+
+
+def pdr(clean: float, attacked: float) -> float | None:
+    """PromptBench's performance drop rate; None where the clean score is 0 (no drop is defined)."""
+    return 1.0 - attacked / clean if clean > 0 else None
+
+
+def paired_gap(task: str, base: Sequence[tuple[Any, Any]], other: Sequence[tuple[Any, Any]],
+               n_boot: int = BOOTSTRAP, seed: int = 0) -> dict[str, Any]:
+    """``other`` minus ``base`` on the same records (item k of both is record k), with a paired bootstrap 95%
+    interval for the gap and for the drop rate."""
+    if len(base) != len(other):
+        raise ValueError(f"paired_gap: {len(base)} base records against {len(other)} others")
+    a, b = record_matrix(task, base), record_matrix(task, other)
+    score_a, score_b = float(score_from(task, a.sum(0))), float(score_from(task, b.sum(0)))
+    out: dict[str, Any] = {"base": score_a, "score": score_b, "gap": score_b - score_a,
+                           "pdr": pdr(score_a, score_b), "n": len(base)}
+    if not base:
+        return {**out, "low": None, "high": None, "pdr_low": None, "pdr_high": None}
+    index = np.random.default_rng(seed).integers(0, len(base), size=(n_boot, len(base)))
+    boot_a, boot_b = score_from(task, a[index].sum(1)), score_from(task, b[index].sum(1))
+    low, high = np.percentile(boot_b - boot_a, [2.5, 97.5])
+    drops = 1.0 - boot_b[boot_a > 0] / boot_a[boot_a > 0]
+    pdr_low, pdr_high = np.percentile(drops, [2.5, 97.5]) if drops.size else (None, None)
+    return {**out, "low": float(low), "high": float(high),
+            "pdr_low": None if pdr_low is None else float(pdr_low),
+            "pdr_high": None if pdr_high is None else float(pdr_high)}
+
+
+def family(condition: str) -> str | None:
+    """The group of instructions a condition belongs to: ``noisy`` for ``noisy-<type>``, ``unseen`` for
+    ``unseen-<task>-<k>``, a file's stem for ``<stem>-<task>-<k>``; None for one-off conditions (raw)."""
+    if condition.startswith("noisy-"):
+        return "noisy"
+    match = re.match(r"^(.+)-[^-]+-\d+$", condition)
+    return match.group(1) if match else None
+
+
+def condition_gaps(rows: dict[str, list[dict[str, Any]]], records: dict[str, dict[str, Any]],
+                   seed: int = 0) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per dataset and condition: the paired gap to ``raw`` on the records both scored.
+
+    ``rows``: condition -> prediction rows (``id``, ``parsed``); ``records``: id -> record. A condition may score a
+    record several times (the pooled ``noisy`` one does, once per noise type): each row pairs with the record's raw
+    row. Conditions without raw rows get no gap.
+    """
+    raw = {row["id"]: row for row in rows.get("raw", [])}
+    out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for condition, scored in rows.items():
+        if condition == "raw":
+            continue
+        by_dataset: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+        for row in scored:
+            if row["id"] in raw:
+                by_dataset[records[row["id"]]["dataset"]].append((raw[row["id"]], row))
+        for dataset, pairs in by_dataset.items():
+            record = records[pairs[0][0]["id"]]
+            gold = [records[r["id"]]["gold"] for r, _ in pairs]
+            out[dataset][condition] = paired_gap(record["task"], [(r["parsed"], g) for (r, _), g in zip(pairs, gold)],
+                                                 [(o["parsed"], g) for (_, o), g in zip(pairs, gold)], seed=seed)
+    return dict(out)
+
+
+def sensitivity(conditions: dict[str, dict[str, dict[str, Any]]], gaps: dict[str, dict[str, dict[str, Any]]]
+                ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per instruction family and dataset: mean, standard deviation, best and worst over the family's
+    instructions, and the drop rate of the mean and of the worst against raw (with the worst's paired interval).
+
+    ``conditions``: condition -> dataset -> metrics (with ``task``); ``gaps``: as :func:`condition_gaps` gives.
+    """
+    groups: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+    for condition, per_dataset in conditions.items():
+        name = family(condition)
+        if name is None:
+            continue
+        for dataset, metrics in per_dataset.items():
+            groups[(name, dataset)][condition] = metrics[TASKS.get(metrics["task"]).primary]
+    out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for (name, dataset), scores in sorted(groups.items()):
+        values = list(scores.values())
+        worst = min(scores, key=scores.get)
+        raw = conditions.get("raw", {}).get(dataset)
+        raw_score = raw[TASKS.get(raw["task"]).primary] if raw else None
+        mean = statistics.fmean(values)
+        worst_gap = gaps.get(dataset, {}).get(worst, {})
+        out[name][dataset] = {
+            "instructions": len(values), "mean": mean, "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "best": max(values), "worst": scores[worst], "worst_condition": worst, "raw": raw_score,
+            "pdr_mean": pdr(raw_score, mean) if raw_score is not None else None,
+            "pdr_worst": pdr(raw_score, scores[worst]) if raw_score is not None else None,
+            "pdr_worst_low": worst_gap.get("pdr_low"), "pdr_worst_high": worst_gap.get("pdr_high")}
+    return dict(out)

@@ -1,0 +1,55 @@
+"""The record every stage reads and extends, in one place: its fields, their types, and one check.
+
+A prepared record (``anit data prepare``)::
+
+    {"id": "sst2-dev-1", "dataset": "sst2", "task": "tc", "instruction": "Classify the text ...",
+     "question": "Which label ...", "format": "one label from the options", "options": ["negative", "positive"],
+     "input": "it 's a charming ...", "output": "positive", "gold": "positive"}
+
+``anit noise build`` adds ``noisy_instruction``, ``noise_type``, ``noise_rate``, ``noise_changed``,
+``noise_note`` and ``distortion`` ({scorer: score}).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from anit.jsonl import read_jsonl
+
+TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str, int), "dataset": (str,), "task": (str,), "instruction": (str,), "question": (str,),
+    "format": (str,), "options": (list,), "input": (str,), "output": (str,), "gold": (str, list),
+    "noisy_instruction": (str,), "noise_type": (str,), "noise_rate": (int, float), "distortion": (dict,),
+}
+PREPARED = ("id", "dataset", "task", "instruction", "question", "format", "options", "input", "output", "gold")
+"""What ``anit data prepare`` writes."""
+TRAINING = tuple(f for f in PREPARED if f not in ("dataset", "gold"))
+"""What training reads (a record needs its answer text, not its gold structure)."""
+EVALUATION = tuple(f for f in PREPARED if f != "output")
+"""What evaluation and attacks read (they score against ``gold``)."""
+NOISE = ("id", "instruction")
+"""What noising reads."""
+
+_NAMES = {str: "text", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
+
+
+def problem(record: dict[str, Any], fields: Iterable[str]) -> str | None:
+    """What is wrong with ``record`` for a stage that reads ``fields`` (plus any noise fields it holds), or None."""
+    fields = tuple(fields)
+    missing = [name for name in fields if name not in record]
+    if missing:
+        return f"missing field(s) {', '.join(missing)}"
+    for name in fields + tuple(f for f in TYPES if f in record and f not in fields):
+        value, allowed = record[name], TYPES.get(name)
+        if allowed and (not isinstance(value, allowed) or isinstance(value, bool)):
+            got = "null" if value is None else type(value).__name__
+            wanted = " or ".join(dict.fromkeys(_NAMES[t] for t in allowed))
+            return f"field {name!r}: expected {wanted}, got {got}"
+    return None
+
+
+def read_records(path: str | Path, fields: Iterable[str]) -> list[dict[str, Any]]:
+    """The records of a JSONL file, each checked for ``fields``; a bad one stops with ``file:line: field ...``."""
+    fields = tuple(fields)
+    return read_jsonl(path, check=lambda record: problem(record, fields))

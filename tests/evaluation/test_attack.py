@@ -1,0 +1,122 @@
+import json
+import random
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import tiny  # noqa: E402
+
+from anit.cli import app  # noqa: E402
+from anit.evaluation.attack import (Candidate, Evaluator, compositions, rule_candidates, search,  # noqa: E402
+                                    threshold_of)
+
+RECORDS = [{"id": str(i), "dataset": "sst2", "task": "tc", "instruction": "Classify the text.",
+            "question": "Which label?", "format": "one label", "options": ["negative", "positive"],
+            "input": text, "output": gold, "gold": gold}
+           for i, (text, gold) in enumerate([("a warm funny film", "positive"), ("dull and far too long", "negative"),
+                                             ("Anna Smith visited Paris", "positive"), ("far too long", "negative"),
+                                             ("a film", "positive"), ("dull", "negative")])]
+
+
+def test_rule_candidates_are_seeded_changed_and_named():
+    base = "Classify the text into one of the given categories."
+    first = rule_candidates(base, [0.3], [0, 1])
+    assert first == rule_candidates(base, [0.3], [0, 1])
+    assert all(c.instruction != base for c in first)
+    assert {c.origin.split(":")[0] for c in first} >= {"random_replace", "char_typo", "truncate_front"}
+    assert "paraphrase" not in {c.origin.split(":")[0] for c in first}  # model-written ones come from the rewriter
+
+
+def test_compositions_put_a_typo_on_word_level_noise_and_word_noise_on_a_typo():
+    expand = compositions([0.2], [0])
+    word = expand(Candidate("Classify the text now.", "truncate_front:0.3@0", 0.4, 6, True), 1)
+    assert word and all(c.origin.startswith("truncate_front:0.3@0+char_typo") for c in word)
+    typo = expand(Candidate("Clasify the text now.", "char_typo:0.3@0", 0.4, 6, True), 1)
+    assert typo and not any("+char_typo" in c.origin for c in typo)
+
+
+def test_search_spends_the_budget_finds_the_worst_and_composes():
+    """A fake model whose score falls with every 'x' in the instruction: the search must find compositions."""
+    calls = []
+
+    def evaluate(c, threshold):
+        calls.append(c.instruction)
+        c.score, c.scored, c.complete = 1.0 - 0.1 * c.instruction.count("x"), 10, True
+        return c
+
+    first = [Candidate("a" * k + "x" * (k % 3), f"op{k}") for k in range(12)]
+
+    def expand(parent, depth):
+        return [Candidate(parent.instruction + "x", parent.origin + "+x"), Candidate(parent.instruction + "y", "y")]
+
+    ranked = search(evaluate, first, expand, budget=10, top_k=2, beam=2, rng=random.Random(0))
+    assert len(ranked) == len(calls) == 10 and len(set(calls)) == 10
+    assert ranked[0].score == min(c.score for c in ranked)
+    assert "+x" in ranked[0].origin and ranked[0].instruction.count("x") == 3
+
+
+def test_evaluator_stops_early_only_when_the_candidate_cannot_enter_the_worst():
+    asked = []
+
+    def predict(pairs):
+        asked.append(len(pairs))
+        return [r["gold"] for r, _ in pairs]   # always right
+
+    evaluator = Evaluator(predict, RECORDS, chunk=2)
+    assert evaluator.score("tc", "anything") == (1.0, 6, True)
+    asked.clear()
+    score, scored, complete = evaluator.score("tc", "anything", threshold=0.5)
+    assert (scored, complete, asked) == (4, False, [2, 2])
+    assert score == pytest.approx(4 / 6)  # 4 right of 6 stays above 0.5 whatever follows
+    assert threshold_of([Candidate("a", "o", 0.5, 6, True), Candidate("b", "o", 0.2, 6, True),
+                         Candidate("c", "o", 0.1, 3, False)], 2) == 0.5
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return tiny.build(tmp_path_factory.mktemp("tiny_attack"), chat=True, seed=3)
+
+
+def test_attack_writes_worst_instructions_that_eval_takes_and_resumes(tiny_model, tmp_path):
+    data = tmp_path / "dev.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    runner = CliRunner()
+    args = ["attack", "--model", str(tiny_model), "--data", str(data), "--budget", "8", "--rewrites", "0",
+            "--top-k", "2", "--scoring", "choice", "--batch-size", "3", "--out", str(tmp_path / "atk")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "atk" / "attack.json").read_text())["tasks"]["tc"]
+    assert report["evaluated"] == 8 and report["newly_scored"] == 8
+    worst = yaml.safe_load((tmp_path / "atk" / "worst.yaml").read_text())["tc"]
+    assert len(worst) == 2 and worst[0]["dev_score"] <= worst[1]["dev_score"]
+    assert worst[0]["dev_score"] == min(row["dev_score"] for row in report["ranked"])
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and json.loads((tmp_path / "atk" / "attack.json").read_text())["tasks"]["tc"][
+        "newly_scored"] == 0
+    # the dev score of the worst instruction is what eval measures under it on the same records
+    out = tmp_path / "eval"
+    evaluated = runner.invoke(app, ["eval", "--model", str(tiny_model), "--data", str(data), "--scoring", "choice",
+                                    "--instructions", "raw", "--instructions", str(tmp_path / "atk" / "worst.yaml"),
+                                    "--out", str(out)])
+    assert evaluated.exit_code == 0, evaluated.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["conditions"]["worst-tc-0"]["sst2"]["accuracy"] == pytest.approx(worst[0]["dev_score"])
+    assert metrics["sensitivity"]["worst"]["sst2"]["worst"] == pytest.approx(worst[0]["dev_score"])
+
+
+def test_attack_refuses_bad_input_before_loading_a_model(tmp_path):
+    data = tmp_path / "dev.jsonl"
+    data.write_text("".join(json.dumps({**r, "task": "ner", "options": []}) + "\n" for r in RECORDS))
+    runner = CliRunner()
+    missing_model = ["--model", str(tmp_path / "no-such-model"), "--data", str(data), "--out", str(tmp_path / "o")]
+    result = runner.invoke(app, ["attack", "--scoring", "choice", *missing_model])
+    assert result.exit_code != 0 and "classification records with options" in str(result.exception)
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("tc: [Sort it.]\n")
+    result = runner.invoke(app, ["attack", "--instructions", str(mine), *missing_model])
+    assert result.exit_code != 0 and "no entry for the data's task" in str(result.exception)

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from anit.evaluation.robustness import (condition_gaps, family, paired_gap, pdr, score_from, sensitivity)
+from anit.tasks import TASKS
+from anit.tasks.metrics import classification, micro_f1, set_f1
+
+
+def test_pdr_is_promptbenchs_drop_rate():
+    assert pdr(0.8, 0.6) == pytest.approx(0.25)
+    assert pdr(0.5, 0.5) == 0.0 and pdr(0.0, 0.3) is None
+
+
+def test_paired_gap_of_identical_answers_is_exactly_zero():
+    pairs = [("positive", "positive"), ("negative", "positive"), ("negative", "negative")]
+    gap = paired_gap("tc", pairs, pairs)
+    assert (gap["gap"], gap["low"], gap["high"], gap["pdr"]) == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_paired_interval_is_narrower_than_an_unpaired_one_when_answers_agree():
+    """Two instructions that disagree on 4 of 200 records: pairing sees a small, certain gap."""
+    base = [("a", "a")] * 120 + [("b", "a")] * 80
+    other = [("b", "a")] * 4 + [("a", "a")] * 116 + [("b", "a")] * 80
+    gap = paired_gap("tc", base, other)
+    assert gap["gap"] == pytest.approx(-0.02)
+    assert -0.05 < gap["low"] < -0.02 < gap["high"] <= 0.0   # every resample drops or stays: never a gain
+    assert gap["pdr"] == pytest.approx(1 - 0.58 / 0.6)
+
+
+def _boot_reference(metric, base, other, n_boot, seed):
+    """The same resamples, scored by the metrics module (an independent implementation of each metric)."""
+    index = np.random.default_rng(seed).integers(0, len(base), size=(n_boot, len(base)))
+    key = "f1" if metric is not classification else "accuracy"
+    gaps = []
+    for row in index:
+        a = metric([base[i][0] for i in row], [base[i][1] for i in row])[key]
+        b = metric([other[i][0] for i in row], [other[i][1] for i in row])[key]
+        gaps.append(b - a)
+    return np.percentile(gaps, [2.5, 97.5])
+
+
+ENTITY = st.tuples(st.sampled_from(["person", "location"]), st.sampled_from(["Anna", "Paris", "EU"]))
+TRIPLET = st.tuples(st.sampled_from(["food", "staff"]), st.sampled_from(["good", "bad"]),
+                    st.sampled_from(["positive", "negative"]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_paired_gap_agrees_with_the_metrics_module_on_every_resample(data):
+    task, item, metric = data.draw(st.sampled_from([("ner", ENTITY, micro_f1), ("absa", TRIPLET, set_f1)]))
+    n = data.draw(st.integers(1, 8))
+    golds = [data.draw(st.lists(item, max_size=3)) for _ in range(n)]
+    answers = st.one_of(st.none(), st.lists(item, max_size=3))
+    base = [(data.draw(answers), g) for g in golds]
+    other = [(data.draw(answers), g) for g in golds]
+    gap = paired_gap(task, base, other, n_boot=30, seed=5)
+    whole = micro_f1 if task == "ner" else set_f1
+    expected = whole([p for p, _ in other], golds)["f1"] - whole([p for p, _ in base], golds)["f1"]
+    assert gap["gap"] == pytest.approx(expected)
+    assert [gap["low"], gap["high"]] == pytest.approx(list(_boot_reference(metric, base, other, 30, 5)))
+
+
+def test_triplets_count_as_sets_and_entities_as_multisets():
+    twice = [("food", "good", "positive")] * 2
+    assert set_f1([twice], [twice[:1]])["f1"] == 1.0 and micro_f1([twice], [twice[:1]])["f1"] < 1.0
+    assert TASKS.get("absa").correct(twice, [list(twice[0])]) and not TASKS.get("ner").correct(
+        [("person", "Anna")] * 2, [["person", "Anna"]])
+    assert score_from("absa", np.array([1.0, 2.0, 1.0])) == pytest.approx(2 / 3)
+
+
+def test_family_groups_conditions_by_their_instruction_source():
+    assert family("noisy-char_typo") == "noisy" and family("unseen-tc-3") == "unseen"
+    assert family("worst-tc-0") == "worst" and family("my-file-ner-12") == "my-file"
+    assert family("raw") is None and family("unseen") is None and family("noisy") is None
+
+
+def test_condition_gaps_pair_each_row_with_its_records_raw_row():
+    records = {str(i): {"id": str(i), "dataset": "sst2", "task": "tc", "gold": "a", "options": ["a", "b"]}
+               for i in range(4)}
+    rows = {"raw": [{"id": str(i), "parsed": "a"} for i in range(4)],
+            "noisy": [{"id": "0", "parsed": "b"}, {"id": "0", "parsed": "a"}, {"id": "3", "parsed": "b"}],
+            "partial": [{"id": "9", "parsed": "a"}]}
+    gaps = condition_gaps(rows, {**records, "9": {**records["0"], "id": "9"}})
+    assert gaps["sst2"]["noisy"]["n"] == 3 and gaps["sst2"]["noisy"]["gap"] == pytest.approx(-2 / 3)
+    assert "partial" not in gaps["sst2"]
+
+
+def test_sensitivity_summarises_each_family_against_raw():
+    conditions = {"raw": {"sst2": {"task": "tc", "accuracy": 0.8}},
+                  **{f"unseen-tc-{k}": {"sst2": {"task": "tc", "accuracy": s}} for k, s in enumerate([0.7, 0.6, 0.8])},
+                  "noisy-char_typo": {"sst2": {"task": "tc", "accuracy": 0.4}}}
+    gaps = {"sst2": {"unseen-tc-1": {"pdr_low": 0.1, "pdr_high": 0.4}}}
+    got = sensitivity(conditions, gaps)
+    unseen = got["unseen"]["sst2"]
+    assert (unseen["instructions"], unseen["best"], unseen["worst"], unseen["worst_condition"]) == (
+        3, 0.8, 0.6, "unseen-tc-1")
+    assert unseen["mean"] == pytest.approx(0.7) and unseen["std"] == pytest.approx(0.1)
+    assert unseen["pdr_mean"] == pytest.approx(0.125) and unseen["pdr_worst"] == pytest.approx(0.25)
+    assert (unseen["pdr_worst_low"], unseen["pdr_worst_high"]) == (0.1, 0.4)
+    assert got["noisy"]["sst2"]["std"] == 0.0 and got["noisy"]["sst2"]["pdr_worst"] == pytest.approx(0.5)
