@@ -28,12 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import save, timed_nrm_training  # noqa: E402
 
-from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
-from anit.data.prepare import sample, to_record  # noqa: E402
-from anit.distortion import resolve_scorers  # noqa: E402
+from anit.data import default_data_dir  # noqa: E402
+from anit.data.prepare import prepare  # noqa: E402
 from anit.evaluation.run import EvalOptions, evaluate, load_for_eval  # noqa: E402
 from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
-from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
+from anit.noise.build import build_noisy  # noqa: E402
 from anit.tasks import TASKS  # noqa: E402
 from anit.training.config import TrainConfig  # noqa: E402
 from anit.training.data import InstructionDataset  # noqa: E402
@@ -78,13 +77,10 @@ def sst2_records(root: Path, train: int, test: int, seed: int) -> tuple[list[dic
     """SST-2 train and test records with rule-based noisy instructions and hard distortion scores."""
     if not (root / "sst2" / "train.tsv").exists():
         root = SAMPLE
-    spec, noises = DATASETS.get("sst2"), [NoiseSpec("truncate_random", 0.3), NoiseSpec("char_typo", 0.3)]
     out = []
     for split, limit in (("train", train), ("test", test)):
-        examples, _ = load_examples("sst2", split, data_dir=root)
-        records = noise_records([to_record(e, spec) for e in sample(examples, limit, seed)], noises, seed=seed)
-        score_records(records, resolve_scorers(["hard"]))
-        out.append(records)
+        records = prepare("sst2", split, limit, seed, data_dir=root)[0]
+        out.append(build_noisy(records, ["truncate_random:0.3", "char_typo:0.3"], seed, mix="per-type"))
     return out[0], out[1]
 
 

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import save  # noqa: E402
 
-from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
-from anit.data.prepare import sample, to_record  # noqa: E402
+from anit.data import default_data_dir  # noqa: E402
+from anit.data.prepare import prepare  # noqa: E402
 from anit.models import load_model, load_tokenizer  # noqa: E402
 from anit.training import nrm  # noqa: E402
 from anit.training.data import Collator, InstructionDataset  # noqa: E402
@@ -37,9 +37,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=3, help="Draws of the uniform start per cell.")
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
-    spec = DATASETS.get(args.dataset)
-    examples, _ = load_examples(args.dataset, "train", data_dir=args.data_dir or default_data_dir())
-    records = [to_record(e, spec) for e in sample(examples, args.records, 0)]
+    records = prepare(args.dataset, "train", args.records, 0, data_dir=args.data_dir or default_data_dir())[0]
     tokenizer, model = load_tokenizer(MODEL), load_model(MODEL)
     model.eval()
     dataset = InstructionDataset(records, tokenizer, {}, 0, 256)

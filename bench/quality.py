@@ -38,11 +38,10 @@ from safetensors.torch import load_file  # noqa: E402
 
 from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
 from anit.data.prepare import sample, to_record  # noqa: E402
-from anit.distortion import resolve_scorers  # noqa: E402
 from anit.evaluation.run import EvalOptions, evaluate, load_for_eval  # noqa: E402
 from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
 from anit.models import resolve_dtype  # noqa: E402
-from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
+from anit.noise.build import build_noisy  # noqa: E402
 from anit.tasks import TASKS  # noqa: E402
 from anit.training.config import TASK_NOISE_RATES, TrainConfig  # noqa: E402
 from anit.training.run import train  # noqa: E402
@@ -141,11 +140,7 @@ TEST_SEED = 99
 
 def records_for(dataset: str, examples: list[Any], seed: int) -> list[dict[str, Any]]:
     """``examples`` as records with noisy instructions drawn with ``seed``."""
-    spec = DATASETS.get(dataset)
-    records = [to_record(e, spec) for e in examples]
-    noisy = noise_records(records, [NoiseSpec.parse(x) for x in NOISES], "per-example", "fixed", seed)
-    score_records(noisy, resolve_scorers(["hard"]))
-    return noisy
+    return build_noisy([to_record(e, DATASETS.get(dataset)) for e in examples], NOISES, seed)
 
 
 def kept_records(path: Path, dataset: str, examples: list[Any], seed: int) -> list[dict[str, Any]]:

@@ -23,14 +23,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import DOCS, Timer, counting, save, timed_nrm_training  # noqa: E402
 
-from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
-from anit.data.prepare import sample, to_record  # noqa: E402
-from anit.distortion import SCORERS, resolve_scorers  # noqa: E402
+from anit.data import default_data_dir  # noqa: E402
+from anit.data.prepare import prepare  # noqa: E402
+from anit.distortion import SCORERS  # noqa: E402
 from anit.evaluation.run import choice_predictions  # noqa: E402
-from anit.generation import generate, task_prompt  # noqa: E402
+from anit.generation import generate  # noqa: E402
+from anit.tasks.prompt import task_prompt  # noqa: E402
 from anit.models import load_model, load_tokenizer  # noqa: E402
 from anit.noise import NOISES  # noqa: E402
-from anit.noise.build import NoiseSpec, noise_records, score_records  # noqa: E402
+from anit.noise.build import build_noisy  # noqa: E402
 from anit.noise.rewrite import Rewriter  # noqa: E402
 from anit.tasks import TASKS  # noqa: E402
 from anit.training.config import TrainConfig  # noqa: E402
@@ -273,13 +274,9 @@ def main() -> None:
     parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=list(PARTS))
     args = parser.parse_args()
     root = args.data_dir or default_data_dir()
-    spec = DATASETS.get("sst2")
-    examples, _ = load_examples("sst2", "train", data_dir=root)
-    train_records = [to_record(e, spec) for e in sample(examples, 4 * (args.steps + args.warm), 1)]
-    train_records = noise_records(train_records, [NoiseSpec("random_replace", 0.3)], seed=1)
-    score_records(train_records, resolve_scorers(["hard"]))
-    dev, _ = load_examples("sst2", "dev", data_dir=root)
-    eval_records = [to_record(e, spec) for e in sample(dev, args.eval_examples, 2)]
+    train_records = build_noisy(prepare("sst2", "train", 4 * (args.steps + args.warm), 1, data_dir=root)[0],
+                                ["random_replace:0.3"], 1, mix="per-type")
+    eval_records = prepare("sst2", "dev", args.eval_examples, 2, data_dir=root)[0]
     sections = []
     if "noise" in args.parts:
         sections.append((RULES, bench_noise()))

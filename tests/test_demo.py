@@ -15,3 +15,29 @@ def test_demo_tiny_runs_end_to_end_and_reuses_finished_stages(tmp_path):
     assert "## sst2" in text and "zero-shot" in text and "anit" in text
     again = runner.invoke(app, ["demo", "--tiny", "--out", str(out)], catch_exceptions=False)
     assert again.stdout.count("[cached]") == 9
+
+
+def test_the_demo_table_fits_its_headers():
+    from anit.cli.demo import aligned
+
+    text = aligned([["method", "raw", "unseen: worst (PDR [95% CI])"], ["it", "0.812", "0.700 (0.138 [0.05, 0.2])"]])
+    header, rule, row = text.splitlines()
+    assert len(rule) == len(header) >= len(row)
+    assert header.index("raw") == row.index("0.812") and header.index("unseen") == row.index("0.700")
+
+
+def test_known_warnings_are_silenced_only_where_they_come_from():
+    import warnings
+
+    from anit.cli import quiet_known_warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quiet_known_warnings()
+        warnings.warn_explicit("`is_gradient_checkpointing` is deprecated", FutureWarning, "modeling_utils.py", 1,
+                               module="transformers.modeling_utils")
+        warnings.warn_explicit("`is_gradient_checkpointing` is deprecated", FutureWarning, "mine.py", 1,
+                               module="my_code")
+        warnings.warn_explicit("something else", FutureWarning, "modeling_utils.py", 2,
+                               module="transformers.modeling_utils")
+    assert [str(w.message) for w in caught] == ["`is_gradient_checkpointing` is deprecated", "something else"]

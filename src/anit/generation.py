@@ -1,4 +1,4 @@
-"""Batched generation and the prompt text a model sees, shared by model-written noise and evaluation.
+"""Batched generation, shared by model-written noise and evaluation (the prompt text is ``anit.tasks.prompt``'s).
 
 Prompts are grouped so that a batch shares as long an opening as possible (a task's system turn and
 instruction), then sorted by length so that batches pad little. The tokens a whole batch shares run
@@ -14,34 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 from tqdm.auto import tqdm
-
-from anit.tasks.base import context_block
-
-
-def uses_chat(tokenizer: Any, mode: str) -> bool:
-    """``mode`` is ``chat``, ``plain`` or ``auto`` (chat when the tokenizer has a chat template)."""
-    if mode == "auto":
-        return bool(getattr(tokenizer, "chat_template", None))
-    return mode == "chat"
-
-
-def as_model_input(tokenizer: Any, user_text: str, chat: bool, plain_suffix: str = "") -> str:
-    """The text before the answer: the chat template's user turn and generation cue, or plain text."""
-    if chat:
-        return tokenizer.apply_chat_template([{"role": "user", "content": user_text}], tokenize=False,
-                                             add_generation_prompt=True)
-    return user_text + plain_suffix
-
-
-def task_prompt(tokenizer: Any, record: dict[str, Any], instruction: str | None, chat: bool) -> str:
-    """The text before a task's answer; training and evaluation both build it here so they match."""
-    return as_model_input(tokenizer, context_block(record, instruction), chat, "\nAnswer:")
-
-
-def answer_text(answer: str, chat: bool) -> str:
-    """The answer as it follows the prompt: the assistant turn, or after ``Answer:`` with a space."""
-    return answer if chat else " " + answer
-
 
 @contextmanager
 def inference(model: Any) -> Iterator[None]:

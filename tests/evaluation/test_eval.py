@@ -14,11 +14,10 @@ import tiny  # noqa: E402
 from anit.evaluation.run import (EvalOptions, choice_predictions, choice_scores, condition_metrics,  # noqa: E402
                                  conditions, eval_precision, evaluate, limit_records, load_for_eval)
 from anit.training.config import TrainConfig  # noqa: E402
-from anit.generation import (MIN_SHARED, as_model_input, batch_order, generate, prepare_batch,  # noqa: E402
-                             shared_length)
+from anit.generation import MIN_SHARED, batch_order, generate, prepare_batch, shared_length  # noqa: E402
 from anit import models  # noqa: E402
 from anit.models import gpu_map, load_model, load_tokenizer  # noqa: E402
-from anit.tasks.base import context_block  # noqa: E402
+from anit.tasks.prompt import as_model_input, context_block  # noqa: E402
 from anit.errors import AnitError  # noqa: E402
 
 RECORDS = [

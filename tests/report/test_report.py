@@ -1,37 +1,73 @@
 import json
+import re
 
-from anit.report.build import by_distortion, write_report
+import pytest
 
+from anit.evaluation.robustness import condition_gaps, sensitivity
+from anit.report.build import write_report
+from anit.report.tables import by_distortion, summary_table
 
-def _results(folder, method, raw, noisy):
-    out = folder / method
-    out.mkdir(parents=True)
-    metrics = {"conditions": {"raw": {"sst2": {"task": "tc", "accuracy": raw}},
-                              "noisy-char_typo": {"sst2": {"task": "tc", "accuracy": noisy}}},
-               "gaps": {"sst2": {"noisy-char_typo": {"gap": noisy - raw, "low": noisy - raw - 0.1,
-                                                     "high": noisy - raw + 0.1}}}}
-    (out / "metrics.json").write_text(json.dumps(metrics))
-    rows = [{"correct": i % 3 != 0, "distortion": {"word_edit": i / 10}} for i in range(10)]
-    (out / "noisy-char_typo.predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+RECORDS = {str(i): {"id": str(i), "dataset": "sst2", "task": "tc", "gold": "positive" if i % 2 else "negative",
+                    "options": ["negative", "positive"]} for i in range(20)}
 
 
-def test_report_has_every_table_and_plot(tmp_path):
-    _results(tmp_path / "eval", "it", 0.8, 0.6)
-    _results(tmp_path / "eval", "anit", 0.8, 0.75)
+def _metrics(rows_by_condition):
+    from anit.evaluation.run import condition_metrics
+
+    conditions = {c: condition_metrics([(RECORDS[r["id"]], r["parsed"]) for r in rows])
+                  for c, rows in rows_by_condition.items()}
+    gaps = condition_gaps(rows_by_condition, RECORDS)
+    return {"conditions": conditions, "gaps": gaps, "sensitivity": sensitivity(conditions, gaps)}
+
+
+def _results(folder, right_raw, right_unseen, right_noisy):
+    """A result folder whose model answers the first ``right_*`` records right under each condition."""
+    def rows(right, condition, **extra):
+        return [{"id": r["id"], "dataset": "sst2", "condition": condition, "gold": r["gold"],
+                 "parsed": r["gold"] if int(r["id"]) < right else "nope", **extra} for r in RECORDS.values()]
+
+    by = {"raw": rows(right_raw, "raw"),
+          **{f"unseen-tc-{k}": rows(right, f"unseen-tc-{k}") for k, right in enumerate(right_unseen)},
+          "noisy-char_typo": rows(right_noisy, "noisy-char_typo", distortion={"word_edit": 0.1})}
+    for k, row in enumerate(by["noisy-char_typo"]):
+        row["distortion"] = {"word_edit": 0.1 if k < 12 else 0.5}
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps(_metrics(by)))
+    (folder / "noisy-char_typo.predictions.jsonl").write_text("".join(json.dumps(r) + "\n"
+                                                                      for r in by["noisy-char_typo"]))
+
+
+def test_report_has_every_section_and_a_self_contained_html(tmp_path):
+    _results(tmp_path / "seed0" / "it", 16, [14, 12, 8], 10)
+    _results(tmp_path / "seed1" / "it", 16, [15, 15, 15], 15)
+    _results(tmp_path / "seed0" / "anit", 16, [16, 15, 14], 16)
     train = tmp_path / "train" / "anit"
     train.mkdir(parents=True)
-    (train / "train_summary.json").write_text(json.dumps({"log_history": [{"step": 1, "loss": 2.0},
-                                                                          {"step": 2, "loss": 1.5}]}))
-    report = write_report([tmp_path / "eval", tmp_path / "train"], tmp_path / "report")
+    (train / "train_summary.json").write_text(json.dumps({"log_history": [
+        {"step": 1, "loss": 4.0, "clean_loss": 2.0, "adv_loss": 2.0}, {"step": 2, "loss": 3.0, "clean_loss": 1.5,
+                                                                       "adv_loss": 1.5}]}))
+    report = write_report([tmp_path / "seed0", tmp_path / "seed1", tmp_path / "train"], tmp_path / "report")
     text = report.read_text()
-    assert "## sst2" in text
-    assert "| anit | 0.800 | 0.750 | -0.050 |" in text and "| it | 0.800 | 0.600 | -0.200 |" in text
-    for png in ("score_by_distortion.png", "distortion_histogram.png", "training_loss.png"):
-        assert (tmp_path / "report" / png).stat().st_size > 1000 and png in text
-    assert "<table" in (tmp_path / "report" / "report.html").read_text()
+    assert "## sst2" in text and "seed0/it" in text and "seed1/it" in text   # same-named folders kept apart
+    assert "| seed0/it | 0.800 | 0.500 ± 0.000 (n=1) | 0.500 (0.375 [" in text   # noisy: PDR with its interval
+    assert "| noisy-char_typo | 0.800 (+0.000 [+0.000, +0.000]) | 0.500 (-0.300 [" in text
+    assert "unseen: worst (PDR [95% CI])" in text and "0.400 (0.500 [" in text  # worst 8/20 against raw 16/20
+    assert "0.567 ± 0.153 (n=3)" in text                                    # mean ± std over the held-out three
+    assert "[0.0, 0.2) n=12" in text and "[0.4, 0.6) n=8 " in text and "(few)" in text
+    page = (tmp_path / "report" / "report.html").read_text()
+    images = re.findall(r'<img[^>]*src="([^"]+)"', page)
+    assert len(images) == 3 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert "http" not in page and "<table>" in page
 
 
-def test_by_distortion_bins():
-    rows = [{"correct": True, "distortion": {"d": 0.1}}, {"correct": False, "distortion": {"d": 0.15}},
-            {"correct": True, "distortion": {"d": 1.0}}]
-    assert by_distortion(rows) == [("[0.0, 0.2)", 2, 0.5), ("[0.8, 1.0)", 1, 1.0)]
+def test_by_distortion_scores_extraction_by_f1_not_exact_match():
+    rows = [{"parsed": [["person", "Anna"]], "gold": [["person", "Anna"], ["location", "Paris"]],
+             "distortion": {"word_edit": 0.1}},
+            {"parsed": [["person", "Bob"]], "gold": [["person", "Bob"]], "distortion": {"word_edit": 0.15}}]
+    ((label, n, score, few),) = by_distortion(rows, "ner")
+    assert (label, n, few) == ("[0.0, 0.2)", 2, True) and score == pytest.approx(2 * 2 / (2 + 3))
+
+
+def test_summary_table_leaves_a_method_without_the_family_blank():
+    results = {"a": {"conditions": {"raw": {"sst2": {"task": "tc", "accuracy": 0.5}}}}}
+    assert summary_table(results, "sst2") == [["method", "raw"], ["a", "0.500"]]

@@ -29,11 +29,27 @@ _register()
 
 
 INTERRUPTED = 130
+KNOWN_WARNINGS = (
+    (FutureWarning, r"`is_gradient_checkpointing` is deprecated", r"transformers\.modeling_utils"),
+    (FutureWarning, r"`gradient_checkpointing_enable` is deprecated", r"transformers\.modeling_utils"),
+    (UserWarning, r"Could not find a config file in .* will assume that the vocabulary was not modified",
+     r"peft\.utils\.save_and_load"),
+)
+"""Harmless warnings transformers and peft raise on every run with the embedded model (peft asks transformers for a
+renamed method; the GGUF model folder holds no config.json): each silenced at its source module, nothing else."""
+
+
+def quiet_known_warnings() -> None:
+    import warnings
+
+    for category, message, module in KNOWN_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category, module=module)
 
 
 def main() -> None:
     """Entry point: user errors print one line and exit 2; Ctrl-C exits 130 with one line; internal bugs keep their
     traceback. (Run without standalone mode, typer turns Ctrl-C into a returned 130, not an exception.)"""
+    quiet_known_warnings()
     try:
         code = app(standalone_mode=False)
     except AnitError as err:

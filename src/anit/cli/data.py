@@ -11,7 +11,7 @@ import typer
 from anit.config import load_config, option
 from anit.data import DATASETS, default_data_dir, load_examples
 from anit.data.base import split_path
-from anit.data.prepare import mixture, sample, to_record
+from anit.data.prepare import mixture, prepare as prepare_records
 from anit.errors import AnitError
 from anit.jsonl import write_jsonl
 
@@ -97,10 +97,10 @@ def prepare(
                                                   limit_per_dataset=limit_per_dataset, skip_bad=skip_bad, out=out))
     parts = []
     for name in cfg.dataset:
-        examples, bad = load_examples(name, cfg.split, data_dir=cfg.data_dir, path=cfg.path, skip_bad=cfg.skip_bad,
-                                      source=cfg.source)
-        chosen = sample(examples, cfg.limit_per_dataset or (cfg.limit if len(cfg.dataset) == 1 else None), cfg.seed)
-        parts.append([to_record(example, DATASETS.get(name)) for example in chosen])
+        part, bad = prepare_records(name, cfg.split, cfg.limit_per_dataset or (cfg.limit if len(cfg.dataset) == 1
+                                                                                else None), cfg.seed,
+                                    data_dir=cfg.data_dir, path=cfg.path, skip_bad=cfg.skip_bad, source=cfg.source)
+        parts.append(part)
         if cfg.skip_bad:
             typer.echo(f"{name}: skipped {bad.count} bad record(s)" + (f"; first: {bad.first}" if bad.first else ""))
     records = mixture(parts, cfg.seed) if len(parts) > 1 else parts[0]

@@ -65,7 +65,7 @@ def attack(cfg: AttackConfig) -> None:
     Writes worst.yaml, which `anit eval --instructions` takes to score test under the worst ones."""
     from anit.evaluation.attack import run_attack
     from anit.evaluation.run import EvalOptions, check_scoring, instruction_file, limit_records, predict
-    from anit.generation import uses_chat
+    from anit.tasks.prompt import uses_chat
     from anit.noise.rewrite import Rewriter
 
     records = limit_records(read_records(cfg.data, EVALUATION), cfg.limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from anit.data.base import DatasetSpec, Example
+from anit.data.base import DATASETS, BadRecords, DatasetSpec, Example, load_examples
 from anit.tasks import TASKS
 
 
@@ -40,3 +40,16 @@ def mixture(parts: list[list[dict[str, Any]]], seed: int) -> list[dict[str, Any]
     records = [record for part in parts for record in part]
     random.Random(seed).shuffle(records)
     return records
+
+
+def prepare(dataset: str, split: str, limit: int | None = None, seed: int = 3407, exclude: frozenset[str] = frozenset(),
+            **source: Any) -> tuple[list[dict[str, Any]], BadRecords]:
+    """A split's records: read (``source``: ``data_dir``, ``path``, ``skip_bad``, ``source`` as ``load_examples``
+    takes them), examples whose id is in ``exclude`` dropped, ``limit`` drawn with ``seed``, made records.
+
+        records, _ = prepare("sst2", "dev", limit=64, data_dir="../shared/data")
+    """
+    examples, bad = load_examples(dataset, split, **source)
+    kept = [e for e in examples if e.id not in exclude] if exclude else examples
+    spec = DATASETS.get(dataset)
+    return [to_record(e, spec) for e in sample(kept, limit, seed)], bad

@@ -265,3 +265,23 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
     return {"raw_instruction": base, "raw_dev_score": raw.score, "dev_records": raw.scored, "evaluated": len(ranked),
             "newly_scored": fresh, "stopped_early": sum(not c.complete for c in ranked),
             "seconds": time.perf_counter() - started, "ranked": rows}
+
+
+def attack_model(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], out: str | Path, **options: Any
+                 ) -> dict[str, Any]:
+    """The Python form of ``anit attack`` on a loaded model: ``options`` are AttackConfig's fields (budget, top_k,
+    scoring, rewrites, ...); returns what attack.json holds, and writes worst.yaml to ``out``."""
+    from anit.evaluation.config import AttackConfig
+    from anit.evaluation.run import EvalOptions, check_scoring, predict
+    from anit.noise.rewrite import Rewriter
+    from anit.tasks.prompt import uses_chat
+
+    cfg = AttackConfig(out=str(out), **options)
+    check_scoring(records, cfg.scoring)
+    style = cfg.prompt_style or "auto"
+    chat, evaluation = uses_chat(tokenizer, style), EvalOptions(cfg.batch_size, cfg.max_new_tokens, cfg.scoring,
+                                                                seed=cfg.seed, prompt_style=style)
+    rewriter = Rewriter(cfg.rewrite_model, cache_path=Path(cfg.out) / "rewrites.json", seed=cfg.seed,
+                        k=cfg.rewrites) if cfg.rewrites else None
+    name = getattr(getattr(model, "config", None), "name_or_path", "model")
+    return run_attack(cfg, lambda pairs: predict(model, tokenizer, pairs, chat, evaluation), records, name, rewriter)

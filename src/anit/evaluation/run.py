@@ -16,8 +16,8 @@ import yaml
 
 from anit.errors import AnitError
 from anit.evaluation.robustness import condition_gaps, sensitivity
-from anit.generation import (answer_text, batch_order, generate, inference, prepare_batch, task_prompt,
-                             uses_chat)
+from anit.generation import batch_order, generate, inference, prepare_batch
+from anit.tasks.prompt import answer_text, task_prompt, uses_chat
 from anit.jsonl import read_jsonl, write_json, write_jsonl
 from anit.tasks import TASKS
 

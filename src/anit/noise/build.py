@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from tqdm.auto import tqdm
 
-from anit.distortion import Scorer
+from anit.distortion import Scorer, resolve_scorers
 from anit.errors import AnitError
 from anit.noise.operators import MODES, NOISES, Noisy
 from anit.noise.rewrite import Rewriter
@@ -97,6 +97,19 @@ def score_records(records: list[dict[str, Any]], scorers: Sequence[Scorer]) -> N
             if "noisy_instruction" in record:
                 record.setdefault("distortion", {})[scorer.name] = table[(record["instruction"],
                                                                           record["noisy_instruction"])]
+
+
+def build_noisy(records: Sequence[dict[str, Any]], noises: Sequence[str], seed: int, scorers: Sequence[str] = ("hard",),
+                mix: str = "per-example", mode: str = "fixed", rewriter: Rewriter | None = None
+                ) -> list[dict[str, Any]]:
+    """noise -> score in one call (the pipeline ``anit noise build``, the demo and the benchmarks share): each
+    record's noisy copy under ``noises`` (``name:rate``), scored by every scorer in ``scorers``.
+
+        build_noisy(prepare("sst2", "train", limit=120)[0], ["char_typo:0.3"], seed=3407)
+    """
+    noisy = noise_records(records, [NoiseSpec.parse(text) for text in noises], mix, mode, seed, rewriter=rewriter)
+    score_records(noisy, resolve_scorers(scorers))
+    return noisy
 
 
 def summary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from anit.generation import as_model_input, generate, uses_chat
+from anit.generation import generate
+from anit.tasks.prompt import as_model_input, uses_chat
 from anit.jsonl import write_json
 from anit.noise.operators import NOISES, NoiseType, Noisy
 

@@ -1,40 +1,56 @@
-"""``anit report``: from result folders, a Markdown and HTML report with tables and PNG plots.
+"""``anit report``: from result folders, ``report.md`` and a self-contained ``report.html`` (plots embedded).
 
-A result folder is any folder holding ``metrics.json`` (from ``anit eval``); its name is the method
-shown in the tables. ``train_summary.json`` files found under the same roots give the loss curves.
+A result folder is any folder holding ``metrics.json`` (from ``anit eval``); its name is the method shown in the
+tables (two folders of the same name are told apart by their path under the root). ``train_summary.json`` files
+found under the same roots give the training curves. Per dataset the report shows methods x conditions with the
+paired gaps to raw and their intervals, the spread over each family of instructions (held-out, noisy types, an
+attack's worst ones) with the drop rate of the worst, and the score by distortion bin per method, in the task's
+own metric.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
-from collections import defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from anit.tasks import TASKS
 from anit.errors import AnitError
 from anit.jsonl import read_jsonl
+from anit.report.plots import distortion_plot, sensitivity_plot, training_plot
+from anit.report.tables import by_distortion, datasets_of, detail_table, scorer_of, summary_table
 
-BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
+
+def _names(found: list[tuple[Path, Path]]) -> dict[Path, str]:
+    """Each result folder's method name: its folder name, or as many trailing parts of its path as tell it apart
+    from the other folders of that name (``seed0/it``, ``seed1/it``)."""
+    folders = [folder.resolve() for _, folder in found]
+    names = {}
+    for folder in folders:
+        depth = 1
+        while depth < len(folder.parts) and sum(f.parts[-depth:] == folder.parts[-depth:] for f in folders) > 1:
+            depth += 1
+        names[folder] = "/".join(folder.parts[-depth:])
+    return {folder: names[folder.resolve()] for _, folder in found}
 
 
 def collect(roots: Sequence[Path]) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]], dict[str, Any]]:
     """(method -> metrics.json, method -> noisy prediction rows, run -> train_summary.json)."""
-    results, noisy_rows, summaries = {}, defaultdict(list), {}
-    for root in roots:
-        if not Path(root).is_dir():
+    found, runs = [], []
+    for root in map(Path, roots):
+        if not root.is_dir():
             raise AnitError(f"{root}: no such folder")
-        for metrics in sorted(Path(root).rglob("metrics.json")):
-            method = metrics.parent.name
-            results[method] = read_metrics(metrics)
-            for predictions in sorted(metrics.parent.glob("noisy-*.predictions.jsonl")):
-                noisy_rows[method].extend(read_jsonl(predictions))
-        for summary in sorted(Path(root).rglob("train_summary.json")):
-            summaries[summary.parent.name] = json.loads(summary.read_text())
-    if not results:
+        found += [(root, path.parent) for path in sorted(root.rglob("metrics.json"))]
+        runs += [(root, path.parent) for path in sorted(root.rglob("train_summary.json"))]
+    if not found:
         raise AnitError(f"no metrics.json under {', '.join(map(str, roots))}; give the --out folders of `anit eval`")
-    return results, dict(noisy_rows), summaries
+    names, run_names = _names(found), _names(runs)
+    results = {names[folder]: read_metrics(folder / "metrics.json") for _, folder in found}
+    noisy_rows = {names[folder]: [row for path in sorted(folder.glob("noisy-*.predictions.jsonl"))
+                                  for row in read_jsonl(path)] for _, folder in found}
+    summaries = {run_names[folder]: json.loads((folder / "train_summary.json").read_text()) for _, folder in runs}
+    return results, {k: v for k, v in noisy_rows.items() if v}, summaries
 
 
 def read_metrics(path: Path) -> dict[str, Any]:
@@ -52,106 +68,60 @@ def read_metrics(path: Path) -> dict[str, Any]:
     return data
 
 
-def tables(results: dict[str, dict[str, Any]]) -> dict[str, list[list[str]]]:
-    """Per dataset: a header and one row per method, the primary score under every condition and the gaps."""
-    datasets: dict[str, set[str]] = defaultdict(set)
-    for result in results.values():
-        for condition, per_dataset in result["conditions"].items():
-            for dataset in per_dataset:
-                datasets[dataset].add(condition)
-    out = {}
-    for dataset, conds in sorted(datasets.items()):
-        order = sorted(conds, key=lambda c: (c != "raw", c))
-        header = ["method"] + order + [f"gap {c}" for c in order if c != "raw"]
-        rows = [header]
-        for method, result in sorted(results.items()):
-            cells = [method]
-            for condition in order:
-                metrics = result["conditions"].get(condition, {}).get(dataset)
-                cells.append(f"{metrics[TASKS.get(metrics['task']).primary]:.3f}" if metrics else "-")
-            for condition in order[1:]:
-                gap = result.get("gaps", {}).get(dataset, {}).get(condition)
-                cells.append(f"{gap['gap']:+.3f}" if gap is not None else "-")
-            rows.append(cells)
-        out[dataset] = rows
-    return out
+def _md_table(rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])] + [
+        "| " + " | ".join(r) + " |" for r in rows[1:]] + [""]
 
 
-def by_distortion(rows: Sequence[dict[str, Any]]) -> list[tuple[str, int, float]]:
-    """(bin, count, share correct) of noisy predictions by their first distortion score."""
-    binned: dict[int, list[bool]] = defaultdict(list)
-    for row in rows:
-        if row.get("distortion"):
-            d = next(iter(row["distortion"].values()))
-            index = next(i for i in range(len(BINS) - 1) if d < BINS[i + 1])
-            binned[index].append(row["correct"])
-    return [(f"[{BINS[i]:.1f}, {min(BINS[i + 1], 1.0):.1f})", len(v), sum(v) / len(v))
-            for i, v in sorted(binned.items())]
+def _html_table(rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _plots(out: Path, noisy_rows: dict[str, list[dict[str, Any]]], summaries: dict[str, Any]) -> list[str]:
-    import matplotlib
+def _embedded(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(path.name)}" src="data:image/png;base64,{data}">'
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    files = []
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for method, rows in noisy_rows.items():
-        bins = by_distortion(rows)
-        if bins:
-            ax.plot([b[0] for b in bins], [b[2] for b in bins], marker="o", label=method)
-    ax.set_xlabel("distortion bin")
-    ax.set_ylabel("share correct")
-    ax.set_title("Score by distortion")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "score_by_distortion.png")
-    files.append("score_by_distortion.png")
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    any_rows = next(iter(noisy_rows.values()), [])
-    ax.hist([next(iter(r["distortion"].values())) for r in any_rows if r.get("distortion")], bins=20, range=(0, 1))
-    ax.set_xlabel("distortion d")
-    ax.set_ylabel("noisy instructions")
-    ax.set_title("Distortion of the noisy set")
-    fig.tight_layout()
-    fig.savefig(out / "distortion_histogram.png")
-    files.append("distortion_histogram.png")
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for run, summary in summaries.items():
-        points = [(h["step"], h["loss"]) for h in summary.get("log_history", []) if "loss" in h and "step" in h]
-        if points:
-            ax.plot(*zip(*points), label=run)
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss")
-    ax.set_title("Training loss")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "training_loss.png")
-    files.append("training_loss.png")
-    plt.close("all")
-    return files
+STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+         "table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:14px}"
+         "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+         "th{background:#f3f3f3}img{max-width:100%}")
 
 
 def write_report(roots: Sequence[Path], out: Path) -> Path:
     results, noisy_rows, summaries = collect(roots)
     out.mkdir(parents=True, exist_ok=True)
-    plots = _plots(out, noisy_rows, summaries)
-    md = ["# anit report", "", "Primary score: accuracy (tc) or micro-F1 (ner, re, absa); a gap is the score under a "
-          "condition minus the raw one (negative = a drop).", ""]
-    body = ["<h1>anit report</h1>"]
-    for dataset, rows in tables(results).items():
-        md += [f"## {dataset}", "", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-        md += ["| " + " | ".join(r) + " |" for r in rows[1:]] + [""]
-        body.append(f"<h2>{html.escape(dataset)}</h2><table border=1><tr>"
-                    + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0]) + "</tr>"
-                    + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
-                    + "</table>")
-    md += ["## Score by distortion", ""]
-    for method, rows in noisy_rows.items():
-        md += [f"- {method}: " + ", ".join(f"{b} n={n} {acc:.3f}" for b, n, acc in by_distortion(rows))]
-    md += [""] + [f"![{p}]({p})" for p in plots]
-    body += [f'<img src="{p}">' for p in plots]
+    datasets = datasets_of(results)
+    intro = ("Scores are each task's metric: accuracy (tc) or micro-F1 (ner, re, absa). A gap is the score under a "
+             "condition minus raw on the same records, with a paired bootstrap 95% interval; a family's worst gives "
+             "the drop rate PDR = 1 - worst/raw.")
+    md, body = ["# anit report", "", intro, ""], [f"<h1>anit report</h1><p>{html.escape(intro)}</p>"]
+    for dataset, task in datasets.items():
+        summary, detail = summary_table(results, dataset), detail_table(results, dataset)
+        md += [f"## {dataset}", ""] + _md_table(summary) + ["Every condition:", ""] + _md_table(detail)
+        body += [f"<h2>{html.escape(dataset)}</h2>", _html_table(summary),
+                 f"<details><summary>every condition</summary>{_html_table(detail)}</details>"]
+        bins_md = []
+        for method, rows in sorted(noisy_rows.items()):
+            mine = [r for r in rows if r.get("dataset") == dataset]
+            scorer = scorer_of(mine)
+            if mine and scorer:
+                bins = by_distortion(mine, task, scorer)
+                bins_md.append(f"- {method} ({scorer}): " + ", ".join(
+                    f"{b} n={n} {score:.3f}{' (few)' if few else ''}" for b, n, score, few in bins))
+        if bins_md:
+            md += ["Score by distortion bin (the task's metric; bins under 10 records marked few):", ""]
+            md += bins_md + [""]
+            body.append("<p>Score by distortion bin:</p><ul>" + "".join(
+                f"<li>{html.escape(line[2:])}</li>" for line in bins_md) + "</ul>")
+    plots = [p for p in (sensitivity_plot(out, results, datasets), distortion_plot(out, noisy_rows, datasets),
+                         training_plot(out, summaries)) if p]
+    md += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
+    body += ["<h2>Plots</h2>"] + [_embedded(p) for p in plots]
     (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
-    (out / "report.html").write_text("<html><body>" + "\n".join(body) + "</body></html>\n", encoding="utf-8")
+    (out / "report.html").write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>anit report</title>"
+                                     f"<style>{STYLE}</style></head><body>" + "\n".join(body) + "</body></html>\n",
+                                     encoding="utf-8")
     return out / "report.md"

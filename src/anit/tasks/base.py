@@ -1,14 +1,5 @@
-"""What every task family shares: the prompt layout, the registry, and the answer-splitting helpers.
-
-The prompt puts the instruction (the only part noise touches) first, then the untouched context::
-
-    Instruction: Identify every named entity in the text and give its type.
-    Question: Which named entities does the text mention?
-    Format: type: entity; type: entity (or none)
-    Options: person, location, organization, miscellaneous
-    Text: EU rejects German call to boycott British lamb .
-    Answer: organization: EU; miscellaneous: German; miscellaneous: British
-"""
+"""What every task family shares: the Task record, the registry, and the answer-splitting helpers (the prompt
+text lives in ``prompt.py``)."""
 
 from __future__ import annotations
 
@@ -19,7 +10,6 @@ from typing import Any, Callable, Sequence
 from anit.registry import Registry
 
 NONE_ANSWER = "none"
-FIELDS = ("Instruction", "Question", "Format", "Options", "Text")
 _STOP = re.compile(r"\n\s*\n|\n\s*(?:Instruction|Question|Format|Options|Text|Answer)\s*:", re.IGNORECASE)
 
 
@@ -57,24 +47,6 @@ class Task:
 
 
 TASKS: Registry[Task] = Registry("task")
-
-
-def render_prompt(record: dict[str, Any], instruction: str | None = None) -> str:
-    """The completion-style prompt up to and including ``Answer:``."""
-    return context_block(record, instruction) + "\nAnswer:"
-
-
-def context_block(record: dict[str, Any], instruction: str | None = None) -> str:
-    """Instruction, Question, Format, Options and Text lines: the user turn of the chat variant."""
-    options = record.get("options") or []
-    values = (instruction if instruction is not None else record["instruction"], record["question"],
-              record["format"], ", ".join(options), record["input"])
-    return "\n".join(f"{name}: {value}" for name, value in zip(FIELDS, values))
-
-
-def chat_messages(record: dict[str, Any], instruction: str | None = None) -> list[dict[str, str]]:
-    """The chat-template variant for instruct models: one user turn, then the answer as the assistant."""
-    return [{"role": "user", "content": context_block(record, instruction)}]
 
 
 def answer_region(text: str) -> str:

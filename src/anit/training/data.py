@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import torch
 
 from anit.errors import AnitError, DataError
-from anit.generation import answer_text, task_prompt, uses_chat
+from anit.tasks.prompt import answer_text, task_prompt, uses_chat
 
 INSTRUCTION_CUE = "Instruction: "
 

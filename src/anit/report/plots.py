@@ -1,0 +1,106 @@
+"""The report's PNG plots: instruction sensitivity, score by distortion, training curves. Each returns its file, or
+None when there is nothing to draw."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from anit.evaluation.robustness import family
+from anit.report.tables import by_distortion, scorer_of
+from anit.tasks import TASKS
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    _pyplot().close(fig)
+    return path
+
+
+def sensitivity_plot(out: Path, results: dict[str, dict[str, Any]], datasets: dict[str, str]) -> Path | None:
+    """Per dataset, per method: the score under each instruction of every family (dots), raw marked (a bar)."""
+    plt = _pyplot()
+    panels = [d for d in datasets if any(family(c) and d in per for r in results.values()
+                                         for c, per in r["conditions"].items())]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+    colours = {name: f"C{i % 10}" for i, name in enumerate(sorted(_families(results)))}
+    for ax, dataset in zip(axes[0], panels):
+        primary = TASKS.get(datasets[dataset]).primary
+        for x, (_, result) in enumerate(sorted(results.items())):
+            for condition, per in result["conditions"].items():
+                if dataset in per and family(condition):
+                    ax.plot(x, per[dataset][primary], "o", alpha=0.6, color=colours[family(condition)])
+            raw = result["conditions"].get("raw", {}).get(dataset)
+            if raw:
+                ax.plot([x - 0.3, x + 0.3], [raw[primary]] * 2, "k-", linewidth=2)
+        ax.set_xticks(range(len(results)), sorted(results), rotation=30, ha="right")
+        ax.set_title(f"{dataset}: score per instruction")
+        ax.set_ylabel(primary)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=colour, label=name)
+               for name, colour in colours.items()]
+    handles.append(plt.Line2D([], [], color="k", linewidth=2, label="raw"))
+    axes[0][-1].legend(handles=handles, fontsize=7)
+    return _save(fig, out / "instruction_sensitivity.png")
+
+
+def _families(results: dict[str, dict[str, Any]]) -> set[str]:
+    return {family(c) for r in results.values() for c in r["conditions"] if family(c)}
+
+
+def distortion_plot(out: Path, noisy_rows: dict[str, list[dict[str, Any]]], datasets: dict[str, str]) -> Path | None:
+    """Per dataset, each method's score by distortion bin (the task's metric); bins with few records hollow."""
+    plt = _pyplot()
+    panels = [d for d in datasets if any(r.get("dataset") == d for rows in noisy_rows.values() for r in rows)]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.4), squeeze=False)
+    for ax, dataset in zip(axes[0], panels):
+        scorer = None
+        for k, (method, rows) in enumerate(sorted(noisy_rows.items())):
+            mine = [r for r in rows if r.get("dataset") == dataset]
+            scorer = scorer_of(mine) or scorer
+            bins = by_distortion(mine, datasets[dataset], scorer) if mine else []
+            if bins:
+                ax.plot([b[0] for b in bins], [b[2] for b in bins], "-", color=f"C{k}", label=method)
+                for label, _, score, few in bins:
+                    ax.plot(label, score, "o", color=f"C{k}", fillstyle="none" if few else "full")
+        ax.set_title(f"{dataset}: score by {scorer} distortion")
+        ax.set_ylabel(TASKS.get(datasets[dataset]).primary)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.legend(fontsize=7)
+    return _save(fig, out / "score_by_distortion.png")
+
+
+def training_plot(out: Path, summaries: dict[str, Any]) -> Path | None:
+    """The clean loss of every run on one axis (an adversarial method's ``clean_loss``, else its loss), and the
+    adversarial loss of the runs that have one on another, so anit's curve does not read as twice it's."""
+    plt = _pyplot()
+    if not summaries:
+        return None
+    fig, (clean_ax, adv_ax) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for run, summary in sorted(summaries.items()):
+        history = [h for h in summary.get("log_history", []) if "step" in h and "loss" in h]
+        clean = [(h["step"], h.get("clean_loss", h["loss"])) for h in history]
+        adv = [(h["step"], h["adv_loss"]) for h in history if "adv_loss" in h]
+        if clean:
+            clean_ax.plot(*zip(*clean), label=run)
+        if adv:
+            adv_ax.plot(*zip(*adv), label=run)
+    clean_ax.set(xlabel="step", ylabel="clean loss", title="Training: clean loss")
+    adv_ax.set(xlabel="step", ylabel="adversarial loss", title="Training: adversarial term")
+    clean_ax.legend(fontsize=7)
+    if adv_ax.lines:
+        adv_ax.legend(fontsize=7)
+    return _save(fig, out / "training_loss.png")

@@ -1,0 +1,109 @@
+"""What a report shows, as plain rows of text: per dataset, methods x conditions with paired gaps and intervals,
+the spread over each family of instructions, and the score by distortion bin. Pure functions of metrics.json
+contents and prediction rows (the report module writes them out and plots them)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Sequence
+
+from anit.evaluation.robustness import family, record_matrix, score_from
+from anit.tasks import TASKS
+
+BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
+FEW = 10
+"""A distortion bin with fewer records than this is marked: its score is noise."""
+
+
+def _score(metrics: dict[str, Any]) -> float:
+    return metrics[TASKS.get(metrics["task"]).primary]
+
+
+def _interval(gap: dict[str, Any] | None) -> str:
+    if not gap:
+        return ""
+    if gap.get("low") is None:
+        return f" ({gap['gap']:+.3f})"
+    return f" ({gap['gap']:+.3f} [{gap['low']:+.3f}, {gap['high']:+.3f}])"
+
+
+def datasets_of(results: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Dataset -> task, over every result."""
+    out: dict[str, str] = {}
+    for result in results.values():
+        for per_dataset in result["conditions"].values():
+            for dataset, metrics in per_dataset.items():
+                out[dataset] = metrics["task"]
+    return dict(sorted(out.items()))
+
+
+def summary_table(results: dict[str, dict[str, Any]], dataset: str) -> list[list[str]]:
+    """Methods x {raw, each one-off condition with its paired gap, each family's mean ± std and worst (PDR of the
+    worst with its interval)}."""
+    singles, families = [], []
+    for result in results.values():
+        for condition, per in result["conditions"].items():
+            if dataset in per and condition != "raw":
+                target = families if family(condition) else singles
+                name = family(condition) or condition
+                if name not in target:
+                    target.append(name)
+    header = ["method", "raw"] + [f"{c} (gap [95% CI])" for c in sorted(singles)]
+    for name in sorted(families):
+        header += [f"{name}: mean ± std", f"{name}: worst (PDR [95% CI])"]
+    rows = [header]
+    for method, result in sorted(results.items()):
+        raw = result["conditions"].get("raw", {}).get(dataset)
+        cells = [method, f"{_score(raw):.3f}" if raw else "-"]
+        for condition in sorted(singles):
+            metrics = result["conditions"].get(condition, {}).get(dataset)
+            gap = result.get("gaps", {}).get(dataset, {}).get(condition)
+            cells.append(f"{_score(metrics):.3f}{_interval(gap)}" if metrics else "-")
+        for name in sorted(families):
+            s = result.get("sensitivity", {}).get(name, {}).get(dataset)
+            if not s:
+                cells += ["-", "-"]
+                continue
+            pdr = "" if s["pdr_worst"] is None else f" ({s['pdr_worst']:.3f}" + (
+                f" [{s['pdr_worst_low']:.3f}, {s['pdr_worst_high']:.3f}])" if s.get("pdr_worst_low") is not None
+                else ")")
+            cells += [f"{s['mean']:.3f} ± {s['std']:.3f} (n={s['instructions']})", f"{s['worst']:.3f}{pdr}"]
+        rows.append(cells)
+    return rows
+
+
+def detail_table(results: dict[str, dict[str, Any]], dataset: str) -> list[list[str]]:
+    """Every condition's score and paired gap to raw, per method."""
+    conditions = sorted({c for r in results.values() for c, per in r["conditions"].items() if dataset in per},
+                        key=lambda c: (c != "raw", c))
+    rows = [["condition"] + sorted(results)]
+    for condition in conditions:
+        cells = [condition]
+        for _, result in sorted(results.items()):
+            metrics = result["conditions"].get(condition, {}).get(dataset)
+            gap = result.get("gaps", {}).get(dataset, {}).get(condition)
+            cells.append(f"{_score(metrics):.3f}{_interval(gap)}" if metrics else "-")
+        rows.append(cells)
+    return rows
+
+
+def scorer_of(rows: Sequence[dict[str, Any]]) -> str | None:
+    """The distortion score the bins use: word_edit where the rows have it, else the first they have."""
+    keys = [k for row in rows for k in row.get("distortion") or {}]
+    return "word_edit" if "word_edit" in keys else (keys[0] if keys else None)
+
+
+def by_distortion(rows: Sequence[dict[str, Any]], task: str, scorer: str | None = None
+                  ) -> list[tuple[str, int, float, bool]]:
+    """(bin, records, the task's score in the bin, too few records) of noisy predictions by their ``scorer``
+    distortion: accuracy for classification, micro-F1 for extraction (not exact-match)."""
+    scorer = scorer or scorer_of(rows)
+    binned: dict[int, list[tuple[Any, Any]]] = defaultdict(list)
+    for row in rows:
+        d = (row.get("distortion") or {}).get(scorer)
+        if d is not None:
+            index = next(i for i in range(len(BINS) - 1) if d < BINS[i + 1])
+            binned[index].append((row["parsed"], row["gold"]))
+    return [(f"[{BINS[i]:.1f}, {min(BINS[i + 1], 1.0):.1f})", len(pairs),
+             float(score_from(task, record_matrix(task, pairs).sum(0))), len(pairs) < FEW)
+            for i, pairs in sorted(binned.items())]
