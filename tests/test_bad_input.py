@@ -138,12 +138,12 @@ def test_user_error_is_one_clear_line_before_any_model_loads(name, tmp_path, cap
 
 
 def test_ctrl_c_exits_130_with_one_line(tmp_path, capsys, monkeypatch):
-    import anit.cli.data
+    import anit.data.prepare
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(anit.cli.data, "load_examples", interrupt)
+    monkeypatch.setattr(anit.data.prepare, "load_examples", interrupt)
     code, output = run(["data", "prepare", "--dataset", "sst2", "--path", tmp_path / "any.tsv", "--out",
                         tmp_path / "o.jsonl"], capsys, monkeypatch)
     assert code == 130 and output.strip() == "interrupted" and not list(tmp_path.iterdir())

@@ -32,9 +32,10 @@ ALIASES = {"learning_rate": "lr", "num_train_epochs": "epochs", "per_device_trai
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, min: float | None = None,
-           max: float | None = None) -> Any:
-    """A dataclass field with its help text, allowed values and bounds."""
-    meta = {"help": help, "choices": choices, "min": min, "max": max}
+           max: float | None = None, flag: str | None = None) -> Any:
+    """A dataclass field with its help text, allowed values and bounds (and its command-line flag where it is not
+    ``--field-name``)."""
+    meta = {"help": help, "choices": choices, "min": min, "max": max, "flag": flag}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from anit.config import load_config, option
+from anit.cli.options import command_from
+from anit.config import option
 from anit.data import DATASETS, default_data_dir, load_examples
 from anit.data.base import split_path
 from anit.data.prepare import mixture, prepare as prepare_records
@@ -75,26 +76,11 @@ def stats(data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
 
 
 @app.command()
-def prepare(
-    dataset: Optional[list[str]] = typer.Option(None, help="Registered dataset name (see `anit data list`); "
-                                                           "repeat it for a multi-task mixture."),
-    split: Optional[str] = typer.Option(None, help="Split: train, dev or test."),
-    limit: Optional[int] = typer.Option(None, help="Keep N examples drawn with --seed, in file order."),
-    limit_per_dataset: Optional[int] = typer.Option(None, help="In a mixture: N examples of each dataset."),
-    seed: Optional[int] = typer.Option(None, help="Seed of the --limit draw (default 3407)."),
-    data_dir: Optional[str] = typer.Option(None, help=DATA_DIR_HELP),
-    path: Optional[str] = typer.Option(None, help="Read this file instead of the split's file."),
-    source: Optional[str] = typer.Option(None, help="files (default) or hf (Hugging Face hub; needs network)."),
-    skip_bad: Optional[bool] = typer.Option(None, "--skip-bad", help="Skip and count malformed records."),
-    out: Optional[str] = typer.Option(None, help="Output JSONL (written atomically)."),
-    config: Optional[Path] = typer.Option(None, help="YAML file of these fields; options given here override it."),
-) -> None:
+@command_from(PrepareConfig)
+def prepare(cfg: PrepareConfig) -> None:
     """Write one instruction record per example: id, dataset, task, instruction, question, format,
     options, input, output (the gold answer string) and gold (the gold structure). Several --dataset make one
     balanced, shuffled multi-task file (--limit-per-dataset of each)."""
-    cfg = load_config(PrepareConfig, config, dict(dataset=dataset, split=split, limit=limit, seed=seed,
-                                                  data_dir=data_dir, path=path, source=source,
-                                                  limit_per_dataset=limit_per_dataset, skip_bad=skip_bad, out=out))
     parts = []
     for name in cfg.dataset:
         part, bad = prepare_records(name, cfg.split, cfg.limit_per_dataset or (cfg.limit if len(cfg.dataset) == 1

@@ -10,7 +10,8 @@ from typing import Optional
 
 import typer
 
-from anit.config import load_config, option
+from anit.cli.options import command_from
+from anit.config import option
 from anit.distortion import DEFAULTS, SCORERS, resolve_scorers
 from anit.jsonl import write_jsonl
 from anit.noise import NOISES
@@ -23,7 +24,7 @@ app = typer.Typer(help="Noisy instructions and their semantic distortion.", no_a
 
 @dataclass
 class NoiseConfig:
-    input: str = option("prepared.jsonl", "Prepared records (from `anit data prepare`).")
+    input: str = option("prepared.jsonl", "Prepared records (from `anit data prepare`).", flag="--in")
     noise: list[str] = option(["random_replace:0.2"], "Noise types with rates, name:rate (repeatable).")
     mix: str = option("per-type", "per-type: one noisy copy per type; per-example: one type drawn per record.",
                       choices=("per-type", "per-example"))
@@ -58,25 +59,10 @@ def list_() -> None:
 
 
 @app.command()
-def build(
-    input_: Optional[str] = typer.Option(None, "--in", help="Prepared records (JSONL)."),
-    noise: Optional[list[str]] = typer.Option(None, help="name:rate, e.g. random_replace:0.2 (repeatable)."),
-    mix: Optional[str] = typer.Option(None, help="per-type (default) or per-example."),
-    mode: Optional[str] = typer.Option(None, help="fixed (default) or random number of changed words."),
-    distortion: Optional[list[str]] = typer.Option(None, help="hard, soft or a scorer name (repeatable)."),
-    seed: Optional[int] = typer.Option(None, help="Seed (default 3407)."),
-    out: Optional[str] = typer.Option(None, help="Output JSONL."),
-    force: Optional[bool] = typer.Option(None, "--force", help="Re-noise records that already have noise."),
-    rewrite_model: Optional[str] = typer.Option(None, help="Model for paraphrase/opposite (default smollm2-135m)."),
-    rewrite_cache: Optional[str] = typer.Option(None, help="Cache of model rewrites."),
-    rewrites: Optional[int] = typer.Option(None, help="Distinct model rewrites per instruction (default 8)."),
-    config: Optional[Path] = typer.Option(None, help="YAML file of these fields; options given here override it."),
-) -> None:
+@command_from(NoiseConfig)
+def build(cfg: NoiseConfig) -> None:
     """Add noisy_instruction, noise_type, noise_rate and distortion scores to each record, and print a
     per-type summary of the scores."""
-    cfg = load_config(NoiseConfig, config, dict(input=input_, noise=noise, mix=mix, mode=mode, distortion=distortion,
-                                                seed=seed, out=out, force=force, rewrite_model=rewrite_model,
-                                                rewrite_cache=rewrite_cache, rewrites=rewrites))
     records = read_records(cfg.input, NOISE)
     held = sum("noisy_instruction" in r for r in records)
     if held and not cfg.force:

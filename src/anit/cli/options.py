@@ -37,8 +37,8 @@ def command_from(cls: type[C]) -> Callable[[Callable[[C], None]], Callable[..., 
             hint = hints[field.name]
             optional = hint if type(None) in typing.get_args(hint) else Optional[hint]
             default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
-            flag = "--" + field.name.replace("_", "-")
-            if hint is bool:
+            flag = field.metadata.get("flag") or "--" + field.name.replace("_", "-")
+            if hint is bool and "/" not in flag:
                 flag = f"{flag}/--no-{flag[2:]}"
             help_ = f"{field.metadata['help']} (default: {_shown(default)})"
             params.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, annotation=optional,

@@ -3,38 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from anit.config import load_config, parse_sets
+from anit.cli.options import command_from
+from anit.config import load_config
 from anit.errors import DataError
 from anit.training.config import TrainConfig
 
 
-def train(
-    model: Optional[str] = typer.Option(None, help="Preset (smollm2-135m, gemma3-270m), Hugging Face id or path."),
-    method: Optional[str] = typer.Option(None, help="it, noisy_it, neftune, fgm or anit."),
-    data: Optional[str] = typer.Option(None, help="Training records (JSONL from `anit noise build`)."),
-    eval_data: Optional[str] = typer.Option(None, help="Records for the eval loss during training."),
-    max_steps: Optional[int] = typer.Option(None, help="Optimizer steps (overrides --epochs)."),
-    epochs: Optional[float] = typer.Option(None, help="Epochs when --max-steps is not given."),
-    output_dir: Optional[str] = typer.Option(None, help="Checkpoints, logs and the final adapter."),
-    resume: Optional[bool] = typer.Option(None, "--resume", help="Continue from the latest checkpoint."),
-    init_adapter: Optional[str] = typer.Option(None, help="Start from a trained adapter (transfer)."),
-    sample_fraction: Optional[float] = typer.Option(None, help="Keep the first fraction of the training data."),
-    nrm_variant: Optional[str] = typer.Option(None, help="exact or fast NRM step."),
-    quantization: Optional[str] = typer.Option(None, help="4bit or 8bit QLoRA (CUDA only)."),
-    seed: Optional[int] = typer.Option(None, help="Seed (default 42)."),
-    config: Optional[Path] = typer.Option(None, help="YAML of TrainConfig fields; options here override it."),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help="Any other field: --set lr=2e-4 (repeatable)."),
-) -> None:
-    """Fine-tune a causal LM with LoRA on instruction records: it, noisy_it, neftune, fgm or anit (NRM)."""
-    overrides = dict(model=model, method=method, data=data, eval_data=eval_data, max_steps=max_steps, epochs=epochs,
-                     output_dir=output_dir, resume=resume, init_adapter=init_adapter,
-                     sample_fraction=sample_fraction, nrm_variant=nrm_variant, quantization=quantization, seed=seed)
-    overrides.update(parse_sets(set_))
-    cfg = load_config(TrainConfig, config, overrides)
+@command_from(TrainConfig)
+def train(cfg: TrainConfig) -> None:
+    """Fine-tune a causal LM with LoRA on instruction records by a registered method: it, noisy_it, neftune, fgm,
+    anit (NRM) or your own (plugins)."""
     if not Path(cfg.data).exists():
         raise DataError(cfg.data, None, "file not found")
     from anit.training.run import check_output_dir, latest_checkpoint, train as run

@@ -1,0 +1,81 @@
+"""The robustness benchmark's summary and the README block it feeds, from fixture work folders and JSON."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.results import START, END, block, cell, step_costs  # noqa: E402
+from bench.robustness_report import paired_against, table, verdict  # noqa: E402
+
+from anit.tasks.metrics import classification  # noqa: E402
+
+
+def test_paired_against_matches_a_direct_computation_on_each_resample():
+    rng = np.random.default_rng(1)
+    gold = ["a" if x else "b" for x in rng.integers(0, 2, 40)]
+    answers = [[g if rng.random() < p else "x" for g in gold] for p in (0.9, 0.6, 0.8, 0.7)]
+    pairs = [list(zip(a, gold)) for a in answers]
+    got = paired_against("tc", (pairs[0], pairs[1]), (pairs[2], pairs[3]), seed=4)
+    acc = [classification(a, gold)["accuracy"] for a in answers]
+    assert got["raw_diff"] == pytest.approx(acc[0] - acc[2])
+    assert got["pdr_diff"] == pytest.approx((1 - acc[1] / acc[0]) - (1 - acc[3] / acc[2]))
+    index = np.random.default_rng(4).integers(0, 40, size=(1000, 40))
+    diffs = [np.mean([answers[0][i] == gold[i] for i in row]) - np.mean([answers[2][i] == gold[i] for i in row])
+             for row in index]
+    assert got["raw_low"] == pytest.approx(np.percentile(diffs, 2.5))
+
+
+def _run(work, name, raw, worst, wall=10.0):
+    folder = work / "runs" / name / "eval-generate"
+    folder.mkdir(parents=True)
+    ids = [str(i) for i in range(20)]
+    for condition, right in (("raw", raw), ("worst-tc-0", worst)):
+        rows = [{"id": i, "dataset": "sst2", "parsed": "a" if int(i) < right else "b", "gold": "a"} for i in ids]
+        (folder / f"{condition}.predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    metrics = {"conditions": {"raw": {"sst2": {"task": "tc", "accuracy": raw / 20, "n": 20, "unparseable": 0}},
+                              "worst-tc-0": {"sst2": {"task": "tc", "accuracy": worst / 20, "n": 20,
+                                                      "unparseable": 0}}},
+               "sensitivity": {"worst": {"sst2": {"worst": worst / 20, "worst_condition": "worst-tc-0",
+                                                  "pdr_worst": 1 - worst / raw, "pdr_worst_low": 0.1,
+                                                  "pdr_worst_high": 0.5}}}}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    (work / "runs" / name / "wall.json").write_text(json.dumps({"train_s": wall}))
+
+
+def test_table_and_verdict_say_whether_anit_halves_its_worst_case_drop(tmp_path):
+    _run(tmp_path, "it-0", 16, 8)
+    _run(tmp_path, "anit-0", 16, 14, wall=30.0)
+    rows = table(tmp_path, "generate")["sst2"]
+    assert [r["method"] for r in rows] == ["it", "anit"]
+    it, anit = rows
+    assert it["pdr_worst"][0] == pytest.approx(0.5) and anit["pdr_worst"][0] == pytest.approx(0.125)
+    assert anit["vs_it"][0]["raw_diff"] == 0.0 and anit["vs_it"][0]["pdr_diff"] == pytest.approx(-0.375)
+    assert it["pdr_above_zero"] == 1 and anit["train_s"] == 30.0
+    sentence = verdict("sst2", rows)
+    assert "`it` loses 50%" in sentence and "`anit` loses 12%, at most half" in sentence
+    assert sentence.endswith("ANIT meets the goal here.")
+    _run(tmp_path / "worse", "it-0", 16, 8)
+    _run(tmp_path / "worse", "anit-0", 12, 9)
+    assert verdict("sst2", table(tmp_path / "worse", "generate")["sst2"]).endswith("does not meet the goal here.")
+
+
+def test_readme_block_is_generated_from_the_json(tmp_path):
+    _run(tmp_path, "it-0", 16, 8)
+    _run(tmp_path, "it-1", 18, 12)
+    rows = table(tmp_path, "generate")["sst2"]
+    robustness = {"settings": {"train": 120, "steps": 60}, "tables": {"generate": {"sst2": rows}},
+                  "verdicts": {"generate": [verdict("sst2", rows)]}}
+    speed = {"sections": [{"heading": "Training step, SmolLM2", "rows": [
+        {"method": "it, length-grouped", "x it step": 1.0},
+        {"method": "anit (exact), length-grouped", "x it step": 2.36}]}]}
+    assert step_costs(speed) == {"it": 1.0, "noisy_it": 1.0, "it-matched": 3.0, "anit": 2.36}
+    text = block(robustness, speed, "docs/results.png")
+    assert text.startswith(START) and text.endswith(END)
+    assert "| it | 0.850 ± 0.071 | - | - | 0.417 ± 0.118 | 1.00x it |" in text
+    assert "![scores per method and condition](docs/results.png)" in text and "`it` loses 42%" in text
+    assert cell([0.81, 0.031, 3]) == "0.810 ± 0.031" and cell([0.5, 0.0, 1]) == "0.500" and cell(None) == "-"
