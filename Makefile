@@ -1,6 +1,7 @@
 # `make run`: set up, then the end-to-end demo on the embedded default model.
-# `make test`: set up, then the test suite.
-.PHONY: setup run test bench clean
+# `make test`: set up (with the vLLM virtualenv), then the test suite.
+# `make serve-env`: the vLLM virtualenv (.venv-vllm) that serves models for `anit eval --backend openai` and its tests.
+.PHONY: setup run test bench clean serve-env
 
 setup: .venv/.setup-done
 
@@ -11,12 +12,18 @@ setup: .venv/.setup-done
 run: setup
 	.venv/bin/anit demo
 
-test: setup
+test: setup serve-env
 	.venv/bin/ruff check src tests bench
-	.venv/bin/python -m pytest -q
+	ANIT_REQUIRE_VLLM=1 .venv/bin/python -m pytest -q
+
+serve-env: .venv-vllm/.setup-done
+
+.venv-vllm/.setup-done: scripts/serve-env.sh
+	bash scripts/serve-env.sh
+	touch $@
 
 bench: setup
 	.venv/bin/python bench/run_all.py
 
 clean:
-	rm -rf .venv runs .pytest_cache
+	rm -rf .venv .venv-vllm runs .pytest_cache

@@ -82,7 +82,10 @@ def timed_nrm_training(cfg: Any, model: Any, tokenizer: Any, dataset: Any) -> tu
 
 
 def command() -> str:
-    """The command line this script runs under, as the docs stamp it."""
+    """The command line this script runs under, as the docs stamp it (``python -m bench.X`` when run as a module)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name.startswith("bench."):
+        return f"python -m {spec.name} " + shlex.join(sys.argv[1:])
     return "python " + shlex.join(sys.argv)
 
 
@@ -126,23 +129,46 @@ def save(name: str, title: str, sections: list[tuple[str, list[dict[str, Any]]]]
     render()
 
 
+def number(value: float) -> str:
+    """A measurement as a reader wants it: 0.810, 12.4, 1,234, 93k."""
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:,.0f}k"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
+
+
 def _table(rows: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return ["(no rows)"]
     keys = list(dict.fromkeys(k for row in rows for k in row))
 
     def cell(value: Any) -> str:
-        return f"{value:.4g}" if isinstance(value, float) else str(value)
+        return number(value) if isinstance(value, float) else str(value)
 
     return ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)] + [
         "| " + " | ".join(cell(row.get(k, "")) for k in keys) + " |" for row in rows]
 
 
+ORDER = ("robustness", "speed", "served", "quality", "perturbation", "gpu")
+"""docs/BENCHMARKS.md's order: by importance (the answer first, the CUDA path checks on random weights last)."""
+
+
 def render() -> None:
     lines = ["# Benchmarks", "", "Written by the scripts in `bench/`; each section gives the command, the machine "
              "and the date it was measured on. Numbers are measurements, not claims about other machines.", ""]
-    for path in sorted((DOCS / "benchmarks").glob("*.json")):
+    robustness = DOCS / "benchmarks" / "robustness.json"
+    if robustness.exists():
+        summary = json.loads(robustness.read_text())
+        lines += ["## Robustness: the answer", "", "Multi-task LoRA, each model attacked on dev and scored on test "
+                  "(tables, intervals and command: [benchmarks/robustness.md](benchmarks/robustness.md)):", ""]
+        lines += [f"- {v}" for v in summary.get("verdicts", {}).get("generate", [])] + [""]
+    paths = sorted((DOCS / "benchmarks").glob("*.json"),
+                   key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else len(ORDER), p.stem))
+    for path in paths:
         data = json.loads(path.read_text())
+        if "sections" not in data:
+            continue
         lines += [f"## {data['title']}", ""]
         for section in data["sections"]:
             m = section["machine"]

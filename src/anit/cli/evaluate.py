@@ -14,11 +14,21 @@ from anit.records import EVALUATION, read_records
 
 
 def open_model(cfg: ModelOptions) -> tuple[Any, Any, str, str]:
-    """The model to score (base, with the adapter where given), its tokenizer, prompt style and model name."""
+    """The model to score (base, with the adapter where given; or the served one), its tokenizer, prompt style and
+    model name."""
     import torch
 
     from anit.evaluation.run import eval_precision, load_for_eval
-    from anit.models import DEFAULT_MODEL
+    from anit.models import DEFAULT_MODEL, load_tokenizer
+
+    if cfg.backend == "openai":
+        from anit.evaluation.served import ServedModel
+
+        tokenizer = load_tokenizer(cfg.model) if cfg.model else None
+        served = ServedModel(cfg.base_url, cfg.served_model, cfg.chat, tokenizer, concurrency=cfg.concurrency,
+                             timeout=cfg.timeout)
+        served.check()
+        return served, tokenizer, cfg.prompt_style or "auto", cfg.served_model
 
     trained = cfg.trained()
     name = cfg.model or (trained.model if trained else DEFAULT_MODEL)

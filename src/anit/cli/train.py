@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 from anit.cli.options import command_from
 from anit.config import load_config
-from anit.errors import DataError
+from anit.errors import AnitError, DataError
 from anit.training.config import TrainConfig
 
 
@@ -36,20 +37,33 @@ def train(cfg: TrainConfig) -> None:
                f"{summary['shortened_inputs']} inputs shortened; adapter in {cfg.output_dir}")
 
 
-def export(adapter: Path = typer.Option(..., help="Trained adapter folder (from `anit train`)."),
-           out: Path = typer.Option(..., help="Folder for the merged model (safetensors)."),
+def export(adapter: Optional[Path] = typer.Option(None, help="Trained adapter folder (from `anit train`)."),
+           out: Path = typer.Option(..., help="Folder for the model (safetensors, with its tokenizer)."),
+           model: Optional[str] = typer.Option(None, help="Without --adapter: the base model to write (a preset "
+                                                          "such as smollm2-135m), e.g. for a server to apply "
+                                                          "adapters to."),
            merge: bool = typer.Option(True, "--merge/--no-merge", help="Merge the LoRA weights into the base.")
            ) -> None:
-    """Write the base model with the adapter merged in, as safetensors, with its tokenizer."""
-    from peft import PeftModel
-
+    """Write the base model with the adapter merged in (or, with --model and no --adapter, the base alone) as
+    safetensors with its tokenizer: a folder vLLM, SGLang or transformers load as it is."""
     from anit.models import load_model, load_tokenizer
 
+    if adapter is None:
+        if not model:
+            raise AnitError("export: give --adapter (a trained adapter to merge) or --model (a base to write)")
+        load_model(model, "float32").save_pretrained(str(out), safe_serialization=True)
+        load_tokenizer(model).save_pretrained(str(out))
+        typer.echo(f"wrote {model} to {out}")
+        return
+    from peft import PeftModel
+
+    if not (adapter / "anit_config.yaml").exists():
+        raise AnitError(f"--adapter {adapter}: no anit_config.yaml; give the output_dir of `anit train`")
     cfg = load_config(TrainConfig, adapter / "anit_config.yaml")
-    base = load_model(cfg.model, "float32", None, cfg.trust_remote_code)
-    model = PeftModel.from_pretrained(base, str(adapter))
+    base = load_model(model or cfg.model, "float32", None, cfg.trust_remote_code)
+    peft_model = PeftModel.from_pretrained(base, str(adapter))
     if merge:
-        model = model.merge_and_unload()
-    model.save_pretrained(str(out), safe_serialization=True)
+        peft_model = peft_model.merge_and_unload()
+    peft_model.save_pretrained(str(out), safe_serialization=True)
     load_tokenizer(str(adapter)).save_pretrained(str(out))
     typer.echo(f"wrote {'merged ' if merge else ''}model to {out}")

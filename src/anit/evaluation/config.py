@@ -32,6 +32,23 @@ class ModelOptions:
     quantization: Optional[str] = option(None, "4bit, 8bit or none (default: the adapter's; QLoRA adapters are "
                                                "scored on the same quantised base).", choices=("4bit", "8bit", "none"))
     seed: int = option(0, "Seed of sampling and of the bootstrap intervals (and, for attacks, of the search).")
+    backend: str = option("hf", "hf: the model in this process; openai: a served model behind an OpenAI-compatible "
+                                "API (vLLM, SGLang, llama.cpp, a hosted one; key from ANIT_API_KEY).",
+                          choices=("hf", "openai"))
+    base_url: Optional[str] = option(None, "The server's API root for --backend openai, e.g. http://127.0.0.1:8000/v1.")
+    served_model: Optional[str] = option(None, "The model name the server serves (a LoRA module's name for an "
+                                               "adapter served with --lora-modules).")
+    chat: bool = option(False, "--backend openai: send the user turn to /v1/chat/completions (the server's chat "
+                               "template) instead of anit's own prompt to /v1/completions.")
+    concurrency: int = option(8, "--backend openai: requests in flight at once.", min=1)
+    timeout: float = option(120.0, "--backend openai: seconds per request.", min=1.0)
+
+    def __post_init__(self) -> None:
+        if self.backend == "openai" and not (self.base_url and self.served_model):
+            raise AnitError("--backend openai needs --base-url and --served-model")
+        if self.backend == "openai" and self.adapter:
+            raise AnitError("--backend openai scores what the server serves: serve the adapter (vLLM "
+                            "--lora-modules NAME=DIR) and name it with --served-model instead of --adapter")
 
     def trained(self) -> Any:
         """The TrainConfig the adapter was trained with, or None; a missing adapter folder stops here."""

@@ -17,7 +17,8 @@ import yaml
 from anit.errors import AnitError
 from anit.evaluation.robustness import condition_gaps, sensitivity
 from anit.generation import batch_order, generate, inference, prepare_batch
-from anit.tasks.prompt import answer_text, task_prompt, uses_chat
+from anit.evaluation.served import ServedModel
+from anit.tasks.prompt import answer_text, context_block, task_prompt, uses_chat
 from anit.jsonl import read_jsonl, write_json, write_jsonl
 from anit.tasks import TASKS
 
@@ -233,12 +234,34 @@ def predict(model: Any, tokenizer: Any, pairs: Sequence[tuple[dict[str, Any], st
     if not pairs:
         return []
     prompts = [task_prompt(tokenizer, r, ins, chat) for r, ins in pairs]
+    if isinstance(model, ServedModel):
+        return served_predict(model, tokenizer, pairs, prompts, chat, options)
     if options.scoring == "choice":
         return choice_predictions(model, tokenizer, prompts, [r["options"] for r, _ in pairs], chat,
                                   options.batch_size)
     budget = options.max_new_tokens or max(TASKS.get(r["task"]).max_new_tokens for r, _ in pairs)
     return generate(model, tokenizer, prompts, budget, options.batch_size, options.do_sample, options.temperature,
                     seed=options.seed, progress=progress)
+
+
+def served_predict(served: ServedModel, tokenizer: Any, pairs: Sequence[tuple[dict[str, Any], str]],
+                   prompts: list[str], chat: bool, options: EvalOptions) -> list[str]:
+    """``predict`` through a served model: the same prompts (as token ids), options and budget."""
+    if options.scoring == "choice":
+        if tokenizer is None:
+            raise AnitError("--scoring choice with --backend openai needs --model (the served model's tokenizer) to "
+                            "split each prompt from its options' tokens")
+        rows = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        flat = [(k, o) for k, (r, _) in enumerate(pairs) for o in r["options"]]
+        ids = {o: tokenizer(answer_text(o, chat), add_special_tokens=False)["input_ids"] for _, o in flat}
+        scores = served.option_logprobs([rows[k] for k, _ in flat], [ids[o] for _, o in flat])
+        best: dict[int, tuple[float, str]] = {}
+        for (k, o), score in zip(flat, scores):
+            if k not in best or score > best[k][0]:
+                best[k] = (score, o)
+        return [best[k][1] for k in range(len(pairs))]
+    budget = options.max_new_tokens or max(TASKS.get(r["task"]).max_new_tokens for r, _ in pairs)
+    return served.generate(prompts, [context_block(r, ins) for r, ins in pairs], budget)
 
 
 def score_condition(model: Any, tokenizer: Any, condition: str, pairs: Sequence[tuple[dict[str, Any], str]],
