@@ -7,7 +7,7 @@ from anit.tasks.absa import parse_answer as parse_absa
 from anit.tasks.classification import parse_answer as parse_tc
 from anit.tasks.ner import format_answer as format_ner
 from anit.tasks.ner import parse_answer as parse_ner
-from anit.tasks.relation import format_answer as format_re
+from anit.tasks.triplets import format_triplets as format_re
 from anit.tasks.relation import parse_answer as parse_re
 
 _chars = st.characters(blacklist_characters=";|:\n\r()", blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"))

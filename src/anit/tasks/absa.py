@@ -6,11 +6,8 @@
 
 from __future__ import annotations
 
-import functools
-
-from anit.tasks import metrics
 from anit.tasks.base import TASKS, Task
-from anit.tasks.triplets import format_triplets, triplet_parser
+from anit.tasks.triplets import SCORING, triplet_parser
 
 INSTRUCTIONS = (
     "Extract every aspect term, the opinion term about it, and the sentiment expressed, as triplets.",
@@ -26,7 +23,6 @@ INSTRUCTIONS = (
 SENTIMENT_ALIASES = {"pos": "positive", "neg": "negative", "neu": "neutral"}
 """Short sentiment labels (any case) that the parser writes out in full."""
 
-format_answer = format_triplets
 parse_answer = triplet_parser(label_slot=2, aliases=SENTIMENT_ALIASES)
 
 TASK = TASKS.register("absa")(Task(
@@ -34,10 +30,7 @@ TASK = TASKS.register("absa")(Task(
     question="Which aspects does the text evaluate, with which opinion words and which sentiment?",
     format="aspect | opinion | sentiment; aspect | opinion | sentiment (answer none if there are none)",
     instructions=INSTRUCTIONS,
-    format_answer=format_answer,
     parse_answer=parse_answer,
-    metric=metrics.set_f1,
-    primary="f1",
-    record_counts=functools.partial(metrics.item_counts, as_set=True),
+    **SCORING,
     max_new_tokens=96,
 ))

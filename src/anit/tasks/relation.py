@@ -6,11 +6,8 @@
 
 from __future__ import annotations
 
-import functools
-
-from anit.tasks import metrics
 from anit.tasks.base import TASKS, Task
-from anit.tasks.triplets import format_triplets, triplet_parser
+from anit.tasks.triplets import SCORING, triplet_parser
 
 INSTRUCTIONS = (
     "Extract every relation between entities in the text as a triplet of head entity, relation and tail entity.",
@@ -22,7 +19,6 @@ INSTRUCTIONS = (
     "Determine which of the given relations link entities in the text, and write each as a triplet.",
 )
 
-format_answer = format_triplets
 parse_answer = triplet_parser(label_slot=1)
 
 TASK = TASKS.register("re")(Task(
@@ -30,10 +26,7 @@ TASK = TASKS.register("re")(Task(
     question="Which relations from the options hold between entities in the text?",
     format="head | relation | tail; head | relation | tail (answer none if there are no relations)",
     instructions=INSTRUCTIONS,
-    format_answer=format_answer,
     parse_answer=parse_answer,
-    metric=metrics.set_f1,
-    primary="f1",
-    record_counts=functools.partial(metrics.item_counts, as_set=True),
+    **SCORING,
     max_new_tokens=128,
 ))

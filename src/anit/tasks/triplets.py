@@ -6,8 +6,10 @@ Which slot holds the label differs (RE: the middle, ``head | relation | tail``; 
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Sequence
 
+from anit.tasks import metrics
 from anit.tasks.base import NONE_ANSWER, answer_region, canonical, is_none, items, squash
 
 Triplet = tuple[str, str, str]
@@ -40,3 +42,8 @@ def triplet_parser(label_slot: int, aliases: dict[str, str] | None = None
         return found or None
 
     return parse
+
+
+SCORING = {"format_answer": format_triplets, "metric": metrics.set_f1, "primary": "f1",
+           "record_counts": functools.partial(metrics.item_counts, as_set=True)}
+"""How both triplet tasks write and score answers: sets of triplets per sentence (see ``metrics``)."""
