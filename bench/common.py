@@ -68,15 +68,12 @@ def counting(collate, tokens: list[int]):
 def timed_nrm_training(cfg: Any, model: Any, tokenizer: Any, dataset: Any) -> tuple[Any, list[float], list[int]]:
     """Train ``model`` with the NRMTrainer as ``cfg`` says; the trainer, each step's wall time and each
     batch's real token count."""
-    from anit.training.data import Collator
-    from anit.training.run import training_arguments
-    from anit.training.trainer import NRMTrainer
+    from anit.training.run import build_trainer
 
     tokens: list[int] = []
     timer = Timer()
-    trainer = NRMTrainer(model=model, args=training_arguments(cfg), train_dataset=dataset,
-                         data_collator=counting(Collator(tokenizer.pad_token_id), tokens), processing_class=tokenizer,
-                         callbacks=[timer.callback], anit_config=cfg)
+    trainer = build_trainer(cfg, model, tokenizer, dataset, callbacks=[timer.callback],
+                            collate=lambda collator: counting(collator, tokens))
     trainer.train()
     return trainer, timer.times, tokens
 

@@ -35,9 +35,9 @@ def _batch(cfg, data):
 
 
 def _trainer(cfg, model, tok):
-    from anit.training.run import training_arguments
+    from anit.training.run import build_trainer
 
-    return NRMTrainer(model=model, args=training_arguments(cfg), processing_class=tok, anit_config=cfg)
+    return build_trainer(cfg, model, tok)
 
 
 def test_padding_gets_no_perturbation_and_instruction_mask_marks_instruction(tiny_model, noisy_data, tmp_path):

@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from anit.config import dump_config
 from anit.errors import AnitError
@@ -116,11 +116,23 @@ def finished(cfg: TrainConfig) -> dict[str, Any] | None:
     return summary if same_length and caught_up and 0 < target <= steps else None
 
 
+def build_trainer(cfg: TrainConfig, model: Any, tokenizer: Any, dataset: Any = None, eval_dataset: Any = None,
+                  callbacks: Sequence[Any] = (), collate: Callable[[Any], Any] | None = None) -> Any:
+    """The one place a run's trainer is assembled: the method's NRMTrainer with ``cfg``'s arguments, the
+    right-padding collator (``collate`` may wrap it, as the speed benchmark does to count tokens) and the callback
+    that re-draws noisy instructions per epoch. ``train`` and the benchmarks build theirs here."""
+    from anit.training.trainer import EpochCallback, NRMTrainer
+
+    collator = Collator(tokenizer.pad_token_id)
+    extra = [EpochCallback(dataset)] if dataset is not None else []
+    return NRMTrainer(model=model, args=training_arguments(cfg), train_dataset=dataset, eval_dataset=eval_dataset,
+                      data_collator=collate(collator) if collate else collator, processing_class=tokenizer,
+                      callbacks=extra + list(callbacks), anit_config=cfg)
+
+
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Train, save the adapter, tokenizer, config and data fingerprint in ``output_dir``; return a summary."""
     from transformers import TrainerCallback
-
-    from anit.training.trainer import EpochCallback, NRMTrainer
 
     output_dir = Path(cfg.output_dir)
     check_output_dir(cfg)
@@ -158,9 +170,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 dump_config(cfg, folder / "anit_config.yaml")
                 write_json(folder / "fingerprint.json", print_)
 
-    trainer = NRMTrainer(model=model, args=training_arguments(cfg), train_dataset=dataset,
-                         eval_dataset=eval_dataset, data_collator=Collator(tokenizer.pad_token_id),
-                         processing_class=tokenizer, callbacks=[EpochCallback(dataset), SaveMeta()], anit_config=cfg)
+    trainer = build_trainer(cfg, model, tokenizer, dataset, eval_dataset, callbacks=[SaveMeta()])
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     summary = {"method": cfg.method, "steps": trainer.state.global_step, "target_steps": trainer.state.max_steps,
                "train_loss": result.training_loss,
