@@ -187,3 +187,26 @@ def test_outputs_honour_the_umask_and_a_killed_writers_temp_file_is_cleaned(tmp_
         os.umask(old)
     assert oct(target.stat().st_mode & 0o777) == oct(0o644)
     assert not stale.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+def test_an_unlabelled_hub_split_is_refused_not_read_as_positive():
+    from anit.data import DATASETS
+    from anit.data.classification import _hf_labelled
+    from anit.errors import DataError
+
+    table = [{"sentence": "a fine film", "label": 1}, {"sentence": "hidden", "label": -1}]
+    reader = _hf_labelled("sentence")(table, DATASETS.get("sst2"))
+    assert next(reader).gold == "positive"
+    with pytest.raises(DataError, match="2: label -1: this split is unlabelled"):
+        next(reader)
+
+
+def test_a_model_that_is_not_there_offline_is_one_line(monkeypatch, tmp_path):
+    from anit.errors import AnitError
+    from anit.models import load_tokenizer
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(AnitError, match="model 'nobody/no-such-model': not found .* give a preset"):
+        load_tokenizer("nobody/no-such-model")
+    with pytest.raises(AnitError, match="not found"):
+        load_tokenizer(str(tmp_path / "missing-folder"))

@@ -35,6 +35,8 @@ def _loss(cfg, model, tok, batch, method):
 def test_every_registered_method_trains_two_steps(tiny_model, noisy_data, tmp_path, method):
     summary = train(_cfg(tiny_model, noisy_data, tmp_path / method, method=method, max_steps=2, save_steps=2))
     assert summary["steps"] == 2 and summary["adversarial"] == (METHODS.get(method).beta is not None)
+    logged = [h for h in summary["log_history"] if "loss" in h]
+    assert logged and all({"loss_tc", "loss_ner", "loss_absa"} & set(h) for h in logged)   # per task of the mixture
     assert all(torch.isfinite(torch.tensor(h["loss"])) for h in summary["log_history"] if "loss" in h)
 
 
