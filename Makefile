@@ -23,7 +23,7 @@ serve-env: .venv-vllm/.setup-done
 	touch $@
 
 bench: setup
-	.venv/bin/python bench/run_all.py
+	.venv/bin/python -m bench.run_all
 
 clean:
 	rm -rf .venv .venv-vllm runs .pytest_cache

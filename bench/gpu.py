@@ -2,9 +2,9 @@
 and gradient checkpointing) and 8-bit, each with `it`, `anit` exact and `anit` fast; then the anit adapter
 of each precision is scored on its own (quantised) base by batched generation and by choice scoring.
 
-    python bench/gpu.py [--model smollm2-135m] [--steps 30] [--data train.jsonl --test test.jsonl]
-    python bench/gpu.py --write-skeleton FOLDER           # here: FOLDER gets the model's config and tokenizer
-    python bench/gpu.py --model FOLDER --random-weights   # there: a GPU machine without the hub or the gguf wheel
+    python -m bench.gpu [--model smollm2-135m] [--steps 30] [--data train.jsonl --test test.jsonl]
+    python -m bench.gpu --write-skeleton FOLDER           # here: FOLDER gets the model's config and tokenizer
+    python -m bench.gpu --model FOLDER --random-weights   # there: a GPU machine without the hub or the gguf wheel
 
 Per run it records what a CPU cannot show: whether the loss stays finite and falls, whether gradient
 checkpointing is on, seconds per step, tokens per second and peak GPU memory. A failing path becomes a
@@ -24,18 +24,16 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench.common import save, timed_nrm_training
 
-from common import save, timed_nrm_training  # noqa: E402
-
-from anit.data import default_data_dir  # noqa: E402
-from anit.data.prepare import prepare  # noqa: E402
-from anit.evaluation.run import EvalOptions, evaluate, load_for_eval  # noqa: E402
-from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
-from anit.noise.build import build_noisy  # noqa: E402
-from anit.tasks import TASKS  # noqa: E402
-from anit.training.config import TrainConfig  # noqa: E402
-from anit.training.data import InstructionDataset  # noqa: E402
+from anit.data import default_data_dir
+from anit.data.prepare import prepare
+from anit.evaluation.run import EvalOptions, evaluate, load_for_eval
+from anit.jsonl import read_jsonl, write_jsonl
+from anit.noise.build import build_noisy
+from anit.tasks import TASKS
+from anit.training.config import TrainConfig
+from anit.training.data import InstructionDataset
 
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "anit" / "resources" / "sample_data"
 PRECISIONS = {

@@ -2,28 +2,25 @@
 ascent step (alpha)? On one fixed batch of the base model, the answer-token loss at X + delta1 for a grid
 of beta and alpha, against the clean loss, averaged over draws of the start.
 
-    python bench/perturbation.py [--dataset sst2] [--records 8] [--betas 1 3 10 50] [--alphas 0 0.1 1]
+    python -m bench.perturbation [--dataset sst2] [--records 8] [--betas 1 3 10 50] [--alphas 0 0.1 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench.common import save
 
-from common import save  # noqa: E402
-
-from anit.data import default_data_dir  # noqa: E402
-from anit.data.prepare import prepare  # noqa: E402
-from anit.models import load_model, load_tokenizer  # noqa: E402
-from anit.training import nrm  # noqa: E402
-from anit.training.data import Collator, InstructionDataset  # noqa: E402
-from anit.training.trainer import NRMTrainer  # noqa: E402
+from anit.data import default_data_dir
+from anit.data.prepare import prepare
+from anit.models import load_model, load_tokenizer
+from anit.training import nrm
+from anit.training.data import Collator, InstructionDataset
+from anit.training.trainer import NRMTrainer
 
 MODEL = "smollm2-135m"
 

@@ -1,7 +1,7 @@
 """Quality: does ANIT help? Methods side by side on the embedded SmolLM2, several seeds, same data and steps,
 evaluated under raw, noisy and unseen instructions; mean and standard deviation, and wall time per run.
 
-    python bench/quality.py [--datasets sst2] [--seeds 0 1 2] [--steps 30] [--train 200] [--test 200] [--dev 128]
+    python -m bench.quality [--datasets sst2] [--seeds 0 1 2] [--steps 30] [--train 200] [--test 200] [--dev 128]
 
 ``it-matched`` trains ``it`` for as many forward+backward passes as exact ``anit`` spends (3x the steps).
 ``EXPERIMENTS`` are variants beside the method as specified (``anit-step``: the ascent step scales with beta(d)
@@ -31,20 +31,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench.common import DOCS, command, in_place, machine, save
+from safetensors.torch import load_file
 
-from common import DOCS, command, in_place, machine, save  # noqa: E402
-from safetensors.torch import load_file  # noqa: E402
-
-from anit.data import DATASETS, default_data_dir, load_examples  # noqa: E402
-from anit.data.prepare import sample, to_record  # noqa: E402
-from anit.evaluation.run import EvalOptions, evaluate, load_for_eval  # noqa: E402
-from anit.jsonl import read_jsonl, write_jsonl  # noqa: E402
-from anit.models import resolve_dtype  # noqa: E402
-from anit.noise.build import build_noisy  # noqa: E402
-from anit.tasks import TASKS  # noqa: E402
-from anit.training.config import TASK_NOISE_RATES, TrainConfig  # noqa: E402
-from anit.training.run import train  # noqa: E402
+from anit.data import DATASETS, default_data_dir, load_examples
+from anit.data.prepare import sample, to_record
+from anit.evaluation.run import EvalOptions, evaluate, load_for_eval
+from anit.jsonl import read_jsonl, write_jsonl
+from anit.models import resolve_dtype
+from anit.noise.build import build_noisy
+from anit.tasks import TASKS
+from anit.training.config import TASK_NOISE_RATES, TrainConfig
+from anit.training.run import train
 
 GROUPS = ("raw", "noisy", "unseen")
 """The instruction conditions every test run is scored under."""
@@ -293,7 +291,7 @@ class Runner:
 def worker_commands(argv: list[str], dataset: str, seeds: list[int]) -> list[list[str]]:
     """The command of each seed's worker: this script's ``argv`` narrowed to ``dataset`` and that seed (every
     seed stays in ``--seeds``, since the dev draw excludes all of their training records)."""
-    return [[sys.executable, str(Path(__file__).resolve()), *argv, "--datasets", dataset, "--only-seed", str(seed),
+    return [[sys.executable, "-m", "bench.quality", *argv, "--datasets", dataset, "--only-seed", str(seed),
              "--jobs", "1"] for seed in seeds]
 
 

@@ -1,9 +1,10 @@
-"""``make bench``: the speed benchmark, then the quality benchmark, each writing to docs/."""
+"""``make bench``: the speed benchmark, then the quality benchmark, each writing to docs/.
+
+    python -m bench.run_all [options passed to each]
+"""
 
 import subprocess
 import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-for script in ("speed.py", "quality.py"):
-    subprocess.run([sys.executable, str(HERE / script), *sys.argv[1:]], check=True)
+for module in ("bench.speed", "bench.quality"):
+    subprocess.run([sys.executable, "-m", module, *sys.argv[1:]], check=True)

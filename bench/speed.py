@@ -2,7 +2,7 @@
 evaluation (batched vs one-at-a-time generation, choice scoring), noise (rule-based and model-written) and
 distortion throughput, and the issue's targets checked against what was measured.
 
-    python bench/speed.py [--steps 8] [--data-dir ../shared/data]
+    python -m bench.speed [--steps 8] [--data-dir ../shared/data]
 """
 
 from __future__ import annotations
@@ -12,30 +12,27 @@ import copy
 import json
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench.common import DOCS, Timer, counting, save, timed_nrm_training
 
-from common import DOCS, Timer, counting, save, timed_nrm_training  # noqa: E402
-
-from anit.data import default_data_dir  # noqa: E402
-from anit.data.prepare import prepare  # noqa: E402
-from anit.distortion import SCORERS  # noqa: E402
-from anit.evaluation.run import choice_predictions  # noqa: E402
-from anit.generation import generate  # noqa: E402
-from anit.tasks.prompt import task_prompt  # noqa: E402
-from anit.models import load_model, load_tokenizer  # noqa: E402
-from anit.noise import NOISES  # noqa: E402
-from anit.noise.build import build_noisy  # noqa: E402
-from anit.noise.rewrite import Rewriter  # noqa: E402
-from anit.tasks import TASKS  # noqa: E402
-from anit.training.config import TrainConfig  # noqa: E402
-from anit.training.data import InstructionDataset  # noqa: E402
+from anit.data import default_data_dir
+from anit.data.prepare import prepare
+from anit.distortion import SCORERS
+from anit.evaluation.run import choice_predictions
+from anit.generation import generate
+from anit.tasks.prompt import task_prompt
+from anit.models import load_model, load_tokenizer
+from anit.noise import NOISES
+from anit.noise.build import build_noisy
+from anit.noise.rewrite import Rewriter
+from anit.tasks import TASKS
+from anit.training.config import TrainConfig
+from anit.training.data import InstructionDataset
 
 MODEL = "smollm2-135m"
 TRAINING = "Training step, SmolLM2-135M, LoRA r16 all-linear, batch 4, SST-2"

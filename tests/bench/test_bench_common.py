@@ -1,6 +1,6 @@
 """bench/common.py's merge of re-measured results into docs/: order kept, nothing lost or doubled."""
 
-from common import in_place
+from bench.common import in_place
 from hypothesis import given, strategies as st
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
-from quality import (agreements, borrowed_knobs, dev_value, eval_dir, group_score, knobs_file, measured_on,
+from bench.quality import (agreements, borrowed_knobs, dev_value, eval_dir, group_score, knobs_file, measured_on,
                      nested_sample, parser, run_name, seeds_ahead, setup_note, standings, tag, top_answer,
                      verdicts, worker_commands)
 
@@ -175,8 +175,8 @@ def test_each_worker_runs_one_seed_of_one_dataset_and_keeps_the_rest_of_the_comm
     commands = worker_commands(argv, "ag_news", [0, 1, 2])
     assert len(commands) == 3
     for seed, command in zip([0, 1, 2], commands):
-        assert command[1].endswith("quality.py")
-        args = parser().parse_args(command[2:])
+        assert command[1:3] == ["-m", "bench.quality"]
+        args = parser().parse_args(command[3:])
         assert (args.datasets, args.only_seed, args.jobs) == (["ag_news"], seed, 1)
         assert (args.seeds, args.steps, args.table) == ([0, 1, 2], 180, "gpu")
 

@@ -1,18 +1,13 @@
 """The robustness benchmark's summary and the README block it feeds, from fixture work folders and JSON."""
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from bench.results import START, END, block, cell, step_costs  # noqa: E402
-from bench.robustness_report import paired_against, table, verdict  # noqa: E402
-
-from anit.tasks.metrics import classification  # noqa: E402
+from anit.tasks.metrics import classification
+from bench.results import END, START, block, cell, step_costs
+from bench.robustness_report import paired_against, table, verdict
 
 
 def test_paired_against_matches_a_direct_computation_on_each_resample():

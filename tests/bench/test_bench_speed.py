@@ -1,6 +1,6 @@
 """bench/speed.py's target check: the lines of docs/ that say whether each speed target of the issue is met."""
 
-from speed import EVALUATION, RULES, SCORES, SFT, TRAINING, target_rows
+from bench.speed import EVALUATION, RULES, SCORES, SFT, TRAINING, target_rows
 
 
 def training(exact: float = 2.3, fast: float = 1.9, sft: float = 1.2, share: float = 0.52) -> list[dict]:
