@@ -71,6 +71,7 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     assert step_costs(speed) == {"it": 1.0, "noisy_it": 1.0, "it-matched": 3.0, "anit": 2.36}
     text = block(robustness, speed, "docs/results.png")
     assert text.startswith(START) and text.endswith(END)
-    assert "| it | 0.850 ± 0.071 | - | - | 0.417 ± 0.118 | 1.00x it |" in text
+    assert "**Classification (accuracy)**" in text
+    assert "| sst2 | it | 2 | 0.850 ± 0.071 | - | - | 0.417 ± 0.118 | 1.00x it |" in text
     assert "![scores per method and condition](docs/results.png)" in text and "`it` loses 42%" in text
     assert cell([0.81, 0.031, 3]) == "0.810 ± 0.031" and cell([0.5, 0.0, 1]) == "0.500" and cell(None) == "-"
