@@ -151,6 +151,48 @@ ORDER = ("robustness", "speed", "served", "quality", "perturbation", "gpu")
 """docs/BENCHMARKS.md's order: by importance (the answer first, the CUDA path checks on random weights last)."""
 
 
+def notes_by_section(headings: list[str], notes: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """Each note under the section it speaks of (its ``scope:`` prefix starts that heading; the longest such scope
+    wins), the rest general: so a verdict sits under its table, not in a pool after all of them."""
+    general: list[str] = []
+    placed: dict[str, list[str]] = {heading: [] for heading in headings}
+    for note in notes:
+        scope = note.split(": ", 1)[0] if ": " in note else ""
+        matches = [h for h in headings if scope and (h == scope or h.startswith(scope + ":"))]
+        matches = matches or [h for h in headings if scope and h.startswith(scope)]
+        if matches:
+            placed[min(matches, key=len)].append(note.split(": ", 1)[1])
+        else:
+            general.append(note)
+    return general, placed
+
+
+DETAIL = "knob tuning on dev"
+"""Sections of this kind are per-run detail: they go to docs/benchmarks/<name>-detail.md, linked from BENCHMARKS.md."""
+
+
+def is_detail(heading: str) -> bool:
+    return DETAIL in heading
+
+
+def _sections(sections: list[dict[str, Any]], placed: dict[str, list[str]]) -> list[str]:
+    """Each section's heading, where it ran (said once while the command and machine stay the same), table and
+    notes."""
+    lines, shown = [], None
+    for section in sections:
+        m = section["machine"]
+        ran = (section["command"], m["cpu"], m["date"])
+        stamp = (f"`{section['command']}` on {m['cpu']}, {m['cores']} cores ({m['threads']} torch threads), "
+                 f"torch {m['torch']}, GPU: {m['cuda'] or 'none'}, Python {m['python']}, {m['date']}."
+                 if ran != shown else "Same command and machine as above.")
+        if "summarised" in section:
+            stamp += f" Summarised from its work folder by `{section['summarised']}`."
+        shown = ran
+        lines += [f"### {section['heading']}", "", stamp, ""] + _table(section["rows"]) + [""]
+        lines += [f"- {note}" for note in placed[section["heading"]]] + ([""] if placed[section["heading"]] else [])
+    return lines
+
+
 def render() -> None:
     lines = ["# Benchmarks", "", "Written by the scripts in `bench/`; each section gives the command, the machine "
              "and the date it was measured on. Numbers are measurements, not claims about other machines.", ""]
@@ -166,13 +208,14 @@ def render() -> None:
         data = json.loads(path.read_text())
         if "sections" not in data:
             continue
-        lines += [f"## {data['title']}", ""]
-        for section in data["sections"]:
-            m = section["machine"]
-            lines += [f"### {section['heading']}", "", f"`{section['command']}` on {m['cpu']}, {m['cores']} cores "
-                      f"({m['threads']} torch threads), torch {m['torch']}, GPU: {m['cuda'] or 'none'}, "
-                      f"Python {m['python']}, {m['date']}."
-                      + (f" Summarised from its work folder by `{section['summarised']}`." if "summarised" in section
-                         else ""), ""] + _table(section["rows"]) + [""]
-        lines += [f"- {note}" for note in data["notes"]] + [""]
+        general, placed = notes_by_section([section["heading"] for section in data["sections"]], data["notes"])
+        lines += [f"## {data['title']}", ""] + [f"- {note}" for note in general] + ([""] if general else [])
+        main = [section for section in data["sections"] if not is_detail(section["heading"])]
+        detail = [section for section in data["sections"] if is_detail(section["heading"])]
+        lines += _sections(sorted(main, key=lambda section: section["heading"] != "Targets"), placed)
+        if detail:
+            page = DOCS / "benchmarks" / f"{path.stem}-detail.md"
+            page.write_text("\n".join([f"# {data['title']}: per-run detail", ""] + _sections(detail, placed)))
+            link = f"[benchmarks/{page.name}](benchmarks/{page.name})"
+            lines += [f"Per-run detail ({len(detail)} tables: {DETAIL}): {link}", ""]
     (DOCS / "BENCHMARKS.md").write_text("\n".join(lines))

@@ -32,3 +32,14 @@ def test_in_place_keeps_every_other_item_in_order_and_exactly_the_fresh_ones(old
     old_keys = list(dict.fromkeys(key(item) for item in old))
     expected = [k for k in old_keys if fresh.get(k, True)] + [k for k in fresh if k not in old_keys and fresh[k]]
     assert list(dict.fromkeys(key(item) for item in merged)) == expected
+
+
+def test_each_note_goes_under_the_section_it_names():
+    from bench.common import notes_by_section
+
+    headings = ["sst2, 512 test, 20 steps: primary score", "sst2, 20 steps: knob tuning", "ag_news, 512 test: score"]
+    notes = ["Wall times: one run.", "sst2, 512 test, 20 steps: anit is worse than it.", "sst2, 20 steps: picked x.",
+             "ag_news, 512 test: level.", "qnli: nothing ran."]
+    general, placed = notes_by_section(headings, notes)
+    assert general == ["Wall times: one run.", "qnli: nothing ran."]
+    assert placed == {headings[0]: ["anit is worse than it."], headings[1]: ["picked x."], headings[2]: ["level."]}
