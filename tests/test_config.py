@@ -60,3 +60,13 @@ def test_parse_sets_reads_values_as_yaml():
     assert parse_sets(["a=3", "b=0.5", "c=[x, y]", "d=text"]) == {"a": 3, "b": 0.5, "c": ["x", "y"], "d": "text"}
     with pytest.raises(AnitError, match="expected key=value"):
         parse_sets(["novalue"])
+
+
+def test_an_old_key_says_what_it_was_renamed_to(tmp_path):
+    from anit.training.config import TrainConfig
+
+    old = tmp_path / "old.yaml"
+    old.write_text("method: anit\nbeta_max: 10\n")
+    with pytest.raises(AnitError, match=r"old.yaml:2: field 'beta_max' was renamed to 'nrm_beta_max'"):
+        load_config(TrainConfig, old)
+    assert load_config(TrainConfig, None, {"nrm_beta_max": 10}).nrm_beta_max == 10.0

@@ -147,6 +147,9 @@ def load_config(cls: type[C], path: str | Path | None = None, overrides: dict[st
     for data, lines, origin in sources:
         for key, value in data.items():
             where = f"{origin}:{lines[key]}" if key in lines else origin
+            renamed = getattr(cls, "RENAMED", {})
+            if key in renamed:
+                raise AnitError(f"{where}: field {key!r} was renamed to {renamed[key]!r}")
             if key not in fields:
                 alias = ALIASES.get(str(key))
                 close = [alias] if alias in fields else difflib.get_close_matches(str(key), fields, n=1)

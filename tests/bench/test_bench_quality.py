@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
-from bench.quality import (agreements, borrowed_knobs, dev_value, eval_dir, group_score, knobs_file, measured_on,
-                     nested_sample, parser, run_name, seeds_ahead, setup_note, standings, tag, top_answer,
-                     verdicts, worker_commands)
+from bench.quality import parser, setup_note, worker_commands
+from bench.quality_analysis import agreements, seeds_ahead, standings, verdicts
+from bench.quality_runs import (borrowed_knobs, dev_value, eval_dir, group_score, knobs_file, measured_on,
+                                nested_sample, run_name, tag, top_answer)
 
 
 def test_tag_is_empty_for_defaults_and_sorted_otherwise():
     assert tag({}) == ""
-    assert tag({"nrm_alpha": 0.1, "beta_max": 10.0}) == "@beta_max=10@nrm_alpha=0.1"
-    assert run_name("anit", {"beta_max": 150.0}, 2) == "anit@beta_max=150-2"
+    assert tag({"nrm_alpha": 0.1, "nrm_beta_max": 10.0}) == "@nrm_alpha=0.1@nrm_beta_max=10"
+    assert run_name("anit", {"nrm_beta_max": 150.0}, 2) == "anit@nrm_beta_max=150-2"
     assert run_name("it", {}, 0) == "it-0"
 
 
@@ -136,9 +137,9 @@ def knobs_args(work: Path, methods: list[str]) -> argparse.Namespace:
 
 def test_borrowed_knobs_take_the_source_datasets_choices(tmp_path):
     (tmp_path / "sst2").mkdir()
-    (tmp_path / "sst2" / "tuned.json").write_text(json.dumps({"anit": {"beta_max": 10.0}, "fgm": {}}))
+    (tmp_path / "sst2" / "tuned.json").write_text(json.dumps({"anit": {"nrm_beta_max": 10.0}, "fgm": {}}))
     borrowed = borrowed_knobs(knobs_args(tmp_path, ["it", "fgm", "anit"]))
-    assert borrowed == {"it": {}, "fgm": {}, "anit": {"beta_max": 10.0}}
+    assert borrowed == {"it": {}, "fgm": {}, "anit": {"nrm_beta_max": 10.0}}
 
 
 def test_borrowed_knobs_stop_on_a_method_the_source_never_tuned(tmp_path):
@@ -191,17 +192,17 @@ def finished_run(work: Path, name: str, knobs: dict, answers: list[str]) -> None
 def test_agreements_count_same_answers_only_between_runs_on_the_same_noise_draws(tmp_path):
     args = argparse.Namespace(work=tmp_path, methods=["noisy_it", "anit"], seeds=[0])
     finished_run(tmp_path, "noisy_it", {}, ["positive", "negative", "negative"])
-    finished_run(tmp_path, "anit", {"beta_max": 10.0}, ["positive", "negative", "positive"])
+    finished_run(tmp_path, "anit", {"nrm_beta_max": 10.0}, ["positive", "negative", "positive"])
     for rate in (0.3, 0.5):
         finished_run(tmp_path, "noisy_it", {"noise_rate": rate}, ["positive", "negative", "negative"])
-    same_draws = {"noisy_it": {}, "anit": {"beta_max": 10.0}}
+    same_draws = {"noisy_it": {}, "anit": {"nrm_beta_max": 10.0}}
     assert agreements(args, "sst2", "x", same_draws, ["a", "b", "c"]) == [
         "x: anit gives the same raw-instruction answer as noisy_it on 2/3 test records (seeds [0], where both runs "
         "finished)."]
     assert agreements(args, "sst2", "x", same_draws, ["a", "b"]) == []
-    other_draws = {"noisy_it": {"noise_rate": 0.3}, "anit": {"beta_max": 10.0}}
+    other_draws = {"noisy_it": {"noise_rate": 0.3}, "anit": {"nrm_beta_max": 10.0}}
     assert agreements(args, "sst2", "x", other_draws, ["a", "b", "c"]) == []
-    default_rate_spelt_out = {"noisy_it": {"noise_rate": 0.5}, "anit": {"beta_max": 10.0}}
+    default_rate_spelt_out = {"noisy_it": {"noise_rate": 0.5}, "anit": {"nrm_beta_max": 10.0}}
     assert agreements(args, "sst2", "x", default_rate_spelt_out, ["a", "b", "c"]) == [
         "x: anit gives the same raw-instruction answer as noisy_it on 2/3 test records (seeds [0], where both runs "
         "finished)."]

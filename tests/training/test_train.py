@@ -73,7 +73,7 @@ def test_probe_pass_leaves_parameter_grads_untouched(tiny_model, noisy_data, tmp
 @pytest.mark.parametrize("alpha,step,ascends", [(0.0, "fixed", False), (1.0, "fixed", True), (1.0, "beta", False)])
 def test_zero_beta_loss_is_twice_the_clean_loss_unless_a_fixed_step_ascends(tiny_model, noisy_data, tmp_path, alpha,
                                                                               step, ascends):
-    cfg = _cfg(tiny_model, noisy_data, tmp_path, beta_min=0.0, beta_max=0.0, nrm_alpha=alpha, nrm_step=step,
+    cfg = _cfg(tiny_model, noisy_data, tmp_path, nrm_beta_min=0.0, nrm_beta_max=0.0, nrm_alpha=alpha, nrm_step=step,
                lora_dropout=0.0)
     model, tok, batch = _batch(cfg, noisy_data)
     trainer = _trainer(cfg, model, tok)

@@ -60,12 +60,14 @@ class TrainConfig:
     report_to: list[str] = option(["tensorboard"], "Loggers: tensorboard, none, or any the Trainer supports.")
     group_by_length: bool = option(True, "Batch examples of similar length together so padding stays small.")
     distortion_key: str = option("word_edit", "Which distortion score drives beta(d).")
-    beta_schedule: str = option("linear", "beta(d): linear between beta_min and beta_max, or levels by thresholds.",
+    nrm_beta_schedule: str = option("linear", "beta(d): linear between nrm_beta_min and nrm_beta_max, or levels by "
+                                              "thresholds.",
                                 choices=("linear", "levels"))
-    beta_min: float = option(1.0, "beta at d = 0 (linear). beta_min > beta_max shrinks beta as d grows.", min=0.0)
-    beta_max: float = option(5.0, "beta at d = 1 (linear).", min=0.0)
-    beta_thresholds: list[float] = option([0.3, 0.6], "Distortion thresholds between levels (levels schedule).")
-    beta_levels: list[float] = option([1.0, 3.0, 5.0], "beta per level; one more than thresholds.")
+    nrm_beta_min: float = option(1.0, "beta at d = 0 (linear). nrm_beta_min > nrm_beta_max shrinks beta as d grows.",
+                                 min=0.0)
+    nrm_beta_max: float = option(5.0, "beta at d = 1 (linear).", min=0.0)
+    nrm_beta_thresholds: list[float] = option([0.3, 0.6], "Distortion thresholds between levels (levels schedule).")
+    nrm_beta_levels: list[float] = option([1.0, 3.0, 5.0], "beta per level; one more than thresholds.")
     fgm_beta: float = option(3.0, "The one global beta of the fgm baseline.", min=0.0)
     nrm_eps: float = option(1.0, "Uniform start U(-eps, eps) of the perturbation.", min=0.0)
     nrm_alpha: float = option(1.0, "Gradient-ascent step size (per-sample Frobenius-normalised).", min=0.0)
@@ -79,6 +81,11 @@ class TrainConfig:
                                        "X + delta0 (about 2 passes).", choices=("exact", "fast"))
     neftune_alpha: float = option(5.0, "NEFTune noise alpha.", min=0.0)
 
+    RENAMED = {"beta_schedule": "nrm_beta_schedule", "beta_min": "nrm_beta_min", "beta_max": "nrm_beta_max",
+               "beta_thresholds": "nrm_beta_thresholds", "beta_levels": "nrm_beta_levels"}
+    """Keys of earlier versions: a config that still uses one is told the new name. The knobs are grouped by
+    prefix: ``nrm_*`` (the adversarial step of fgm and anit; ``fgm_beta`` is fgm's own), ``neftune_*``, ``lora_*``."""
+
     def __post_init__(self) -> None:
         from anit.plugins import load_plugins
         from anit.training.methods import METHODS
@@ -91,11 +98,11 @@ class TrainConfig:
             METHODS.get(self.method)
         except AnitError as err:
             raise AnitError(f"field 'method': {err}") from None
-        if self.beta_schedule == "levels" and len(self.beta_levels) != len(self.beta_thresholds) + 1:
-            raise AnitError(f"field 'beta_levels': needs {len(self.beta_thresholds) + 1} values, one more than "
-                            f"beta_thresholds ({len(self.beta_thresholds)})")
-        if sorted(self.beta_thresholds) != self.beta_thresholds:
-            raise AnitError("field 'beta_thresholds': must be in increasing order")
+        if self.nrm_beta_schedule == "levels" and len(self.nrm_beta_levels) != len(self.nrm_beta_thresholds) + 1:
+            raise AnitError(f"field 'nrm_beta_levels': needs {len(self.nrm_beta_thresholds) + 1} values, one more "
+                            f"than nrm_beta_thresholds ({len(self.nrm_beta_thresholds)})")
+        if sorted(self.nrm_beta_thresholds) != self.nrm_beta_thresholds:
+            raise AnitError("field 'nrm_beta_thresholds': must be in increasing order")
 
     def rate_for(self, task: str) -> float:
         from anit.training.methods import METHODS

@@ -103,10 +103,10 @@ def neftune_hook(trainer: Any) -> Callable:
 
 
 def anit_beta(cfg: Any, distortion: torch.Tensor) -> torch.Tensor:
-    """beta(d): linear between beta_min and beta_max, or levels by thresholds."""
-    if cfg.beta_schedule == "levels":
-        return nrm.beta_levels(distortion, cfg.beta_thresholds, cfg.beta_levels)
-    return nrm.beta_linear(distortion, cfg.beta_min, cfg.beta_max)
+    """beta(d): linear between nrm_beta_min and nrm_beta_max, or levels by thresholds."""
+    if cfg.nrm_beta_schedule == "levels":
+        return nrm.beta_levels(distortion, cfg.nrm_beta_thresholds, cfg.nrm_beta_levels)
+    return nrm.beta_linear(distortion, cfg.nrm_beta_min, cfg.nrm_beta_max)
 
 
 @register_method("it", noisy=False)
