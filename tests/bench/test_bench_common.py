@@ -43,3 +43,32 @@ def test_each_note_goes_under_the_section_it_names():
     general, placed = notes_by_section(headings, notes)
     assert general == ["Wall times: one run.", "qnli: nothing ran."]
     assert placed == {headings[0]: ["anit is worse than it."], headings[1]: ["picked x."], headings[2]: ["level."]}
+
+
+def test_benchmarks_page_leads_with_the_answer_then_speed_targets_and_places_notes(tmp_path, monkeypatch):
+    import json
+
+    import bench.common as common
+
+    machine = {"cpu": "cpu", "cores": 2, "threads": 2, "torch": "2", "cuda": None, "python": "3.11", "date": "d"}
+    docs = tmp_path / "docs"
+    (docs / "benchmarks").mkdir(parents=True)
+    (docs / "benchmarks" / "robustness.json").write_text(json.dumps({"verdicts": {"generate": ["sst2: it loses 5%."]}}))
+    section = {"command": "python -m bench.quality", "machine": machine}
+    (docs / "benchmarks" / "quality.json").write_text(json.dumps({"title": "Quality", "notes": [
+        "sst2, 60 steps: anit is level with it.", "Wall times: one run."], "sections": [
+        {**section, "heading": "sst2, 60 steps: knob tuning on dev (seed 0)", "rows": [{"knobs": "a"}]},
+        {**section, "heading": "sst2, 60 steps", "rows": [{"raw": 0.81234}]}]}))
+    (docs / "benchmarks" / "speed.json").write_text(json.dumps({"title": "Speed", "notes": [], "sections": [
+        {**section, "heading": "Training step", "rows": [{"tokens/s": 93451.0}]},
+        {**section, "heading": "Targets", "rows": [{"met": "yes"}]}]}))
+    monkeypatch.setattr(common, "DOCS", docs)
+    common.render()
+    page = (docs / "BENCHMARKS.md").read_text()
+    order = [page.index(x) for x in ("## Robustness: the answer", "- sst2: it loses 5%.", "## Speed", "### Targets",
+                                     "### Training step", "## Quality", "### sst2, 60 steps")]
+    assert order == sorted(order)
+    assert "| 93k |" in page and "| 0.812 |" in page and "Same command and machine as above." in page
+    assert page.index("- anit is level with it.") > page.index("### sst2, 60 steps")
+    assert "knob tuning" not in page.split("Per-run detail")[0] and "quality-detail.md" in page
+    assert "| a |" in (docs / "benchmarks" / "quality-detail.md").read_text()
