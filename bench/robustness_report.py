@@ -121,25 +121,38 @@ def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _loses(name: str, pdr: float) -> str:
+    return f"`{name}` loses {pdr:.0%}" if pdr >= 0 else f"`{name}` gains {-pdr:.0%}"
+
+
 def verdict(dataset: str, lines: list[dict[str, Any]]) -> str:
-    """The plain sentence: can the protocol see it's drop, and is anit's worst-case PDR at most half of it's while
-    its raw score is not lower."""
+    """The plain sentence: can the protocol see it's drop (its worst-case PDR interval above 0 on a seed), and if
+    so, is anit's worst-case PDR at most half of it's while its raw score is not lower (beyond the paired interval).
+    Where it's drop cannot be seen, the goal is not judged."""
     by = {line["method"]: line for line in lines}
     it, anit = by.get("it"), by.get("anit")
     if not it or it["pdr_worst"][0] is None:
-        return f"{dataset}: `it` has no worst-case score yet."
-    seen = f"{it['pdr_above_zero']} of {len(it['seeds'])} seed(s)"
-    text = (f"{dataset}: `it` loses {it['pdr_worst'][0]:.0%} of its raw score under its worst instruction "
-            f"(interval above 0 on {seen})")
-    if not anit or anit["pdr_worst"][0] is None:
+        return f"{dataset}: `it` scores 0 under its raw instruction here, so no drop rate is defined."
+    seen = it["pdr_above_zero"]
+    text = (f"{dataset}: {_loses('it', it['pdr_worst'][0])} of its raw score under its worst instruction "
+            f"(interval above 0 on {seen} of {len(it['seeds'])} seed(s))")
+    if not anit:
         return text + "; `anit` not run yet."
-    half = anit["pdr_worst"][0] <= 0.5 * it["pdr_worst"][0]
     raw_lower = [v["raw_high"] < 0 for v in anit["vs_it"].values() if v]
-    return (text + f"; `anit` loses {anit['pdr_worst'][0]:.0%}, " + ("at most" if half else "more than")
-            + f" half of it's, with a raw score {anit['raw'][0] - it['raw'][0]:+.3f} against it's"
-            + (f" (lower beyond the paired interval on {sum(raw_lower)} of {len(raw_lower)} seed(s))"
-               if any(raw_lower) else " (not lower beyond the paired interval on any seed)")
-            + (". ANIT meets the goal here." if half and not any(raw_lower) else ". ANIT does not meet the goal here."))
+    raw = (f"a raw score {anit['raw'][0] - it['raw'][0]:+.3f} against it's"
+           + (f" (lower beyond the paired interval on {sum(raw_lower)} of {len(raw_lower)} seed(s))"
+              if any(raw_lower) else " (not lower beyond the paired interval)"))
+    if anit["pdr_worst"][0] is None:
+        return text + f"; `anit` scores 0 under its raw instruction ({raw}). ANIT does not meet the goal here."
+    text += f"; {_loses('anit', anit['pdr_worst'][0])}, with {raw}"
+    if not seen:
+        return text + ". Not judged: the protocol does not see it's drop here."
+    half = anit["pdr_worst"][0] <= 0.5 * it["pdr_worst"][0]
+    return text + (". ANIT's drop is at most half of it's and " + ("its raw score is not lower: ANIT meets the goal "
+                                                                  "here." if not any(raw_lower) else
+                                                                  "but its raw score is lower: ANIT does not meet "
+                                                                  "the goal here.")
+                   if half else ". ANIT's drop is more than half of it's: ANIT does not meet the goal here.")
 
 
 def _fmt(pair: tuple[float | None, float | None, int]) -> str:
@@ -161,6 +174,8 @@ NOTES = [
     "held-out families show the generation spread directly.",
     "Intervals: paired bootstrap over test records (1,000 resamples), the same records for both instructions (PDR) or "
     "both models (vs it, on the same seed). A PDR interval above 0 is a drop the protocol can see on that seed.",
+    "Wall times (train s) are one run each on a shared 2-core machine, measured while other work ran beside it; "
+    "read step costs from the speed benchmark (`python -m bench.speed`), which times them alone.",
     "Sizes: the defaults of `python -m bench.robustness` (see its docstring) are smaller than the issue's protocol "
     "(test 128 per classification dataset, not 256) to fit a 2-core CPU; the full protocol is a flag away.",
 ]

@@ -52,8 +52,10 @@ def test_table_and_verdict_say_whether_anit_halves_its_worst_case_drop(tmp_path)
     assert anit["vs_it"][0]["raw_diff"] == 0.0 and anit["vs_it"][0]["pdr_diff"] == pytest.approx(-0.375)
     assert it["pdr_above_zero"] == 1 and anit["train_s"] == 30.0
     sentence = verdict("sst2", rows)
-    assert "`it` loses 50%" in sentence and "`anit` loses 12%, at most half" in sentence
+    assert "`it` loses 50%" in sentence and "`anit` loses 12%" in sentence and "at most half" in sentence
     assert sentence.endswith("ANIT meets the goal here.")
+    unseen_drop = [{**rows[0], "pdr_above_zero": 0}, rows[1]]
+    assert verdict("sst2", unseen_drop).endswith("Not judged: the protocol does not see it's drop here.")
     _run(tmp_path / "worse", "it-0", 16, 8)
     _run(tmp_path / "worse", "anit-0", 12, 9)
     assert verdict("sst2", table(tmp_path / "worse", "generate")["sst2"]).endswith("does not meet the goal here.")
@@ -74,4 +76,6 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     assert "**Classification (accuracy)**" in text
     assert "| sst2 | it | 2 | 0.850 ± 0.071 | - | - | 0.417 ± 0.118 | 1.00x it |" in text
     assert "![scores per method and condition](docs/results.png)" in text and "`it` loses 42%" in text
+    zero = [{**rows[0], "method": "anit", "pdr_worst": [None, None, 0], "vs_it": {}}]
+    assert "scores 0 under its raw instruction" in verdict("sst2", [rows[0]] + zero)
     assert cell([0.81, 0.031, 3]) == "0.810 ± 0.031" and cell([0.5, 0.0, 1]) == "0.500" and cell(None) == "-"
