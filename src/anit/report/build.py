@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from anit.errors import AnitError
 from anit.jsonl import read_jsonl
 from anit.report.plots import distortion_plot, sensitivity_plot, training_plot
-from anit.report.tables import by_distortion, datasets_of, detail_table, scorer_of, summary_table
+from anit.report.tables import datasets_of, detail_table, distortion_bins, summary_table
 
 
 def _names(found: list[tuple[Path, Path]]) -> dict[Path, str]:
@@ -98,25 +98,21 @@ def write_report(roots: Sequence[Path], out: Path) -> Path:
              "condition minus raw on the same records, with a paired bootstrap 95% interval; a family's worst gives "
              "the drop rate PDR = 1 - worst/raw.")
     md, body = ["# anit report", "", intro, ""], [f"<h1>anit report</h1><p>{html.escape(intro)}</p>"]
-    for dataset, task in datasets.items():
+    binned = distortion_bins(noisy_rows, datasets)
+    for dataset in datasets:
         summary, detail = summary_table(results, dataset), detail_table(results, dataset)
         md += [f"## {dataset}", ""] + _md_table(summary) + ["Every condition:", ""] + _md_table(detail)
         body += [f"<h2>{html.escape(dataset)}</h2>", _html_table(summary),
                  f"<details><summary>every condition</summary>{_html_table(detail)}</details>"]
-        bins_md = []
-        for method, rows in sorted(noisy_rows.items()):
-            mine = [r for r in rows if r.get("dataset") == dataset]
-            scorer = scorer_of(mine)
-            if mine and scorer:
-                bins = by_distortion(mine, task, scorer)
-                bins_md.append(f"- {method} ({scorer}): " + ", ".join(
-                    f"{b} n={n} {score:.3f}{' (few)' if few else ''}" for b, n, score, few in bins))
+        bins_md = [f"- {method} ({scorer}): " + ", ".join(f"{b} n={n} {score:.3f}{' (few)' if few else ''}"
+                                                          for b, n, score, few in bins)
+                   for method, (scorer, bins) in binned.get(dataset, {}).items()]
         if bins_md:
             md += ["Score by distortion bin (the task's metric; bins under 10 records marked few):", ""]
             md += bins_md + [""]
             body.append("<p>Score by distortion bin:</p><ul>" + "".join(
                 f"<li>{html.escape(line[2:])}</li>" for line in bins_md) + "</ul>")
-    plots = [p for p in (sensitivity_plot(out, results, datasets), distortion_plot(out, noisy_rows, datasets),
+    plots = [p for p in (sensitivity_plot(out, results, datasets), distortion_plot(out, binned, datasets),
                          training_plot(out, summaries)) if p]
     md += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
     body += ["<h2>Plots</h2>"] + [_embedded(p) for p in plots]

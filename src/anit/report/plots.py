@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from anit.evaluation.robustness import family
-from anit.report.tables import by_distortion, scorer_of
 from anit.tasks import TASKS
 
 
@@ -59,24 +58,22 @@ def _families(results: dict[str, dict[str, Any]]) -> set[str]:
     return {family(c) for r in results.values() for c in r["conditions"] if family(c)}
 
 
-def distortion_plot(out: Path, noisy_rows: dict[str, list[dict[str, Any]]], datasets: dict[str, str]) -> Path | None:
-    """Per dataset, each method's score by distortion bin (the task's metric); bins with few records hollow."""
+def distortion_plot(out: Path, binned: dict[str, dict[str, tuple[str, list[tuple[str, int, float, bool]]]]],
+                    datasets: dict[str, str]) -> Path | None:
+    """Per dataset, each method's score by distortion bin (``tables.distortion_bins``, the task's metric); bins with
+    few records hollow."""
     plt = _pyplot()
-    panels = [d for d in datasets if any(r.get("dataset") == d for rows in noisy_rows.values() for r in rows)]
+    panels = [d for d in datasets if binned.get(d)]
     if not panels:
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.4), squeeze=False)
     for ax, dataset in zip(axes[0], panels):
-        scorer = None
-        for k, (method, rows) in enumerate(sorted(noisy_rows.items())):
-            mine = [r for r in rows if r.get("dataset") == dataset]
-            scorer = scorer_of(mine) or scorer
-            bins = by_distortion(mine, datasets[dataset], scorer) if mine else []
-            if bins:
-                ax.plot([b[0] for b in bins], [b[2] for b in bins], "-", color=f"C{k}", label=method)
-                for label, _, score, few in bins:
-                    ax.plot(label, score, "o", color=f"C{k}", fillstyle="none" if few else "full")
-        ax.set_title(f"{dataset}: score by {scorer} distortion")
+        methods = binned[dataset]
+        for k, (method, (_, bins)) in enumerate(sorted(methods.items())):
+            ax.plot([b[0] for b in bins], [b[2] for b in bins], "-", color=f"C{k}", label=method)
+            for label, _, score, few in bins:
+                ax.plot(label, score, "o", color=f"C{k}", fillstyle="none" if few else "full")
+        ax.set_title(f"{dataset}: score by {next(iter(methods.values()))[0]} distortion")
         ax.set_ylabel(TASKS.get(datasets[dataset]).primary)
         ax.tick_params(axis="x", labelsize=7)
         ax.legend(fontsize=7)

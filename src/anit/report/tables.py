@@ -107,3 +107,17 @@ def by_distortion(rows: Sequence[dict[str, Any]], task: str, scorer: str | None 
     return [(f"[{BINS[i]:.1f}, {min(BINS[i + 1], 1.0):.1f})", len(pairs),
              float(score_from(task, record_matrix(task, pairs).sum(0))), len(pairs) < FEW)
             for i, pairs in sorted(binned.items())]
+
+
+def distortion_bins(noisy_rows: dict[str, list[dict[str, Any]]], datasets: dict[str, str]
+                    ) -> dict[str, dict[str, tuple[str, list[tuple[str, int, float, bool]]]]]:
+    """Dataset -> method -> (scorer, bins): each method's noisy predictions on the dataset by distortion bin, in
+    the dataset's task metric (the report's list and its plot both read this)."""
+    out: dict[str, dict[str, tuple[str, list[tuple[str, int, float, bool]]]]] = defaultdict(dict)
+    for dataset, task in datasets.items():
+        for method, rows in sorted(noisy_rows.items()):
+            mine = [r for r in rows if r.get("dataset") == dataset]
+            scorer = scorer_of(mine)
+            if mine and scorer:
+                out[dataset][method] = (scorer, by_distortion(mine, task, scorer))
+    return dict(out)
