@@ -121,10 +121,8 @@ class Scorer:
 
 def attack_run(args: argparse.Namespace, paths: dict[str, Path], folder: Path, model: Any, tokenizer: Any) -> Path:
     """The model's own worst instructions on dev: choice scoring for classification, generation elsewhere."""
-    from anit.evaluation.attack import run_attack
+    from anit.evaluation.attack import attack_model
     from anit.evaluation.config import AttackConfig
-    from anit.evaluation.run import EvalOptions, predict
-    from anit.tasks.prompt import uses_chat
     from anit.noise.rewrite import Rewriter
 
     worst = folder / "worst.yaml"
@@ -133,7 +131,6 @@ def attack_run(args: argparse.Namespace, paths: dict[str, Path], folder: Path, m
     import yaml
 
     dev = read_jsonl(paths["dev"])
-    chat = uses_chat(tokenizer, "auto")
     rewriter = Rewriter(cache_path=args.work / "data" / "rewrites.json", k=args.rewrites) if args.rewrites else None
     merged: dict[str, Any] = {}
     started = time.perf_counter()
@@ -142,9 +139,7 @@ def attack_run(args: argparse.Namespace, paths: dict[str, Path], folder: Path, m
         cfg = AttackConfig(data=str(paths["dev"]), budget=budget, top_k=args.top_k, rewrites=args.rewrites,
                            scoring=scoring, batch_size=16 if scoring == "choice" else 8,
                            out=str(folder / f"attack-{scoring}"), seed=0)
-        options = EvalOptions(cfg.batch_size, None, scoring)
-        run_attack(cfg, lambda pairs, o=options: predict(model, tokenizer, pairs, chat, o), records, "smollm2-135m",
-                   rewriter)
+        attack_model(model, tokenizer, records, config=cfg, name="smollm2-135m", rewriter=rewriter)
         merged.update(yaml.safe_load((Path(cfg.out) / "worst.yaml").read_text()))
     write_json(folder / "attack_wall.json", {"attack_s": time.perf_counter() - started})
     worst.write_text(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")

@@ -81,17 +81,18 @@ def prepare(cfg: PrepareConfig) -> None:
     """Write one instruction record per example: id, dataset, task, instruction, question, format,
     options, input, output (the gold answer string) and gold (the gold structure). Several --dataset make one
     balanced, shuffled multi-task file (--limit-per-dataset of each)."""
+    mixed = len(cfg.dataset) > 1
+    each = cfg.limit_per_dataset or (None if mixed else cfg.limit)
     parts = []
     for name in cfg.dataset:
-        part, bad = prepare_records(name, cfg.split, cfg.limit_per_dataset or (cfg.limit if len(cfg.dataset) == 1
-                                                                                else None), cfg.seed,
-                                    data_dir=cfg.data_dir, path=cfg.path, skip_bad=cfg.skip_bad, source=cfg.source)
+        part, bad = prepare_records(name, cfg.split, each, cfg.seed, data_dir=cfg.data_dir, path=cfg.path,
+                                    skip_bad=cfg.skip_bad, source=cfg.source)
         parts.append(part)
         if cfg.skip_bad:
             typer.echo(f"{name}: skipped {bad.count} bad record(s)" + (f"; first: {bad.first}" if bad.first else ""))
-    records = mixture(parts, cfg.seed) if len(parts) > 1 else parts[0]
-    if len(parts) > 1 and cfg.limit is not None:
+    records = mixture(parts, cfg.seed) if mixed else parts[0]
+    if mixed and cfg.limit is not None:
         records = records[:cfg.limit]
     count = write_jsonl(cfg.out, records)
     sizes = ", ".join(f"{name} {len(part)}" for name, part in zip(cfg.dataset, parts))
-    typer.echo(f"wrote {count} records to {cfg.out}" + (f" ({sizes})" if len(parts) > 1 else ""))
+    typer.echo(f"wrote {count} records to {cfg.out}" + (f" ({sizes})" if mixed else ""))

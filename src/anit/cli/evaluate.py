@@ -15,7 +15,7 @@ from anit.records import EVALUATION, read_records
 
 def open_model(cfg: ModelOptions) -> tuple[Any, Any, str, str]:
     """The model to score (base, with the adapter where given; or the served one), its tokenizer, prompt style and
-    model name."""
+    model name. The adapter folder is checked before any model loads."""
     import torch
 
     from anit.evaluation.run import eval_precision, load_for_eval
@@ -49,7 +49,6 @@ def eval_(cfg: EvalConfig) -> None:
     records = limit_records(read_records(cfg.data, EVALUATION), cfg.limit)
     plan = [pair for which in cfg.instructions for pairs in conditions(records, which).values() for pair in pairs]
     check_scoring([r for r, _ in plan], cfg.scoring)
-    cfg.trained()
     model, tokenizer, style, _ = open_model(cfg)
     summary = evaluate(model, tokenizer, records, cfg.instructions, Path(cfg.out),
                        EvalOptions(cfg.batch_size, cfg.max_new_tokens, cfg.scoring, cfg.sample, cfg.temperature,
@@ -73,10 +72,8 @@ def attack(cfg: AttackConfig) -> None:
     """Search the instructions that lower the dev score most (noise types at several rates and seeds, model
     rewrites, the held-out pool, your file, and compositions), within a budget of candidate evaluations per task.
     Writes worst.yaml, which `anit eval --instructions` takes to score test under the worst ones."""
-    from anit.evaluation.attack import run_attack
-    from anit.evaluation.run import EvalOptions, check_scoring, instruction_file, limit_records, predict
-    from anit.tasks.prompt import uses_chat
-    from anit.noise.rewrite import Rewriter
+    from anit.evaluation.attack import attack_model
+    from anit.evaluation.run import check_scoring, instruction_file, limit_records
 
     records = limit_records(read_records(cfg.data, EVALUATION), cfg.limit)
     check_scoring(records, cfg.scoring)
@@ -85,14 +82,8 @@ def attack(cfg: AttackConfig) -> None:
     if user and not tasks & set(user):
         raise AnitError(f"--instructions {cfg.instructions}: has no entry for the data's task(s) "
                         f"{', '.join(sorted(tasks))}")
-    cfg.trained()
     model, tokenizer, style, name = open_model(cfg)
-    options = EvalOptions(cfg.batch_size, cfg.max_new_tokens, cfg.scoring, seed=cfg.seed, prompt_style=style)
-    chat = uses_chat(tokenizer, style)
-    rewriter = Rewriter(cfg.rewrite_model, cache_path=Path(cfg.out) / "rewrites.json", seed=cfg.seed,
-                        k=cfg.rewrites) if cfg.rewrites else None
-    report = run_attack(cfg, lambda pairs: predict(model, tokenizer, pairs, chat, options), records, name,
-                        rewriter, user)
+    report = attack_model(model, tokenizer, records, config=cfg, name=name, style=style, user=user)
     for task, result in report["tasks"].items():
         typer.echo(f"{task}: raw dev score {result['raw_dev_score']:.3f} on {result['dev_records']} records; "
                    f"{result['evaluated']} candidates ({result['stopped_early']} stopped early) in "

@@ -19,9 +19,8 @@ def train(cfg: TrainConfig) -> None:
     anit (NRM) or your own (plugins)."""
     if not Path(cfg.data).exists():
         raise DataError(cfg.data, None, "file not found")
-    from anit.training.run import check_output_dir, latest_checkpoint, train as run
+    from anit.training.run import latest_checkpoint, train as run
 
-    check_output_dir(cfg)
     try:
         summary = run(cfg)
     except KeyboardInterrupt:

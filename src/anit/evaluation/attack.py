@@ -267,21 +267,26 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
             "seconds": time.perf_counter() - started, "ranked": rows}
 
 
-def attack_model(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], out: str | Path, **options: Any
-                 ) -> dict[str, Any]:
-    """The Python form of ``anit attack`` on a loaded model: ``options`` are AttackConfig's fields (budget, top_k,
-    scoring, rewrites, ...); returns what attack.json holds, and writes worst.yaml to ``out``."""
+def attack_model(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], out: str | Path | None = None, *,
+                 config: Any = None, name: str | None = None, style: str | None = None, rewriter: Any = None,
+                 user: dict[str, list[str]] | None = None, **options: Any) -> dict[str, Any]:
+    """``anit attack`` on a loaded model (in-process or served): the settings are ``config`` (an AttackConfig) or
+    AttackConfig's fields as ``options`` with ``out``; ``style`` the prompt style (default: the config's, else
+    auto), ``rewriter`` a Rewriter to share (default: one caching in ``out``), ``user`` your own candidate
+    instructions per task. Writes worst.yaml to the output folder and returns what attack.json holds."""
     from anit.evaluation.config import AttackConfig
     from anit.evaluation.run import EvalOptions, check_scoring, predict
     from anit.noise.rewrite import Rewriter
     from anit.tasks.prompt import uses_chat
 
-    cfg = AttackConfig(out=str(out), **options)
+    cfg = config or AttackConfig(out=str(out), **options)
     check_scoring(records, cfg.scoring)
-    style = cfg.prompt_style or "auto"
+    style = style or cfg.prompt_style or "auto"
     chat, evaluation = uses_chat(tokenizer, style), EvalOptions(cfg.batch_size, cfg.max_new_tokens, cfg.scoring,
                                                                 seed=cfg.seed, prompt_style=style)
-    rewriter = Rewriter(cfg.rewrite_model, cache_path=Path(cfg.out) / "rewrites.json", seed=cfg.seed,
-                        k=cfg.rewrites) if cfg.rewrites else None
-    name = getattr(getattr(model, "config", None), "name_or_path", "model")
-    return run_attack(cfg, lambda pairs: predict(model, tokenizer, pairs, chat, evaluation), records, name, rewriter)
+    if rewriter is None and cfg.rewrites:
+        rewriter = Rewriter(cfg.rewrite_model, cache_path=Path(cfg.out) / "rewrites.json", seed=cfg.seed,
+                            k=cfg.rewrites)
+    name = name or getattr(getattr(model, "config", None), "name_or_path", "model")
+    return run_attack(cfg, lambda pairs: predict(model, tokenizer, pairs, chat, evaluation), records, name, rewriter,
+                      user)
