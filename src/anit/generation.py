@@ -8,7 +8,10 @@ left-padded. Generation is greedy by default and stops at EOS or (optionally) th
 
 from __future__ import annotations
 
+import copy
+import itertools
 import os
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
@@ -39,6 +42,33 @@ def batch_order(rows: Sequence[Sequence[int]]) -> list[int]:
         return []
     head = min(map(len, rows)) // 2
     return sorted(range(len(rows)), key=lambda i: (tuple(rows[i][:head]), -len(rows[i])))
+
+
+def length_batches(rows: Sequence[Sequence[int]], batch_size: int, waste: float = 0.2, least: int = 256
+                   ) -> list[list[int]]:
+    """``batch_order``'s order cut into batches for one forward pass each (no decoding): at ``batch_size`` rows,
+    where the opening changes, and where one more row would make padding more than ``waste`` of the batch's own
+    tokens (once the batch holds ``least`` of them: smaller matrix products run slower per token)."""
+    order = batch_order(rows)
+    head = min(map(len, rows)) // 2 if rows else 0
+    batches: list[list[int]] = []
+    for _, members in itertools.groupby(order, key=lambda i: tuple(rows[i][:head])):
+        group = list(members)
+        opening = len(os.path.commonprefix([list(rows[i]) for i in group])) if len(group) > 1 else 0
+        batch: list[int] = []
+        width = real = 0
+        for i in group:
+            own = len(rows[i]) - opening
+            if batch and (len(batch) == batch_size
+                          or (real >= least and width * (len(batch) + 1) > (1 + waste) * (real + own))):
+                batches.append(batch)
+                batch = []
+            if not batch:
+                width, real = own, 0
+            batch.append(i)
+            real += own
+        batches.append(batch)
+    return batches
 
 
 def shared_length(rows: Sequence[Sequence[int]], min_shared: int = MIN_SHARED) -> int:
@@ -80,8 +110,38 @@ def sliding_window(model: Any) -> int | None:
     return window
 
 
-def prepare_batch(model: Any, rows: Sequence[Sequence[int]], pad_id: int, extra_tokens: int = 0) -> Batch:
-    """``extra_tokens``: how many tokens will follow (generation budget, option length).
+class Openings:
+    """KV caches of the openings batches share (system turn, instruction), kept across batches and calls so that an
+    opening runs once however many batches follow it (each is computed alone, as without reuse, so reuse changes
+    no number). Valid while the model's weights stay as they are: make one per evaluation or attack. ``ran``
+    counts the opening tokens run."""
+
+    def __init__(self, keep: int = 8) -> None:
+        self.keep, self.ran = keep, 0
+        self.held: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+
+    def cache(self, model: Any, opening: Sequence[int], rows: int) -> Any:
+        """A KV cache of ``opening`` (its own copy) repeated for ``rows`` rows."""
+        import torch
+
+        key = tuple(opening)
+        if key not in self.held:
+            ids = torch.tensor([key], dtype=torch.long, device=next(model.parameters()).device)
+            with torch.inference_mode():
+                self.held[key] = model(input_ids=ids, use_cache=True).cache
+            self.ran += len(key)
+        self.held.move_to_end(key)
+        cache = copy.deepcopy(self.held[key])
+        while len(self.held) > self.keep:
+            self.held.popitem(last=False)
+        cache.batch_repeat_interleave(rows)
+        return cache
+
+
+def prepare_batch(model: Any, rows: Sequence[Sequence[int]], pad_id: int, extra_tokens: int = 0,
+                  openings: Openings | None = None) -> Batch:
+    """``extra_tokens``: how many tokens will follow (generation budget, option length); ``openings`` the shared
+    openings to reuse (default: none kept).
 
     A sliding-window layer would count the padding between the shared prefix and a row's own tokens
     against its window, so prefixes are shared there only while the whole sequence fits in the window.
@@ -103,18 +163,16 @@ def prepare_batch(model: Any, rows: Sequence[Sequence[int]], pad_id: int, extra_
         ids[k, width - len(tail):] = torch.tensor(tail, dtype=torch.long)
         mask[k, width - len(tail):] = 1
     ids, mask = ids.to(device), mask.to(device)
-    cache = None
-    if shared:
-        with torch.inference_mode():
-            cache = model(input_ids=ids[:1, :shared], use_cache=True).cache
-        cache.batch_repeat_interleave(len(rows))
+    cache = (openings or Openings(keep=0)).cache(model, rows[0][:shared], len(rows)) if shared else None
     return Batch(ids, mask, cache, shared)
 
 
 def generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int, batch_size: int = 8,
              do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, seed: int = 0,
-             stop_at_newline: bool = True, progress: str | None = None) -> list[str]:
-    """Continuations of ``prompts`` in their original order (special tokens removed)."""
+             stop_at_newline: bool = True, progress: str | None = None, openings: Openings | None = None
+             ) -> list[str]:
+    """Continuations of ``prompts`` in their original order (special tokens removed); ``openings`` as for
+    ``prepare_batch``."""
     import torch
 
     rows = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
@@ -133,7 +191,8 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens:
         for batch in tqdm(batches, desc=progress, disable=progress is None, leave=False):
             if do_sample:
                 torch.manual_seed(seed + batch[0])
-            inputs = prepare_batch(model, [rows[i] for i in batch], tokenizer.pad_token_id, max_new_tokens)
+            inputs = prepare_batch(model, [rows[i] for i in batch], tokenizer.pad_token_id, max_new_tokens,
+                                   openings)
             out = model.generate(input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
                                  cache=inputs.cache, **kwargs)
             for row, i in enumerate(batch):

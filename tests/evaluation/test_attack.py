@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -64,17 +66,44 @@ def test_evaluator_stops_early_only_when_the_candidate_cannot_enter_the_worst():
     asked = []
 
     def predict(pairs):
-        asked.append(len(pairs))
-        return [r["gold"] for r, _ in pairs]   # always right
+        asked.append([r["id"] for r, _ in pairs])
+        return [r["gold"] if r["id"] != "0" else "neither" for r, _ in pairs]   # wrong on record 0 only
 
     evaluator = Evaluator(predict, RECORDS, chunk=2)
-    assert evaluator.score("tc", "anything") == (1.0, 6, True)
+    assert evaluator.score("tc", "anything") == (5 / 6, 6, True, "011111")
     asked.clear()
-    score, scored, complete = evaluator.score("tc", "anything", threshold=0.5)
-    assert (scored, complete, asked) == (4, False, [2, 2])
-    assert score == pytest.approx(4 / 6)  # 4 right of 6 stays above 0.5 whatever follows
+    # above 0.5 needs 4 right answers, so the first call runs 4 records (shortest first: nothing preferred yet);
+    # with 3 right the next needs 1 more, run as a chunk of 2, which ends the records: complete
+    assert evaluator.score("tc", "anything", threshold=0.5) == (5 / 6, 6, True, "011111")
+    assert asked == [["5", "4", "3", "0"], ["1", "2"]]
+    asked.clear()
+    evaluator.learn("tc", "011111")      # what was answered right runs first: 4 right in the first call, stop
+    assert evaluator.score("tc", "anything", threshold=0.5) == (4 / 6, 4, False, ".1.111")
+    assert asked == [["5", "4", "3", "1"]]
     assert threshold_of([Candidate("a", "o", 0.5, 6, True), Candidate("b", "o", 0.2, 6, True),
                          Candidate("c", "o", 0.1, 3, False)], 2) == 0.5
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=40), st.lists(st.booleans(), min_size=40, max_size=40),
+       st.integers(0, 41), st.integers(1, 8))
+def test_evaluator_early_stop_is_exact(right, raw, cut, chunk):
+    """Whatever the order and chunking: a complete score is the full score, and a stopped candidate's full score is
+    above the threshold (so it could not have entered the worst k)."""
+    records = [dict(RECORDS[0], id=str(i), gold="positive") for i in range(len(right))]
+    answers = {str(i): "positive" if ok else "negative" for i, ok in enumerate(right)}
+    evaluator = Evaluator(lambda pairs: [answers[r["id"]] for r, _ in pairs], records, chunk=chunk)
+    evaluator.learn("tc", "".join("1" if x else "0" for x in raw[:len(right)]))
+    full = sum(right) / len(right)
+    threshold = cut / len(right) if cut <= len(right) else None
+    score, scored, complete, per_record = evaluator.score("tc", "x", threshold)
+    truth = "".join("1" if x else "0" for x in right)
+    assert all(mark in (".", real) for mark, real in zip(per_record, truth))
+    assert per_record.count(".") == len(right) - scored
+    if complete:
+        assert score == pytest.approx(full) and scored == len(right) and per_record == truth
+    else:
+        assert full > threshold and score <= full and score > threshold and scored < len(right)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 import copy
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import tiny  # noqa: E402
 from anit.evaluation.run import (EvalOptions, choice_predictions, choice_scores, condition_metrics,  # noqa: E402
                                  conditions, eval_precision, evaluate, limit_records, load_for_eval)
 from anit.training.config import TrainConfig  # noqa: E402
-from anit.generation import MIN_SHARED, batch_order, generate, prepare_batch, shared_length  # noqa: E402
+from anit.generation import (MIN_SHARED, Openings, batch_order, generate, length_batches,  # noqa: E402
+                             prepare_batch, shared_length)
 from anit import models  # noqa: E402
 from anit.models import gpu_map, load_model, load_tokenizer  # noqa: E402
 from anit.tasks.prompt import as_model_input, context_block  # noqa: E402
@@ -130,6 +132,42 @@ def test_batch_order_is_a_permutation_grouping_equal_openings(rows):
     head = min(map(len, rows)) // 2
     openings = [tuple(rows[i][:head]) for i in order]
     assert openings == sorted(openings)
+
+
+@given(rows_strategy, st.integers(1, 5))
+def test_length_batches_cover_every_row_once_within_one_opening(rows, size):
+    batches = length_batches(rows, size, least=0)
+    assert sorted(i for b in batches for i in b) == list(range(len(rows))) and all(0 < len(b) <= size for b in batches)
+    head = min(map(len, rows)) // 2
+    assert all(len({tuple(rows[i][:head]) for i in b}) == 1 for b in batches)
+
+
+def test_length_batches_keep_long_and_short_rows_apart_once_a_batch_is_large_enough():
+    opening = list(range(50, 70))
+    rows = [opening + [1] * 40] * 3 + [opening + [2] * 4] * 20
+    assert length_batches(rows, 32, waste=0.2, least=0) == [[0, 1, 2], list(range(3, 23))]
+    # below `least` own tokens a batch keeps growing: 3 x 40 = 120 < 256
+    assert length_batches(rows, 32, waste=0.2, least=256) == [list(range(23))]
+    assert length_batches(rows, 8, waste=0.2, least=0) == [[0, 1, 2], list(range(3, 11)), list(range(11, 19)),
+                                                           list(range(19, 23))]
+
+
+def test_openings_kept_across_calls_change_no_score_and_run_once(model_and_tokenizer):
+    model, tok = model_and_tokenizer
+    texts = ["a warm funny film", "dull", "Anna Smith visited Paris and loved it", "far too long", "a film", "funny"]
+    prompts = [as_model_input(tok, context_block({**RECORDS[0], "input": t}), True) for t in texts]
+    options = [["negative", "positive", "organization miscellaneous"]] * len(prompts)
+    alone = choice_scores(model, tok, prompts[:3], options[:3], True, 2)
+    alone += choice_scores(model, tok, prompts[3:], options[3:], True, 2)
+    openings = Openings()
+    kept = choice_scores(model, tok, prompts[:3], options[:3], True, 2, openings)
+    kept += choice_scores(model, tok, prompts[3:], options[3:], True, 2, openings)
+    assert kept == alone                                  # bit for bit: each opening is computed alone either way
+    rows = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    assert 0 < openings.ran == len(os.path.commonprefix(rows))   # one opening, run once for all batches of both calls
+    again = generate(model, tok, prompts, 6, batch_size=2, stop_at_newline=False, openings=openings)
+    assert again == generate(model, tok, prompts, 6, batch_size=2, stop_at_newline=False)
+    assert openings.ran == len(os.path.commonprefix(rows))
 
 
 def test_unparseable_generation_counts_as_wrong(model_and_tokenizer, tmp_path, monkeypatch):

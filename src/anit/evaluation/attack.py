@@ -38,6 +38,8 @@ class Candidate:
     score: float | None = None
     scored: int = 0
     complete: bool = False
+    right: str | None = None
+    """Per dev record in data order: "1" right, "0" wrong, "." not scored (accuracy only)."""
 
     @property
     def key(self) -> str:
@@ -67,32 +69,66 @@ def unique(candidates: Sequence[Candidate], seen: set[str]) -> list[Candidate]:
     return out
 
 
+OVERHEAD = 40
+"""Characters a record's prompt costs beyond its input (its line prefix, end of turn, the answer's opening)."""
+
+
 class Evaluator:
-    """Scores an instruction on a task's dev records with ``predict(pairs) -> answer texts``, in chunks, stopping
-    early where the score cannot reach ``threshold`` (accuracy only)."""
+    """Scores an instruction on a task's dev records with ``predict(pairs) -> answer texts``.
+
+    Under accuracy with a ``threshold`` (the score a candidate must stay at or under to enter the worst k), the
+    records answered right most often so far (``learn``: the raw instruction and every candidate) per unit of
+    length run first, and each call runs just enough records that the candidate could exceed the
+    threshold (at least ``chunk``); it stops as soon as its right answers alone exceed the threshold over all
+    records, so its final score could not. Otherwise one call runs every record.
+    """
 
     def __init__(self, predict: Callable[[list[tuple[dict[str, Any], str]]], list[str]],
-                 records: Sequence[dict[str, Any]], chunk: int) -> None:
+                 records: Sequence[dict[str, Any]], chunk: int = 4) -> None:
         self.predict, self.records, self.chunk = predict, list(records), max(1, chunk)
-        self.calls = 0
+        self.tally: dict[str, np.ndarray] = {}
 
-    def score(self, task: str, instruction: str, threshold: float | None = None) -> tuple[float, int, bool]:
-        """(score, records scored, complete)."""
+    def learn(self, task: str, right: str | None) -> None:
+        """Count a scored candidate's answers (``right`` as ``score`` returns it) towards the order."""
+        if right:
+            tally = self.tally.setdefault(task, np.zeros((len(right), 2)))
+            tally[:, 0] += [c == "1" for c in right]
+            tally[:, 1] += [c != "." for c in right]
+
+    def order(self, task: str, records: Sequence[dict[str, Any]]) -> list[int]:
+        """Records by right answers per unit of cost: how often each was answered right (add-one smoothed) over
+        its length in characters plus ``OVERHEAD`` (the prompt's own tail), the cheapest right answers first."""
+        tally = self.tally.get(task, np.zeros((len(records), 2)))
+        rate = (tally[:, 0] + 1) / (tally[:, 1] + 2)
+        return sorted(range(len(records)), key=lambda i: -rate[i] / (len(records[i]["input"]) + OVERHEAD))
+
+    def score(self, task: str, instruction: str, threshold: float | None = None
+              ) -> tuple[float, int, bool, str | None]:
+        """(score, records scored, complete, per record in data order "1" right, "0" wrong or "." not scored; None
+        unless the task's metric is accuracy)."""
         spec = TASKS.get(task)
         records = [r for r in self.records if r["task"] == task]
-        sums = None
-        for start in range(0, len(records), self.chunk):
-            part = records[start:start + self.chunk]
-            texts = self.predict([(r, instruction) for r in part])
-            self.calls += 1
-            stats = np.asarray([record_stats(task, spec.parse_answer(t, r["options"]), r["gold"])
-                                for r, t in zip(part, texts)], dtype=np.float64)
-            sums = stats.sum(0) if sums is None else sums + stats.sum(0)
-            done = start + len(part)
-            if threshold is not None and spec.primary == "accuracy" and done < len(records):
-                if sums[0] / len(records) > threshold:
-                    return float(sums[0] / len(records)), done, False
-        return float(score_from(task, sums)), len(records), True
+        n = len(records)
+        early = threshold is not None and spec.primary == "accuracy"
+        order = self.order(task, records) if early else list(range(n))
+        counts: dict[int, tuple[float, ...]] = {}
+        right = 0.0
+        while len(counts) < n:
+            size = n - len(counts)
+            if early:
+                size = min(size, max(self.chunk, int(np.floor(threshold * n)) + 1 - int(right)))
+            part = order[len(counts):len(counts) + size]
+            for i, text in zip(part, self.predict([(records[i], instruction) for i in part])):
+                counts[i] = record_stats(task, spec.parse_answer(text, records[i]["options"]), records[i]["gold"])
+                right += counts[i][0] if spec.primary == "accuracy" else 0
+            if early and len(counts) < n and right / n > threshold:
+                break
+        marks = ("".join("." if i not in counts else "1" if counts[i][0] == 1 else "0" for i in range(n))
+                 if spec.primary == "accuracy" else None)
+        if len(counts) < n:
+            return right / n, len(counts), False, marks
+        sums = np.asarray([counts[i] for i in range(n)], dtype=np.float64).sum(0)
+        return float(score_from(task, sums)), n, True, marks
 
 
 class Cache:
@@ -213,7 +249,7 @@ def run_attack(cfg: Any, predict: Callable[[list[tuple[dict[str, Any], str]]], l
     if stamp.exists() and json.loads(stamp.read_text()) != print_:
         raise AnitError(f"{out}: holds an attack on another model, data or scoring ({stamp}); choose another --out")
     write_json(stamp, print_)
-    cache, evaluator = Cache(out / "candidates.jsonl"), Evaluator(predict, records, cfg.batch_size)
+    cache, evaluator = Cache(out / "candidates.jsonl"), Evaluator(predict, records)
     scorer = resolve_scorers(["hard"])[0]
     report: dict[str, Any] = {"settings": {k: v for k, v in vars(cfg).items()}, "fingerprint": print_, "tasks": {}}
     worst_yaml: dict[str, list[dict[str, Any]]] = {}
@@ -238,17 +274,21 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
     base = TASKS.get(task).default_instruction
     started, fresh = time.perf_counter(), 0
     raw = cache.get(task, base) or Candidate(base, "raw")
-    if not raw.complete:
-        raw.score, raw.scored, raw.complete = evaluator.score(task, base)
+    if not raw.complete or (raw.right is None and TASKS.get(task).primary == "accuracy"):
+        raw.score, raw.scored, raw.complete, raw.right = evaluator.score(task, base)
         cache.put(task, raw)
+    evaluator.learn(task, raw.right)
     bar = tqdm(total=cfg.budget, desc=f"attack {task}", leave=False)
 
     def evaluate(candidate: Candidate, threshold: float | None) -> Candidate:
         nonlocal fresh
         held = cache.get(task, candidate.instruction)
         if held is not None and (held.complete or (threshold is not None and held.score > threshold)):
-            return Candidate(held.instruction, candidate.origin, held.score, held.scored, held.complete)
-        candidate.score, candidate.scored, candidate.complete = evaluator.score(task, candidate.instruction, threshold)
+            evaluator.learn(task, held.right)
+            return Candidate(held.instruction, candidate.origin, held.score, held.scored, held.complete, held.right)
+        candidate.score, candidate.scored, candidate.complete, candidate.right = evaluator.score(
+            task, candidate.instruction, threshold)
+        evaluator.learn(task, candidate.right)
         cache.put(task, candidate)
         fresh += 1
         return candidate
@@ -276,6 +316,7 @@ def attack_model(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], 
     instructions per task. Writes worst.yaml to the output folder and returns what attack.json holds."""
     from anit.evaluation.config import AttackConfig
     from anit.evaluation.run import EvalOptions, check_scoring, predict
+    from anit.generation import Openings
     from anit.noise.rewrite import Rewriter
     from anit.tasks.prompt import uses_chat
 
@@ -288,5 +329,6 @@ def attack_model(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], 
         rewriter = Rewriter(cfg.rewrite_model, cache_path=Path(cfg.out) / "rewrites.json", seed=cfg.seed,
                             k=cfg.rewrites)
     name = name or getattr(getattr(model, "config", None), "name_or_path", "model")
-    return run_attack(cfg, lambda pairs: predict(model, tokenizer, pairs, chat, evaluation), records, name, rewriter,
-                      user)
+    openings = Openings()
+    return run_attack(cfg, lambda pairs: predict(model, tokenizer, pairs, chat, evaluation, openings=openings),
+                      records, name, rewriter, user)

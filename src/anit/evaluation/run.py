@@ -16,7 +16,7 @@ import yaml
 
 from anit.errors import AnitError
 from anit.evaluation.robustness import condition_gaps, sensitivity
-from anit.generation import batch_order, generate, inference, prepare_batch
+from anit.generation import Openings, generate, inference, length_batches, prepare_batch
 from anit.evaluation.served import ServedModel
 from anit.tasks.prompt import answer_text, context_block, task_prompt, uses_chat
 from anit.jsonl import read_jsonl, write_json, write_jsonl
@@ -125,30 +125,29 @@ def _per_instruction(stem: str, table: dict[str, list[str]], records: Sequence[d
 
 
 def choice_predictions(model: Any, tokenizer: Any, prompts: Sequence[str], options: Sequence[Sequence[str]],
-                       chat: bool, batch_size: int) -> list[str]:
+                       chat: bool, batch_size: int, openings: Openings | None = None) -> list[str]:
     """The option with the highest total log-likelihood as the answer continuation (no generation)."""
-    scores = choice_scores(model, tokenizer, prompts, options, chat, batch_size)
+    scores = choice_scores(model, tokenizer, prompts, options, chat, batch_size, openings)
     return [max(opts, key=per.get) for opts, per in zip(options, scores)]
 
 
 def choice_scores(model: Any, tokenizer: Any, prompts: Sequence[str], options: Sequence[Sequence[str]],
-                  chat: bool, batch_size: int) -> list[dict[str, float]]:
+                  chat: bool, batch_size: int, openings: Openings | None = None) -> list[dict[str, float]]:
     """Each option's total log-likelihood as the continuation of its prompt.
 
-    Each prompt runs once (a batch's shared opening once per batch); its KV cache is copied to every
-    option, so only the option tokens run again.
+    Each prompt runs once (a shared opening once per batch, or once in all with ``openings``), in batches of
+    similar lengths (``length_batches``); its KV cache is copied to every option, so only the option tokens run
+    again.
     """
 
     rows = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     answers = {o: tokenizer(answer_text(o, chat), add_special_tokens=False)["input_ids"]
                for opts in options for o in opts}
     result: list[dict[str, float]] = [{} for _ in prompts]
-    order = batch_order(rows)
     with inference(model):
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
+        for batch in length_batches(rows, batch_size):
             inputs = prepare_batch(model, [rows[i] for i in batch], tokenizer.pad_token_id,
-                                   max(len(answers[o]) for i in batch for o in options[i]))
+                                   max(len(answers[o]) for i in batch for o in options[i]), openings)
             out = model(input_ids=inputs.input_ids[:, inputs.cached:], attention_mask=inputs.attention_mask,
                         position_ids=inputs.position_ids[:, inputs.cached:], cache=inputs.cache, use_cache=True,
                         logits_to_keep=1)
@@ -197,9 +196,10 @@ def evaluate(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], whic
     earlier = predictions_in(out) if reuse else {}
     summary: dict[str, Any] = {"conditions": {}}
     rows: dict[str, list[dict[str, Any]]] = {}
+    openings = Openings()
     for condition, pairs in plan.items():
         summary["conditions"][condition], rows[condition] = score_condition(model, tokenizer, condition, pairs, chat,
-                                                                            out, options, earlier)
+                                                                            out, options, earlier, openings)
     by_id = {r["id"]: r for r in records}
     noisy = [c for c in rows if c.startswith("noisy-")]
     if len(noisy) > 1:
@@ -229,8 +229,9 @@ def predictions_in(out: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
 
 
 def predict(model: Any, tokenizer: Any, pairs: Sequence[tuple[dict[str, Any], str]], chat: bool,
-            options: EvalOptions, progress: str | None = None) -> list[str]:
-    """The model's answer text for each (record, instruction): generated, or the best option (``choice``)."""
+            options: EvalOptions, progress: str | None = None, openings: Openings | None = None) -> list[str]:
+    """The model's answer text for each (record, instruction): generated, or the best option (``choice``);
+    ``openings`` keeps the KV caches of prompt openings across calls on the same model."""
     if not pairs:
         return []
     prompts = [task_prompt(tokenizer, r, ins, chat) for r, ins in pairs]
@@ -238,10 +239,10 @@ def predict(model: Any, tokenizer: Any, pairs: Sequence[tuple[dict[str, Any], st
         return served_predict(model, tokenizer, pairs, prompts, chat, options)
     if options.scoring == "choice":
         return choice_predictions(model, tokenizer, prompts, [r["options"] for r, _ in pairs], chat,
-                                  options.batch_size)
+                                  options.batch_size, openings)
     budget = options.max_new_tokens or max(TASKS.get(r["task"]).max_new_tokens for r, _ in pairs)
     return generate(model, tokenizer, prompts, budget, options.batch_size, options.do_sample, options.temperature,
-                    seed=options.seed, progress=progress)
+                    seed=options.seed, progress=progress, openings=openings)
 
 
 def served_predict(served: ServedModel, tokenizer: Any, pairs: Sequence[tuple[dict[str, Any], str]],
@@ -266,12 +267,12 @@ def served_predict(served: ServedModel, tokenizer: Any, pairs: Sequence[tuple[di
 
 def score_condition(model: Any, tokenizer: Any, condition: str, pairs: Sequence[tuple[dict[str, Any], str]],
                     chat: bool, out: Path, options: EvalOptions,
-                    earlier: dict[tuple[str, str, str], dict[str, Any]] | None = None
-                    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                    earlier: dict[tuple[str, str, str], dict[str, Any]] | None = None,
+                    openings: Openings | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Metrics and prediction rows of one condition; the pairs ``earlier`` holds a row for are not run again."""
     earlier = earlier or {}
     todo = [(r, ins) for r, ins in pairs if (condition, r["id"], ins) not in earlier]
-    generations = predict(model, tokenizer, todo, chat, options, progress=condition)
+    generations = predict(model, tokenizer, todo, chat, options, progress=condition, openings=openings)
     new = {}
     for (record, instruction), text in zip(todo, generations):
         task = TASKS.get(record["task"])
