@@ -136,6 +136,14 @@ def test_attack_writes_worst_instructions_that_eval_takes_and_resumes(tiny_model
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["conditions"]["worst-tc-0"]["sst2"]["accuracy"] == pytest.approx(worst[0]["dev_score"])
     assert metrics["sensitivity"]["worst"]["sst2"]["worst"] == pytest.approx(worst[0]["dev_score"])
+    assert worst[0]["found_on"] == {"model": str(tiny_model), "adapter": None} and "transfer" not in metrics
+    # the same file against another model is the transfer setting, and eval says so
+    other = tiny.build(tmp_path / "other", chat=True, seed=4)
+    moved = runner.invoke(app, ["eval", "--model", str(other), "--data", str(data), "--scoring", "choice",
+                                "--instructions", str(tmp_path / "atk" / "worst.yaml"), "--out", str(tmp_path / "t")])
+    assert moved.exit_code == 0, moved.output
+    assert f"searched on {tiny_model}, not on this model: the transfer setting" in moved.output
+    assert json.loads((tmp_path / "t" / "metrics.json").read_text())["transfer"] == {"worst": worst[0]["found_on"]}
 
 
 def test_attack_refuses_bad_input_before_loading_a_model(tmp_path):

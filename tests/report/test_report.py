@@ -58,6 +58,17 @@ def test_report_has_every_section_and_a_self_contained_html(tmp_path):
     images = re.findall(r'<img[^>]*src="([^"]+)"', page)
     assert len(images) == 3 and all(src.startswith("data:image/png;base64,") for src in images)
     assert "http" not in page and "<table>" in page
+    assert "Transfer" not in text
+
+
+def test_report_says_which_worst_case_instructions_were_searched_on_another_model(tmp_path):
+    _results(tmp_path / "it", 16, [14, 12, 8], 10)
+    path = tmp_path / "it" / "metrics.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()),
+                                "transfer": {"worst": {"model": "base-135m", "adapter": "/runs/anit"}}}))
+    text = write_report([tmp_path / "it"], tmp_path / "report").read_text()
+    assert "- Transfer: it's worst instructions were searched on base-135m + /runs/anit, not on the model scored." \
+        in text
 
 
 def test_by_distortion_scores_extraction_by_f1_not_exact_match():

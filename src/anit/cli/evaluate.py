@@ -44,15 +44,20 @@ def open_model(cfg: ModelOptions) -> tuple[Any, Any, str, str]:
 def eval_(cfg: EvalConfig) -> None:
     """Generate answers (or rank options), parse and score them per instruction condition, with paired gaps to
     raw, their bootstrap intervals and the spread over each family of instructions."""
-    from anit.evaluation.run import EvalOptions, check_scoring, conditions, evaluate, limit_records
+    from anit.evaluation.run import EvalOptions, check_scoring, conditions, evaluate, limit_records, transfers
 
     records = limit_records(read_records(cfg.data, EVALUATION), cfg.limit)
     plan = [pair for which in cfg.instructions for pairs in conditions(records, which).values() for pair in pairs]
     check_scoring([r for r, _ in plan], cfg.scoring)
-    model, tokenizer, style, _ = open_model(cfg)
+    model, tokenizer, style, name = open_model(cfg)
+    transfer = transfers(cfg.instructions, name, cfg.adapter)
+    for stem, found in transfer.items():
+        typer.echo(f"note: {stem}: these instructions were searched on {found['model']}"
+                   f"{' + ' + found['adapter'] if found['adapter'] else ''}, not on this model: the transfer setting "
+                   "(metrics.json says so under 'transfer')")
     summary = evaluate(model, tokenizer, records, cfg.instructions, Path(cfg.out),
                        EvalOptions(cfg.batch_size, cfg.max_new_tokens, cfg.scoring, cfg.sample, cfg.temperature,
-                                   cfg.seed, style))
+                                   cfg.seed, style), transfer=transfer)
     for condition, per_dataset in summary["conditions"].items():
         for dataset, metrics in per_dataset.items():
             shown = {k: round(v, 4) for k, v in metrics.items() if k in ("accuracy", "macro_f1", "f1", "unparseable")}

@@ -255,7 +255,8 @@ def run_attack(cfg: Any, predict: Callable[[list[tuple[dict[str, Any], str]]], l
     worst_yaml: dict[str, list[dict[str, Any]]] = {}
     for task in sorted({r["task"] for r in records}):
         report["tasks"][task] = attack_task(task, cfg, evaluator, cache, scorer, rewriter, user or {})
-        worst_yaml[task] = report["tasks"][task]["ranked"][:cfg.top_k]
+        found_on = {"model": model_name, "adapter": str(Path(cfg.adapter).resolve()) if cfg.adapter else None}
+        worst_yaml[task] = [{**row, "found_on": found_on} for row in report["tasks"][task]["ranked"][:cfg.top_k]]
     with atomic_path(out / "worst.yaml") as tmp:
         tmp.write_text("# The worst instructions found on dev, worst first; `anit eval --instructions` takes this "
                        "file as it is.\n" + yaml.safe_dump(worst_yaml, sort_keys=False, allow_unicode=True,

@@ -75,6 +75,24 @@ def instruction_file(path: Path) -> dict[str, list[str]]:
     return out
 
 
+def transfers(which: Sequence[str], model: str, adapter: str | None) -> dict[str, dict[str, Any]]:
+    """The instruction files among ``which`` whose entries ``anit attack`` found on another model or adapter than
+    ``model`` + ``adapter`` (the transfer setting), by condition stem, with where they were found."""
+    here = {"model": model, "adapter": str(Path(adapter).resolve()) if adapter else None}
+    out = {}
+    for name in which:
+        path = Path(name)
+        if name in ("raw", "noisy", "unseen", "unseen-pool") or not path.exists():
+            continue
+        table = yaml.safe_load(path.read_text(encoding="utf-8"))
+        origins = [e["found_on"] for entries in table.values() for e in entries
+                   if isinstance(e, dict) and isinstance(e.get("found_on"), dict)]
+        elsewhere = [o for o in origins if o != here]
+        if elsewhere:
+            out[path.stem] = elsewhere[0]
+    return out
+
+
 def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[tuple[dict[str, Any], str]]]:
     """Condition name -> (record, instruction) pairs.
 
@@ -181,14 +199,16 @@ def _continuation_logprobs(model: Any, cache: Any, inputs: Any, pairs: list[tupl
 
 
 def evaluate(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], which: Sequence[str], out: Path,
-             options: EvalOptions, reuse: bool = False) -> dict[str, Any]:
+             options: EvalOptions, reuse: bool = False, transfer: dict[str, dict[str, Any]] | None = None
+             ) -> dict[str, Any]:
     """Score every condition of ``which`` and write its predictions and metrics to ``out``. With ``reuse``, a
     prediction ``out`` already holds for a record under the same condition and instruction is kept and only the
     other pairs run; the metrics always cover all of ``records``.
 
     ``metrics.json`` holds every condition's metrics (and ``noisy``, all noise types pooled, where there are
-    several), the paired gap of each condition to raw with its bootstrap interval (``gaps``), and the spread over
-    each family of instructions (``sensitivity``).
+    several), the paired gap of each condition to raw with its bootstrap interval (``gaps``), the spread over
+    each family of instructions (``sensitivity``) and, under ``transfer``, the families whose instructions were
+    searched on another model (``transfers``).
     """
     chat = uses_chat(tokenizer, options.prompt_style)
     plan = {condition: pairs for name_of in which for condition, pairs in conditions(records, name_of).items()}
@@ -207,6 +227,8 @@ def evaluate(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], whic
         summary["conditions"]["noisy"] = condition_metrics([(by_id[row["id"]], row["parsed"]) for row in rows["noisy"]])
     summary["gaps"] = condition_gaps(rows, by_id, options.seed)
     summary["sensitivity"] = sensitivity(summary["conditions"], summary["gaps"])
+    if transfer:
+        summary["transfer"] = transfer
     write_json(out / "metrics.json", summary)
     return summary
 

@@ -98,6 +98,11 @@ def write_report(roots: Sequence[Path], out: Path) -> Path:
              "condition minus raw on the same records, with a paired bootstrap 95% interval; a family's worst gives "
              "the drop rate PDR = 1 - worst/raw.")
     md, body = ["# anit report", "", intro, ""], [f"<h1>anit report</h1><p>{html.escape(intro)}</p>"]
+    moved = [f"Transfer: {method}'s {stem} instructions were searched on {found['model']}"
+             + (f" + {found['adapter']}" if found.get("adapter") else "") + ", not on the model scored."
+             for method, data in results.items() for stem, found in data.get("transfer", {}).items()]
+    md += [f"- {line}" for line in moved] + ([""] if moved else [])
+    body += [f"<p>{html.escape(line)}</p>" for line in moved]
     binned = distortion_bins(noisy_rows, datasets)
     for dataset in datasets:
         summary, detail = summary_table(results, dataset), detail_table(results, dataset)
