@@ -201,7 +201,8 @@ def render() -> None:
         summary = json.loads(robustness.read_text())
         lines += ["## Robustness: the answer", "", "Multi-task LoRA, each model attacked on dev and scored on test "
                   "(tables, intervals and command: [benchmarks/robustness.md](benchmarks/robustness.md)):", ""]
-        lines += [f"- {v}" for v in summary.get("verdicts", {}).get("generate", [])] + [""]
+        lines += [summary["headline"]["generate"], ""] if summary.get("headline", {}).get("generate") else []
+        lines += [f"- {v['text']}" for v in summary.get("verdicts", {}).get("generate", [])] + [""]
     paths = sorted((DOCS / "benchmarks").glob("*.json"),
                    key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else len(ORDER), p.stem))
     for path in paths:

@@ -60,7 +60,7 @@ def family_tables(robustness: dict[str, Any], costs: dict[str, float], scoring: 
                 lines.append(f"| {dataset} | {row['method']} | {len(row['seeds'])} | "
                              + " | ".join(cell(row[key]) for key, _ in COLUMNS) + f" | {cost} |")
         lines.append("")
-    lines += [f"- {v}" for v in robustness.get("verdicts", {}).get(scoring, [])]
+    lines += [f"- {v['text']}" for v in robustness.get("verdicts", {}).get(scoring, [])]
     return lines
 
 
@@ -104,6 +104,8 @@ def block(robustness: dict[str, Any] | None, speed: dict[str, Any] | None, image
              "generation on test under the raw instruction, the six held-out ones, a noisy one per record and each "
              "model's own worst instructions (found by `anit attack` on dev). PDR = 1 − worst/raw (lower is more "
              "robust). Mean ± std over seeds.", ""]
+    if robustness.get("headline", {}).get("generate"):
+        lines += [robustness["headline"]["generate"], ""]
     lines += family_tables(robustness, step_costs(speed))
     if image:
         lines += ["", f"![scores per method and condition]({image})"]

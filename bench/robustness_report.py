@@ -125,34 +125,61 @@ def _loses(name: str, pdr: float) -> str:
     return f"`{name}` loses {pdr:.0%}" if pdr >= 0 else f"`{name}` gains {-pdr:.0%}"
 
 
-def verdict(dataset: str, lines: list[dict[str, Any]]) -> str:
-    """The plain sentence: can the protocol see it's drop (its worst-case PDR interval above 0 on a seed), and if
-    so, is anit's worst-case PDR at most half of it's while its raw score is not lower (beyond the paired interval).
-    Where it's drop cannot be seen, the goal is not judged."""
+MEETS, FAILS, NOT_JUDGED = "meets", "fails", "not judged"
+
+
+def verdict(dataset: str, lines: list[dict[str, Any]]) -> dict[str, str]:
+    """The plain sentence and its outcome: can the protocol see it's drop (its worst-case PDR interval above 0 on a
+    seed), and if so, is anit's worst-case PDR at most half of it's while its raw score is not lower (beyond the
+    paired interval). Where it's drop cannot be seen, the goal is not judged."""
     by = {line["method"]: line for line in lines}
     it, anit = by.get("it"), by.get("anit")
+
+    def said(outcome: str, text: str) -> dict[str, str]:
+        return {"dataset": dataset, "outcome": outcome, "text": text}
+
     if not it or it["pdr_worst"][0] is None:
-        return f"{dataset}: `it` scores 0 under its raw instruction here, so no drop rate is defined."
+        return said(NOT_JUDGED, f"{dataset}: `it` scores 0 under its raw instruction here, so no drop rate is "
+                                "defined.")
     seen = it["pdr_above_zero"]
     text = (f"{dataset}: {_loses('it', it['pdr_worst'][0])} of its raw score under its worst instruction "
             f"(interval above 0 on {seen} of {len(it['seeds'])} seed(s))")
     if not anit:
-        return text + "; `anit` not run yet."
+        return said(NOT_JUDGED, text + "; `anit` not run yet.")
     raw_lower = [v["raw_high"] < 0 for v in anit["vs_it"].values() if v]
     raw = (f"a raw score {anit['raw'][0] - it['raw'][0]:+.3f} against it's"
            + (f" (lower beyond the paired interval on {sum(raw_lower)} of {len(raw_lower)} seed(s))"
               if any(raw_lower) else " (not lower beyond the paired interval)"))
     if anit["pdr_worst"][0] is None:
-        return text + f"; `anit` scores 0 under its raw instruction ({raw}). ANIT does not meet the goal here."
+        return said(FAILS, text + f"; `anit` scores 0 under its raw instruction ({raw}). ANIT does not meet the "
+                                  "goal here.")
     text += f"; {_loses('anit', anit['pdr_worst'][0])}, with {raw}"
     if not seen:
-        return text + ". Not judged: the protocol does not see it's drop here."
-    half = anit["pdr_worst"][0] <= 0.5 * it["pdr_worst"][0]
-    return text + (". ANIT's drop is at most half of it's and " + ("its raw score is not lower: ANIT meets the goal "
-                                                                  "here." if not any(raw_lower) else
-                                                                  "but its raw score is lower: ANIT does not meet "
-                                                                  "the goal here.")
-                   if half else ". ANIT's drop is more than half of it's: ANIT does not meet the goal here.")
+        return said(NOT_JUDGED, text + ". Not judged: the protocol does not see it's drop here.")
+    if anit["pdr_worst"][0] > 0.5 * it["pdr_worst"][0]:
+        return said(FAILS, text + ". ANIT's drop is more than half of it's: ANIT does not meet the goal here.")
+    if any(raw_lower):
+        return said(FAILS, text + ". ANIT's drop is at most half of it's but its raw score is lower: ANIT does not "
+                                  "meet the goal here.")
+    return said(MEETS, text + ". ANIT's drop is at most half of it's and its raw score is not lower: ANIT meets "
+                              "the goal here.")
+
+
+def headline(verdicts: list[dict[str, str]], settings: dict[str, Any], ran: dict[str, int]) -> str:
+    """The answer in one sentence: on how many datasets the protocol sees it's drop and, there, where ANIT meets
+    the goal; with how much of the protocol has run (``ran``: method -> seeds finished)."""
+    seen = [v for v in verdicts if v["outcome"] != NOT_JUDGED]
+    meets = [v["dataset"] for v in seen if v["outcome"] == MEETS]
+    fails = [v["dataset"] for v in seen if v["outcome"] == FAILS]
+    done = ", ".join(f"{method} {n}" for method, n in ran.items() if n)
+    goal = "the goal (at most half of `it`'s drop, raw score not lower)"
+    judged = (f"ANIT meets {goal} on {', '.join(meets)}" + (f" and not on {', '.join(fails)}" if fails else "")
+              if meets else f"ANIT does not meet {goal} on {', '.join(fails)}" if fails else "")
+    answer = (f"the protocol sees `it`'s worst-case drop on {len(seen)} of {len(verdicts)} datasets"
+              + (f" ({', '.join(v['dataset'] for v in seen)})" if seen else "")
+              + (f"; {judged}" if judged else "") + "; elsewhere the goal is not judged.")
+    return (f"**Answer so far: {answer}** Runs finished (seeds per method, of {len(settings.get('seeds', []))}): "
+            f"{done or 'none'}.")
 
 
 def _fmt(pair: tuple[float | None, float | None, int]) -> str:
@@ -200,7 +227,7 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
                              f"{_fmt(r['unseen_worst'])} | {_fmt(r['noisy'])} | {_fmt(r['worst'])} | "
                              f"{_fmt(r['pdr_worst'])} | {_fmt(r['unparseable'])} | {raw_vs or '-'} | "
                              f"{pdr_vs or '-'} | {r['train_s'] or 0:.0f} |")
-            lines += ["", verdict(dataset, rows), ""]
+            lines += ["", verdict(dataset, rows)["text"], ""]
     return "\n".join(lines) + "\n"
 
 
@@ -218,8 +245,11 @@ def summarise(work: Path, settings: dict[str, Any]) -> dict[str, Any]:
         write_json(ran, {"command": here})
     settings["command"] = json.loads(ran.read_text())["command"] if ran.exists() else here
     tables = {scoring: table(work, scoring) for scoring in ("generate", "choice")}
-    payload = {"settings": settings, "machine": machine(), "tables": tables,
-               "verdicts": {s: [verdict(d, rows) for d, rows in t.items()] for s, t in tables.items()}}
+    verdicts = {s: [verdict(d, rows) for d, rows in t.items()] for s, t in tables.items()}
+    ran = {method: len({seed for rows in tables["generate"].values() for row in rows if row["method"] == method
+                        for seed in row["seeds"]}) for method in settings.get("methods", [])}
+    payload = {"settings": settings, "machine": machine(), "tables": tables, "verdicts": verdicts,
+               "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()}}
     write_json(DOCS / "benchmarks" / "robustness.json", payload)
     (DOCS / "benchmarks" / "robustness.md").write_text(markdown(tables, settings), encoding="utf-8")
     return payload

@@ -53,7 +53,9 @@ def test_benchmarks_page_leads_with_the_answer_then_speed_targets_and_places_not
     machine = {"cpu": "cpu", "cores": 2, "threads": 2, "torch": "2", "cuda": None, "python": "3.11", "date": "d"}
     docs = tmp_path / "docs"
     (docs / "benchmarks").mkdir(parents=True)
-    (docs / "benchmarks" / "robustness.json").write_text(json.dumps({"verdicts": {"generate": ["sst2: it loses 5%."]}}))
+    (docs / "benchmarks" / "robustness.json").write_text(json.dumps({
+        "verdicts": {"generate": [{"dataset": "sst2", "outcome": "not judged", "text": "sst2: it loses 5%."}]},
+        "headline": {"generate": "**Answer so far: not judged.**"}}))
     section = {"command": "python -m bench.quality", "machine": machine}
     (docs / "benchmarks" / "quality.json").write_text(json.dumps({"title": "Quality", "notes": [
         "sst2, 60 steps: anit is level with it.", "Wall times: one run."], "sections": [
@@ -65,7 +67,8 @@ def test_benchmarks_page_leads_with_the_answer_then_speed_targets_and_places_not
     monkeypatch.setattr(common, "DOCS", docs)
     common.render()
     page = (docs / "BENCHMARKS.md").read_text()
-    order = [page.index(x) for x in ("## Robustness: the answer", "- sst2: it loses 5%.", "## Speed", "### Targets",
+    order = [page.index(x) for x in ("## Robustness: the answer", "**Answer so far: not judged.**",
+                                     "- sst2: it loses 5%.", "## Speed", "### Targets",
                                      "### Training step", "## Quality", "### sst2, 60 steps")]
     assert order == sorted(order)
     assert "| 93k |" in page and "| 0.812 |" in page and "Same command and machine as above." in page

@@ -7,7 +7,7 @@ import pytest
 
 from anit.tasks.metrics import classification
 from bench.results import END, START, block, cell, step_costs
-from bench.robustness_report import paired_against, table, verdict
+from bench.robustness_report import FAILS, MEETS, NOT_JUDGED, headline, paired_against, table, verdict
 
 
 def test_paired_against_matches_a_direct_computation_on_each_resample():
@@ -51,14 +51,25 @@ def test_table_and_verdict_say_whether_anit_halves_its_worst_case_drop(tmp_path)
     assert it["pdr_worst"][0] == pytest.approx(0.5) and anit["pdr_worst"][0] == pytest.approx(0.125)
     assert anit["vs_it"][0]["raw_diff"] == 0.0 and anit["vs_it"][0]["pdr_diff"] == pytest.approx(-0.375)
     assert it["pdr_above_zero"] == 1 and anit["train_s"] == 30.0
-    sentence = verdict("sst2", rows)
+    said = verdict("sst2", rows)
+    sentence = said["text"]
     assert "`it` loses 50%" in sentence and "`anit` loses 12%" in sentence and "at most half" in sentence
-    assert sentence.endswith("ANIT meets the goal here.")
+    assert sentence.endswith("ANIT meets the goal here.") and said["outcome"] == MEETS
     unseen_drop = [{**rows[0], "pdr_above_zero": 0}, rows[1]]
-    assert verdict("sst2", unseen_drop).endswith("Not judged: the protocol does not see it's drop here.")
+    unseen = verdict("sst2", unseen_drop)
+    assert unseen["text"].endswith("Not judged: the protocol does not see it's drop here.")
+    assert unseen["outcome"] == NOT_JUDGED
     _run(tmp_path / "worse", "it-0", 16, 8)
     _run(tmp_path / "worse", "anit-0", 12, 9)
-    assert verdict("sst2", table(tmp_path / "worse", "generate")["sst2"]).endswith("does not meet the goal here.")
+    worse = verdict("sst2", table(tmp_path / "worse", "generate")["sst2"])
+    assert worse["text"].endswith("does not meet the goal here.") and worse["outcome"] == FAILS
+    # the headline counts the outcomes, and says how much of the protocol has run
+    line = headline([said, {**worse, "dataset": "ag_news"}, {**unseen, "dataset": "conll2003"}],
+                    {"seeds": [0, 1, 2]}, {"it": 1, "anit": 1, "fgm": 0})
+    assert line == ("**Answer so far: the protocol sees `it`'s worst-case drop on 2 of 3 datasets (sst2, ag_news); "
+                    "ANIT meets the goal (at most half of `it`'s drop, raw score not lower) on sst2 and not on "
+                    "ag_news; elsewhere the goal is not judged.** Runs finished (seeds per method, of 3): it 1, "
+                    "anit 1.")
 
 
 def test_readme_block_is_generated_from_the_json(tmp_path):
@@ -77,5 +88,5 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     assert "| sst2 | it | 2 | 0.850 ± 0.071 | - | - | 0.417 ± 0.118 | 1.00x it |" in text
     assert "![scores per method and condition](docs/results.png)" in text and "`it` loses 42%" in text
     zero = [{**rows[0], "method": "anit", "pdr_worst": [None, None, 0], "vs_it": {}}]
-    assert "scores 0 under its raw instruction" in verdict("sst2", [rows[0]] + zero)
+    assert "scores 0 under its raw instruction" in verdict("sst2", [rows[0]] + zero)["text"]
     assert cell([0.81, 0.031, 3]) == "0.810 ± 0.031" and cell([0.5, 0.0, 1]) == "0.500" and cell(None) == "-"
