@@ -182,6 +182,42 @@ def headline(verdicts: list[dict[str, str]], settings: dict[str, Any], ran: dict
             f"{done or 'none'}.")
 
 
+def scoring_compared(work: Path, tables: dict[str, dict[str, list[dict[str, Any]]]]) -> list[str]:
+    """Which scoring shows the drops: per classification dataset, the mean over methods (scored both ways) of the
+    drop rate of the held-out worst, of the noisy mean and of the worst case, by generation and by choice, and how
+    often the two give the same answer under the raw instruction (over every run scored both ways)."""
+    lines = []
+    both_ways = [f for f in sorted((work / "runs").glob("*-*"))
+                 if run_metrics(f, "generate") and run_metrics(f, "choice")]
+    for dataset, rows in tables.get("generate", {}).items():
+        other = {row["method"]: row for row in tables.get("choice", {}).get(dataset, [])}
+        both = [(row, other[row["method"]]) for row in rows if row["method"] in other]
+        if not both:
+            continue
+
+        def rate(row: dict[str, Any], key: str) -> float | None:
+            raw, value = row["raw"][0], row[key][0]
+            return None if not raw or value is None else 1 - value / raw
+
+        cells = []
+        for key, label in (("unseen_worst", "held-out worst"), ("noisy", "noisy"), ("worst", "worst case")):
+            pairs = [(rate(g, key), rate(c, key)) for g, c in both]
+            pairs = [(g, c) for g, c in pairs if g is not None and c is not None]
+            if pairs:
+                gen, cho = statistics.fmean(g for g, _ in pairs), statistics.fmean(c for _, c in pairs)
+                cells.append(f"{label} {gen:.3f} vs {cho:.3f}")
+        same = [(g[0] == c[0]) for f in both_ways
+                for g, c in _shared(_pairs(f, "generate", "raw", dataset), _pairs(f, "choice", "raw", dataset))]
+        agree = f" Same answer under raw on {statistics.fmean(same):.0%} of {len(same)} record-runs." if same else ""
+        lines.append(f"{dataset} ({len(both)} methods): drop rate by generation vs by choice: " + "; ".join(cells)
+                     + "." + agree)
+    return lines
+
+
+def _shared(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[Any, Any]]:
+    return [(a[i], b[i]) for i in sorted(set(a) & set(b))]
+
+
 def _fmt(pair: tuple[float | None, float | None, int]) -> str:
     mean, std, n = pair
     if mean is None:
@@ -209,9 +245,14 @@ NOTES = [
 """What every robustness table is read with."""
 
 
-def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any]) -> str:
+def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any],
+             compared: list[str]) -> str:
     lines = ["# Robustness benchmark: multi-task LoRA, worst-case and held-out instructions", "",
              f"`{settings.get('command', 'python -m bench.robustness')}`", ""] + [f"- {note}" for note in NOTES] + [""]
+    if compared:
+        lines += ["## Which scoring shows the drops", "", "Mean over the methods scored both ways; the worst case "
+                  "of classification is searched by choice in both (see the notes).", ""]
+        lines += [f"- {line}" for line in compared] + [""]
     for scoring, per_dataset in tables.items():
         lines += [f"## Scored by {'generation' if scoring == 'generate' else 'choice'}", ""]
         for dataset, rows in per_dataset.items():
@@ -249,7 +290,9 @@ def summarise(work: Path, settings: dict[str, Any]) -> dict[str, Any]:
     ran = {method: len({seed for rows in tables["generate"].values() for row in rows if row["method"] == method
                         for seed in row["seeds"]}) for method in settings.get("methods", [])}
     payload = {"settings": settings, "machine": machine(), "tables": tables, "verdicts": verdicts,
+               "scoring_compared": scoring_compared(work, tables),
                "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()}}
     write_json(DOCS / "benchmarks" / "robustness.json", payload)
-    (DOCS / "benchmarks" / "robustness.md").write_text(markdown(tables, settings), encoding="utf-8")
+    (DOCS / "benchmarks" / "robustness.md").write_text(markdown(tables, settings, payload["scoring_compared"]),
+                                                              encoding="utf-8")
     return payload

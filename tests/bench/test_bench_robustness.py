@@ -7,7 +7,8 @@ import pytest
 
 from anit.tasks.metrics import classification
 from bench.results import END, START, block, cell, step_costs
-from bench.robustness_report import FAILS, MEETS, NOT_JUDGED, headline, paired_against, table, verdict
+from bench.robustness_report import (FAILS, MEETS, NOT_JUDGED, headline, paired_against, scoring_compared,
+                                     table, verdict)
 
 
 def test_paired_against_matches_a_direct_computation_on_each_resample():
@@ -25,8 +26,8 @@ def test_paired_against_matches_a_direct_computation_on_each_resample():
     assert got["raw_low"] == pytest.approx(np.percentile(diffs, 2.5))
 
 
-def _run(work, name, raw, worst, wall=10.0):
-    folder = work / "runs" / name / "eval-generate"
+def _run(work, name, raw, worst, wall=10.0, scoring="generate"):
+    folder = work / "runs" / name / f"eval-{scoring}"
     folder.mkdir(parents=True)
     ids = [str(i) for i in range(20)]
     for condition, right in (("raw", raw), ("worst-tc-0", worst)):
@@ -90,3 +91,14 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     zero = [{**rows[0], "method": "anit", "pdr_worst": [None, None, 0], "vs_it": {}}]
     assert "scores 0 under its raw instruction" in verdict("sst2", [rows[0]] + zero)["text"]
     assert cell([0.81, 0.031, 3]) == "0.810 ± 0.031" and cell([0.5, 0.0, 1]) == "0.500" and cell(None) == "-"
+
+
+def test_scoring_compared_gives_each_scorings_drop_rate_and_their_agreement(tmp_path):
+    _run(tmp_path, "it-0", 16, 8)                      # by generation: worst case loses half
+    _run(tmp_path, "it-0", 16, 12, scoring="choice")   # by choice: a quarter
+    _run(tmp_path, "anit-0", 10, 5)
+    tables = {s: table(tmp_path, s) for s in ("generate", "choice")}
+    (line,) = scoring_compared(tmp_path, tables)
+    # it only is scored both ways; raw answers agree on all 20 records (the first 16 right under both)
+    assert line == ("sst2 (1 methods): drop rate by generation vs by choice: worst case 0.500 vs 0.250. "
+                    "Same answer under raw on 100% of 20 record-runs.")
