@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import gzip
 import json
 import os
 import tempfile
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from anit.errors import AnitError, DataError
+from anit.errors import AnitError, BadRecords, DataError
 
 
 def _alive(pid: int) -> bool:
@@ -71,6 +72,23 @@ def write_json(path: str | Path, obj: Any) -> None:
         Path(tmp).write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
+def numbered_lines(path: Path, bad: BadRecords | None = None) -> Iterator[tuple[int, str]]:
+    """(line number, text without newline) of a UTF-8 file, plain or gzip, a leading byte-order mark dropped; a line
+    of bad bytes names its line, and with ``bad`` skipping (``--skip-bad``) it is counted and left out."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as err:
+                error = DataError(path, number, f"not UTF-8 ({err.reason} at byte {err.start})")
+                if bad is None:
+                    raise error from None
+                bad(error)
+                continue
+            yield number, text
+
+
 def read_jsonl(path: str | Path, required: Iterable[str] = (),
                check: Callable[[dict[str, Any]], str | None] | None = None) -> list[dict[str, Any]]:
     """Every record of a JSONL file; a malformed line, a missing field or what ``check`` finds names file and line.
@@ -80,25 +98,20 @@ def read_jsonl(path: str | Path, required: Iterable[str] = (),
         raise DataError(path, None, "file not found")
     required = tuple(required)
     records = []
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as err:
-                raise DataError(path, number, f"not UTF-8 ({err.reason} at byte {err.start})") from None
-            if not text.strip():
-                continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as err:
-                raise DataError(path, number, f"not valid JSON ({err.msg}); expected one object per line") from None
-            if not isinstance(record, dict):
-                raise DataError(path, number, "expected a JSON object")
-            missing = [name for name in required if name not in record]
-            if missing:
-                raise DataError(path, number, f"missing field(s) {', '.join(missing)}")
-            found = check(record) if check else None
-            if found:
-                raise DataError(path, number, found)
-            records.append(record)
+    for number, text in numbered_lines(path):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DataError(path, number, f"not valid JSON ({err.msg}); expected one object per line") from None
+        if not isinstance(record, dict):
+            raise DataError(path, number, "expected a JSON object")
+        missing = [name for name in required if name not in record]
+        if missing:
+            raise DataError(path, number, f"missing field(s) {', '.join(missing)}")
+        found = check(record) if check else None
+        if found:
+            raise DataError(path, number, found)
+        records.append(record)
     return records

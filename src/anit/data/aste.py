@@ -11,7 +11,8 @@ import ast
 from pathlib import Path
 from typing import Iterator
 
-from anit.data.base import DatasetSpec, Example, numbered_lines, register_dataset
+from anit.data.base import DatasetSpec, Example, register_dataset
+from anit.jsonl import numbered_lines
 from anit.errors import BadRecords, DataError
 
 SENTIMENTS = {"POS": "positive", "NEG": "negative", "NEU": "neutral"}

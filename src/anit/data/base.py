@@ -10,7 +10,6 @@ A user adds a dataset without touching the core::
 
 from __future__ import annotations
 
-import gzip
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,23 +63,6 @@ def default_data_dir() -> Path:
         if candidate.is_dir():
             return candidate
     return checkout.parent / "shared" / "data"
-
-
-def numbered_lines(path: Path, bad: BadRecords | None = None) -> Iterator[tuple[int, str]]:
-    """(line number, text without newline) of a UTF-8 file, plain or gzip, a leading byte-order mark dropped; a line
-    of bad bytes names its line, and with ``bad`` skipping (``--skip-bad``) it is counted and left out."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as err:
-                error = DataError(path, number, f"not UTF-8 ({err.reason} at byte {err.start})")
-                if bad is None:
-                    raise error from None
-                bad(error)
-                continue
-            yield number, text
 
 
 def split_path(spec: DatasetSpec, split: str, data_dir: Path) -> Path:

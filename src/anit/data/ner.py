@@ -16,7 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
-from anit.data.base import DatasetSpec, Example, numbered_lines, register_dataset
+from anit.data.base import DatasetSpec, Example, register_dataset
+from anit.jsonl import numbered_lines
 from anit.errors import BadRecords, DataError, shown
 
 CONLL_TYPES = {"PER": "person", "ORG": "organization", "LOC": "location", "MISC": "miscellaneous"}

@@ -17,7 +17,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from anit.data.base import DatasetSpec, Example, numbered_lines, register_dataset
+from anit.data.base import DatasetSpec, Example, register_dataset
+from anit.jsonl import numbered_lines
 from anit.errors import BadRecords, DataError
 
 NYT_RELATIONS = (
