@@ -218,6 +218,17 @@ def _shared(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[Any, Any]]:
     return [(a[i], b[i]) for i in sorted(set(a) & set(b))]
 
 
+def walls(work: Path) -> list[dict[str, Any]]:
+    """Seconds per run and stage (training, attack, each evaluation) from the work folder's records."""
+    def seconds(path: Path, key: str) -> float | None:
+        return json.loads(path.read_text()).get(key) if path.exists() else None
+
+    return [{"run": f.name, "train": seconds(f / "wall.json", "train_s"), "attack": seconds(f / "attack_wall.json",
+                                                                                            "attack_s"),
+             **{f"eval ({s})": seconds(f / f"eval-{s}" / "wall.json", "eval_s") for s in ("generate", "choice")}}
+            for f in sorted((work / "runs").glob("*-*")) if f.is_dir()]
+
+
 def _fmt(pair: tuple[float | None, float | None, int]) -> str:
     mean, std, n = pair
     if mean is None:
@@ -246,7 +257,7 @@ NOTES = [
 
 
 def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any],
-             compared: list[str]) -> str:
+             compared: list[str], times: list[dict[str, Any]]) -> str:
     lines = ["# Robustness benchmark: multi-task LoRA, worst-case and held-out instructions", "",
              f"`{settings.get('command', 'python -m bench.robustness')}`", ""] + [f"- {note}" for note in NOTES] + [""]
     if compared:
@@ -269,6 +280,13 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
                              f"{_fmt(r['pdr_worst'])} | {_fmt(r['unparseable'])} | {raw_vs or '-'} | "
                              f"{pdr_vs or '-'} | {r['train_s'] or 0:.0f} |")
             lines += ["", verdict(dataset, rows)["text"], ""]
+    if times:
+        keys = list(times[0])
+        lines += ["## Wall times per run (s)", "", "A stage resumed after a stop counts its last part only; the runs shared the 2-core machine with other "
+                  "work and were paused while speed was measured, so read these as orders of magnitude.", "",
+                  "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+        lines += ["| " + " | ".join(str(row[k]) if k == "run" else "-" if row[k] is None else f"{row[k]:.0f}"
+                                    for k in keys) + " |" for row in times] + [""]
     return "\n".join(lines) + "\n"
 
 
@@ -290,9 +308,9 @@ def summarise(work: Path, settings: dict[str, Any]) -> dict[str, Any]:
     ran = {method: len({seed for rows in tables["generate"].values() for row in rows if row["method"] == method
                         for seed in row["seeds"]}) for method in settings.get("methods", [])}
     payload = {"settings": settings, "machine": machine(), "tables": tables, "verdicts": verdicts,
-               "scoring_compared": scoring_compared(work, tables),
+               "scoring_compared": scoring_compared(work, tables), "walls": walls(work),
                "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()}}
     write_json(DOCS / "benchmarks" / "robustness.json", payload)
-    (DOCS / "benchmarks" / "robustness.md").write_text(markdown(tables, settings, payload["scoring_compared"]),
-                                                              encoding="utf-8")
+    text = markdown(tables, settings, payload["scoring_compared"], payload["walls"])
+    (DOCS / "benchmarks" / "robustness.md").write_text(text, encoding="utf-8")
     return payload

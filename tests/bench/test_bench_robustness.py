@@ -8,7 +8,7 @@ import pytest
 from anit.tasks.metrics import classification
 from bench.results import END, START, block, cell, step_costs
 from bench.robustness_report import (FAILS, MEETS, NOT_JUDGED, headline, paired_against, scoring_compared,
-                                     table, verdict)
+                                     table, verdict, walls)
 
 
 def test_paired_against_matches_a_direct_computation_on_each_resample():
@@ -102,3 +102,11 @@ def test_scoring_compared_gives_each_scorings_drop_rate_and_their_agreement(tmp_
     # it only is scored both ways; raw answers agree on all 20 records (the first 16 right under both)
     assert line == ("sst2 (1 methods): drop rate by generation vs by choice: worst case 0.500 vs 0.250. "
                     "Same answer under raw on 100% of 20 record-runs.")
+
+
+def test_walls_read_each_stage_of_each_run(tmp_path):
+    _run(tmp_path, "it-0", 16, 8, wall=12.5)
+    (tmp_path / "runs" / "it-0" / "attack_wall.json").write_text(json.dumps({"attack_s": 30.0}))
+    (tmp_path / "runs" / "it-0" / "eval-generate" / "wall.json").write_text(json.dumps({"eval_s": 7.0}))
+    assert walls(tmp_path) == [{"run": "it-0", "train": 12.5, "attack": 30.0, "eval (generate)": 7.0,
+                                "eval (choice)": None}]
