@@ -282,8 +282,9 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
             lines += ["", verdict(dataset, rows)["text"], ""]
     if times:
         keys = list(times[0])
-        lines += ["## Wall times per run (s)", "", "A stage resumed after a stop counts its last part only; the runs shared the 2-core machine with other "
-                  "work and were paused while speed was measured, so read these as orders of magnitude.", "",
+        lines += ["## Wall times per run (s)", "",
+                  "A stage resumed after a stop counts its last part only; the runs shared the 2-core machine with "
+                  "other work and were paused while speed was measured, so read these as orders of magnitude.", "",
                   "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
         lines += ["| " + " | ".join(str(row[k]) if k == "run" else "-" if row[k] is None else f"{row[k]:.0f}"
                                     for k in keys) + " |" for row in times] + [""]
