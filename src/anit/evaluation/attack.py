@@ -249,7 +249,9 @@ def run_attack(cfg: Any, predict: Callable[[list[tuple[dict[str, Any], str]]], l
     if stamp.exists() and json.loads(stamp.read_text()) != print_:
         raise AnitError(f"{out}: holds an attack on another model, data or scoring ({stamp}); choose another --out")
     write_json(stamp, print_)
-    cache, evaluator = Cache(out / "candidates.jsonl"), Evaluator(predict, records)
+    # generation decodes a batch step by step: a call smaller than a batch would waste its steps
+    chunk = 4 if cfg.scoring == "choice" else cfg.batch_size
+    cache, evaluator = Cache(out / "candidates.jsonl"), Evaluator(predict, records, chunk)
     scorer = resolve_scorers(["hard"])[0]
     report: dict[str, Any] = {"settings": {k: v for k, v in vars(cfg).items()}, "fingerprint": print_, "tasks": {}}
     worst_yaml: dict[str, list[dict[str, Any]]] = {}
