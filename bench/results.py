@@ -21,7 +21,7 @@ FAMILIES = {"tc": "Classification (accuracy)", "ner": "Named entities (micro-F1)
             "absa": "Aspect-sentiment triplets (micro-F1)"}
 STEP_COST = {"it": "it, length-grouped", "noisy_it": "it, length-grouped", "it-matched": "it, length-grouped",
              "neftune": "neftune, length-grouped", "fgm": "fgm (exact), length-grouped",
-             "anit": "anit (exact), length-grouped"}
+             "anit": "anit (exact), length-grouped", "anit-step": "anit (exact), length-grouped"}
 """The speed benchmark's row that times each method's step (noisy_it and it-matched take it's steps)."""
 
 

@@ -240,7 +240,8 @@ NOTES = [
     "Protocol: one LoRA per method and seed on a shuffled mixture of SST-2, AG News, CoNLL-2003 and ASTE 14res "
     "(equal records per dataset, the training instructions noisy per record with five rule-based noise types at rate "
     "0.3, hard distortion), the same steps, batch, learning rate and LoRA for every method; it-matched trains it for "
-    "3x the steps (exact anit's forward and backward passes).",
+    "3x the steps (exact anit's forward and backward passes); anit-step is anit with `nrm_step: beta` (the ascent "
+    "step scales with beta(d) too, not only the random start).",
     "Worst case: each trained model is attacked on its own dev records (`anit attack`, the same budget for every "
     "model: choice scoring for classification, generation for extraction), and its worst instructions are scored on "
     "test. In the generation tables the classification worst case is therefore found by choice and scored by "

@@ -82,7 +82,7 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     speed = {"sections": [{"heading": "Training step, SmolLM2", "rows": [
         {"method": "it, length-grouped", "x it step": 1.0},
         {"method": "anit (exact), length-grouped", "x it step": 2.36}]}]}
-    assert step_costs(speed) == {"it": 1.0, "noisy_it": 1.0, "it-matched": 3.0, "anit": 2.36}
+    assert step_costs(speed) == {"it": 1.0, "noisy_it": 1.0, "it-matched": 3.0, "anit": 2.36, "anit-step": 2.36}
     text = block(robustness, speed, "docs/results.png")
     assert text.startswith(START) and text.endswith(END)
     assert "**Classification (accuracy)**" in text
