@@ -107,6 +107,9 @@ def block(robustness: dict[str, Any] | None, speed: dict[str, Any] | None, image
     if robustness.get("headline", {}).get("generate"):
         lines += [robustness["headline"]["generate"], ""]
     lines += family_tables(robustness, step_costs(speed))
+    if robustness.get("alike"):
+        lines += ["", "Methods that answer alike (same seed, raw instruction, by generation): "
+                  + " ".join(robustness["alike"])]
     if image:
         lines += ["", f"![scores per method and condition]({image})"]
     lines += ["", "Full record, intervals and the command: "

@@ -7,6 +7,7 @@ The per-run numbers come from each evaluation's metrics.json (sensitivity and pa
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 from pathlib import Path
@@ -218,6 +219,23 @@ def _shared(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[Any, Any]]:
     return [(a[i], b[i]) for i in sorted(set(a) & set(b))]
 
 
+def alike(work: Path, scoring: str = "generate", share: float = 0.99) -> list[str]:
+    """Pairs of methods trained on the same seed that give the same raw answer on at least ``share`` of the
+    records: where that holds, what sets them apart made no difference to what they answer."""
+    runs = {f.name: f for f in sorted((work / "runs").glob("*-*")) if run_metrics(f, scoring)}
+    lines = []
+    for a, b in itertools.combinations(runs, 2):
+        if a.rsplit("-", 1)[1] != b.rsplit("-", 1)[1]:
+            continue
+        mine, theirs = (
+            {r["id"]: r["parsed"] for r in read_jsonl(runs[n] / f"eval-{scoring}" / "raw.predictions.jsonl")}
+            for n in (a, b))
+        same = [mine[i] == theirs[i] for i in mine.keys() & theirs.keys()]
+        if same and statistics.fmean(same) >= share:
+            lines.append(f"{a} and {b} give the same raw answer on {sum(same)} of {len(same)} test records.")
+    return lines
+
+
 def walls(work: Path) -> list[dict[str, Any]]:
     """Seconds per run and stage (training, attack, each evaluation) from the work folder's records."""
     def seconds(path: Path, key: str) -> float | None:
@@ -258,13 +276,16 @@ NOTES = [
 
 
 def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any],
-             compared: list[str], times: list[dict[str, Any]]) -> str:
+             compared: list[str], times: list[dict[str, Any]], same: list[str]) -> str:
     lines = ["# Robustness benchmark: multi-task LoRA, worst-case and held-out instructions", "",
              f"`{settings.get('command', 'python -m bench.robustness')}`", ""] + [f"- {note}" for note in NOTES] + [""]
     if compared:
         lines += ["## Which scoring shows the drops", "", "Mean over the methods scored both ways; the worst case "
                   "of classification is searched by choice in both (see the notes).", ""]
         lines += [f"- {line}" for line in compared] + [""]
+    if same:
+        lines += ["## Methods that answer alike", "", "Trained on the same seed, scored by generation under the raw "
+                  "instruction (99% or more of the records alike):", ""] + [f"- {line}" for line in same] + [""]
     for scoring, per_dataset in tables.items():
         lines += [f"## Scored by {'generation' if scoring == 'generate' else 'choice'}", ""]
         for dataset, rows in per_dataset.items():
@@ -310,9 +331,9 @@ def summarise(work: Path, settings: dict[str, Any]) -> dict[str, Any]:
     ran = {method: len({seed for rows in tables["generate"].values() for row in rows if row["method"] == method
                         for seed in row["seeds"]}) for method in settings.get("methods", [])}
     payload = {"settings": settings, "machine": machine(), "tables": tables, "verdicts": verdicts,
-               "scoring_compared": scoring_compared(work, tables), "walls": walls(work),
+               "scoring_compared": scoring_compared(work, tables), "walls": walls(work), "alike": alike(work),
                "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()}}
     write_json(DOCS / "benchmarks" / "robustness.json", payload)
-    text = markdown(tables, settings, payload["scoring_compared"], payload["walls"])
+    text = markdown(tables, settings, payload["scoring_compared"], payload["walls"], payload["alike"])
     (DOCS / "benchmarks" / "robustness.md").write_text(text, encoding="utf-8")
     return payload

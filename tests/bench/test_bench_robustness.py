@@ -7,8 +7,8 @@ import pytest
 
 from anit.tasks.metrics import classification
 from bench.results import END, START, block, cell, step_costs
-from bench.robustness_report import (FAILS, MEETS, NOT_JUDGED, headline, paired_against, scoring_compared,
-                                     table, verdict, walls)
+from bench.robustness_report import (FAILS, MEETS, NOT_JUDGED, alike, headline, paired_against,
+                                     scoring_compared, table, verdict, walls)
 
 
 def test_paired_against_matches_a_direct_computation_on_each_resample():
@@ -110,3 +110,12 @@ def test_walls_read_each_stage_of_each_run(tmp_path):
     (tmp_path / "runs" / "it-0" / "eval-generate" / "wall.json").write_text(json.dumps({"eval_s": 7.0}))
     assert walls(tmp_path) == [{"run": "it-0", "train": 12.5, "attack": 30.0, "eval (generate)": 7.0,
                                 "eval (choice)": None}]
+
+
+def test_alike_names_methods_of_one_seed_that_answer_the_same(tmp_path):
+    _run(tmp_path, "it-0", 16, 8)
+    _run(tmp_path, "anit-0", 16, 12)    # the same raw answers as it-0
+    _run(tmp_path, "fgm-0", 15, 12)     # one raw answer differs: 19 of 20 alike
+    _run(tmp_path, "it-1", 16, 8)       # another seed: never compared
+    assert alike(tmp_path) == ["anit-0 and it-0 give the same raw answer on 20 of 20 test records."]
+    assert len(alike(tmp_path, share=0.95)) == 3
