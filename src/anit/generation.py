@@ -131,9 +131,10 @@ class Openings:
                 self.held[key] = model(input_ids=ids, use_cache=True).cache
             self.ran += len(key)
         self.held.move_to_end(key)
-        cache = copy.deepcopy(self.held[key])
+        entry = self.held[key]
         while len(self.held) > self.keep:
             self.held.popitem(last=False)
+        cache = copy.deepcopy(entry) if key in self.held else entry   # an entry no longer held needs no copy
         cache.batch_repeat_interleave(rows)
         return cache
 
