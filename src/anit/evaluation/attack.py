@@ -240,6 +240,7 @@ def run_attack(cfg: Any, predict: Callable[[list[tuple[dict[str, Any], str]]], l
 
     from anit.distortion import resolve_scorers
     from anit.errors import AnitError
+    from anit.evaluation.run import found_on
     from anit.jsonl import atomic_path, write_json
 
     out = Path(cfg.out)
@@ -255,10 +256,10 @@ def run_attack(cfg: Any, predict: Callable[[list[tuple[dict[str, Any], str]]], l
     scorer = resolve_scorers(["hard"])[0]
     report: dict[str, Any] = {"settings": {k: v for k, v in vars(cfg).items()}, "fingerprint": print_, "tasks": {}}
     worst_yaml: dict[str, list[dict[str, Any]]] = {}
+    where = found_on(model_name, cfg.adapter)
     for task in sorted({r["task"] for r in records}):
         report["tasks"][task] = attack_task(task, cfg, evaluator, cache, scorer, rewriter, user or {})
-        found_on = {"model": model_name, "adapter": str(Path(cfg.adapter).resolve()) if cfg.adapter else None}
-        worst_yaml[task] = [{**row, "found_on": found_on} for row in report["tasks"][task]["ranked"][:cfg.top_k]]
+        worst_yaml[task] = [{**row, "found_on": where} for row in report["tasks"][task]["ranked"][:cfg.top_k]]
     with atomic_path(out / "worst.yaml") as tmp:
         tmp.write_text("# The worst instructions found on dev, worst first; `anit eval --instructions` takes this "
                        "file as it is.\n" + yaml.safe_dump(worst_yaml, sort_keys=False, allow_unicode=True,

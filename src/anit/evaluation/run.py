@@ -75,14 +75,23 @@ def instruction_file(path: Path) -> dict[str, list[str]]:
     return out
 
 
+NAMED_CONDITIONS = ("raw", "noisy", "unseen", "unseen-pool")
+"""The --instructions values that name a condition rather than a file."""
+
+
+def found_on(model: str, adapter: str | None) -> dict[str, Any]:
+    """Where an attack's instructions were searched, as worst.yaml records it and ``transfers`` compares it."""
+    return {"model": model, "adapter": str(Path(adapter).resolve()) if adapter else None}
+
+
 def transfers(which: Sequence[str], model: str, adapter: str | None) -> dict[str, dict[str, Any]]:
     """The instruction files among ``which`` whose entries ``anit attack`` found on another model or adapter than
     ``model`` + ``adapter`` (the transfer setting), by condition stem, with where they were found."""
-    here = {"model": model, "adapter": str(Path(adapter).resolve()) if adapter else None}
+    here = found_on(model, adapter)
     out = {}
     for name in which:
         path = Path(name)
-        if name in ("raw", "noisy", "unseen", "unseen-pool") or not path.exists():
+        if name in NAMED_CONDITIONS or not path.exists():
             continue
         table = yaml.safe_load(path.read_text(encoding="utf-8"))
         origins = [e["found_on"] for entries in table.values() for e in entries
@@ -123,7 +132,7 @@ def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[
         return _per_instruction("unseen", table, unique)
     path = Path(which)
     if not path.exists():
-        raise AnitError(f"--instructions {which!r}: expected raw, noisy, unseen, unseen-pool or a YAML/JSON file")
+        raise AnitError(f"--instructions {which!r}: expected {', '.join(NAMED_CONDITIONS)} or a YAML/JSON file")
     table = instruction_file(path)
     if not {r["task"] for r in unique} & set(table):
         raise AnitError(f"{path}: lists instructions for {', '.join(sorted(table))}, but the data's records are "
