@@ -7,6 +7,7 @@ The per-run numbers come from each evaluation's metrics.json (sensitivity and pa
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import statistics
@@ -65,9 +66,21 @@ def paired_against(task: str, mine: tuple[list, list], theirs: tuple[list, list]
             "pdr_high": float(np.percentile(pdr_diff, 97.5)) if pdr_diff.size else None}
 
 
-def _pairs(folder: Path, scoring: str, condition: str, dataset: str) -> dict[str, tuple[Any, Any]]:
+@functools.lru_cache(maxsize=256)
+def _rows(path: Path, stamp: int) -> tuple[dict[str, Any], ...]:
+    """A prediction file's rows, read once per version (``stamp``: its modification time) however many datasets,
+    comparisons and method pairs read it."""
+    return tuple(read_jsonl(path))
+
+
+def _predictions(folder: Path, scoring: str, condition: str) -> tuple[dict[str, Any], ...]:
     path = folder / f"eval-{scoring}" / f"{condition}.predictions.jsonl"
-    return {r["id"]: (r["parsed"], r["gold"]) for r in read_jsonl(path) if r["dataset"] == dataset}
+    return _rows(path, path.stat().st_mtime_ns)
+
+
+def _pairs(folder: Path, scoring: str, condition: str, dataset: str) -> dict[str, tuple[Any, Any]]:
+    return {r["id"]: (r["parsed"], r["gold"]) for r in _predictions(folder, scoring, condition)
+            if r["dataset"] == dataset}
 
 
 def versus_it(work: Path, method: str, seed: int, scoring: str, dataset: str, task: str,
@@ -227,9 +240,7 @@ def alike(work: Path, scoring: str = "generate", share: float = 0.99) -> list[st
     for a, b in itertools.combinations(runs, 2):
         if a.rsplit("-", 1)[1] != b.rsplit("-", 1)[1]:
             continue
-        mine, theirs = (
-            {r["id"]: r["parsed"] for r in read_jsonl(runs[n] / f"eval-{scoring}" / "raw.predictions.jsonl")}
-            for n in (a, b))
+        mine, theirs = ({r["id"]: r["parsed"] for r in _predictions(runs[n], scoring, "raw")} for n in (a, b))
         same = [mine[i] == theirs[i] for i in mine.keys() & theirs.keys()]
         if same and statistics.fmean(same) >= share:
             lines.append(f"{a} and {b} give the same raw answer on {sum(same)} of {len(same)} test records.")
