@@ -27,6 +27,12 @@ def run_metrics(folder: Path, scoring: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def scored_runs(work: Path, *scorings: str) -> list[Path]:
+    """The run folders (``<method>-<seed>``) evaluated under every one of ``scorings``, in name order."""
+    return [f for f in sorted((work / "runs").glob("*-*")) if all(
+        (f / f"eval-{scoring}" / "metrics.json").exists() for scoring in scorings)]
+
+
 def run_row(metrics: dict[str, Any], dataset: str) -> dict[str, Any] | None:
     """One run's numbers on one dataset: raw, held-out mean and worst, pooled noisy, worst-case PDR (interval)."""
     raw = metrics["conditions"].get("raw", {}).get(dataset)
@@ -105,7 +111,7 @@ def _mean_std(values: list[float | None]) -> tuple[float | None, float | None, i
 
 def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
     """Per dataset: one row per method, mean and std over seeds, and the paired comparisons against it."""
-    runs = sorted(p for p in (work / "runs").glob("*-*") if run_metrics(p, scoring))
+    runs = scored_runs(work, scoring)
     per: dict[str, dict[tuple[str, int], dict[str, Any]]] = {}
     tasks: dict[str, str] = {}
     walls: dict[str, list[float]] = {}
@@ -201,8 +207,7 @@ def scoring_compared(work: Path, tables: dict[str, dict[str, list[dict[str, Any]
     drop rate of the held-out worst, of the noisy mean and of the worst case, by generation and by choice, and how
     often the two give the same answer under the raw instruction (over every run scored both ways)."""
     lines = []
-    both_ways = [f for f in sorted((work / "runs").glob("*-*"))
-                 if run_metrics(f, "generate") and run_metrics(f, "choice")]
+    both_ways = scored_runs(work, "generate", "choice")
     for dataset, rows in tables.get("generate", {}).items():
         other = {row["method"]: row for row in tables.get("choice", {}).get(dataset, [])}
         both = [(row, other[row["method"]]) for row in rows if row["method"] in other]
@@ -232,10 +237,14 @@ def _shared(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[Any, Any]]:
     return [(a[i], b[i]) for i in sorted(set(a) & set(b))]
 
 
-def alike(work: Path, scoring: str = "generate", share: float = 0.99) -> list[str]:
+ALIKE = 0.99
+"""The share of raw answers two methods must give alike to be named as answering alike."""
+
+
+def alike(work: Path, scoring: str = "generate", share: float = ALIKE) -> list[str]:
     """Pairs of methods trained on the same seed that give the same raw answer on at least ``share`` of the
     records: where that holds, what sets them apart made no difference to what they answer."""
-    runs = {f.name: f for f in sorted((work / "runs").glob("*-*")) if run_metrics(f, scoring)}
+    runs = {f.name: f for f in scored_runs(work, scoring)}
     lines = []
     for a, b in itertools.combinations(runs, 2):
         if a.rsplit("-", 1)[1] != b.rsplit("-", 1)[1]:
@@ -296,7 +305,8 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
         lines += [f"- {line}" for line in compared] + [""]
     if same:
         lines += ["## Methods that answer alike", "", "Trained on the same seed, scored by generation under the raw "
-                  "instruction (99% or more of the records alike):", ""] + [f"- {line}" for line in same] + [""]
+                  f"instruction ({ALIKE:.0%} or more of the records alike):", ""] + [f"- {line}" for line in same]
+        lines += [""]
     for scoring, per_dataset in tables.items():
         lines += [f"## Scored by {'generation' if scoring == 'generate' else 'choice'}", ""]
         for dataset, rows in per_dataset.items():
