@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from bench.robustness_report import other_runs
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 Item = TypeVar("Item")
@@ -203,6 +205,8 @@ def render() -> None:
                   "(tables, intervals and command: [benchmarks/robustness.md](benchmarks/robustness.md)):", ""]
         lines += [summary["headline"]["generate"], ""] if summary.get("headline", {}).get("generate") else []
         lines += [f"- {v['text']}" for v in summary.get("verdicts", {}).get("generate", [])] + [""]
+    if others := other_runs(DOCS / "benchmarks", "benchmarks/"):
+        lines += ["The same benchmark under another protocol:", ""] + [f"- {line}" for line in others] + [""]
     paths = sorted((DOCS / "benchmarks").glob("*.json"),
                    key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else len(ORDER), p.stem))
     for path in paths:

@@ -7,6 +7,7 @@ The per-run numbers come from each evaluation's metrics.json (sensitivity and pa
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import json
@@ -289,8 +290,9 @@ NOTES = [
     "both models (vs it, on the same seed). A PDR interval above 0 is a drop the protocol can see on that seed.",
     "Wall times (train s) are one run each on a shared 2-core machine, measured while other work ran beside it; "
     "read step costs from the speed benchmark (`python -m bench.speed`), which times them alone.",
-    "Sizes: the defaults of `python -m bench.robustness` (see its docstring) are smaller than the issue's protocol "
-    "(test 128 per classification dataset, not 256) to fit a 2-core CPU; the full protocol is a flag away.",
+    "Sizes: test {test_tc} records per classification dataset and {test_ext} per extraction one (the issue's "
+    "protocol: at least 256 and 48), dev {dev_tc} and {dev_ext} (the issue: 64), attack budgets {budget_tc} and "
+    "{budget_ext} candidates (the issue: 100); every method trains {steps} steps on {train} records per dataset.",
 ]
 """What every robustness table is read with."""
 
@@ -298,7 +300,8 @@ NOTES = [
 def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any],
              compared: list[str], times: list[dict[str, Any]], same: list[str]) -> str:
     lines = ["# Robustness benchmark: multi-task LoRA, worst-case and held-out instructions", "",
-             f"`{settings.get('command', 'python -m bench.robustness')}`", ""] + [f"- {note}" for note in NOTES] + [""]
+             f"`{settings.get('command', 'python -m bench.robustness')}`", ""]
+    lines += [f"- {note.format_map(collections.defaultdict(lambda: '?', settings))}" for note in NOTES] + [""]
     if compared:
         lines += ["## Which scoring shows the drops", "", "Mean over the methods scored both ways; the worst case "
                   "of classification is searched by choice in both (see the notes).", ""]
@@ -334,14 +337,29 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
     return "\n".join(lines) + "\n"
 
 
-def summarise(work: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    """Write docs/benchmarks/robustness.json and docs/benchmarks/robustness.md from the work folder."""
+def other_runs(folder: Path, link: str) -> list[str]:
+    """One line per robustness summary in ``folder`` other than the main one (another protocol, e.g. fewer steps):
+    its page (linked as ``link`` + file name), command and headline."""
+    lines = []
+    for path in sorted(folder.glob("robustness-*.json")):
+        summary = json.loads(path.read_text())
+        page = f"{link}{path.stem}.md"
+        lines.append(f"[{page}]({page}), {summary['settings'].get('steps')} steps "
+                     f"(`{summary['settings'].get('command')}`): {summary.get('headline', {}).get('generate', '')}")
+    return lines
+
+
+def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") -> dict[str, Any]:
+    """Write docs/benchmarks/<name>.json and .md from the work folder; the protocol it ran (its protocol.json) wins
+    over ``settings``, so a summary written later with other defaults still says what ran."""
     import shlex
     import sys
 
     from bench.common import machine
 
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in settings.items()}
+    if (work / "protocol.json").exists():
+        settings.update(json.loads((work / "protocol.json").read_text()))
     ran = work / "command.json"
     here = ("python -m bench.robustness " + shlex.join(sys.argv[1:])).strip()
     if not settings.get("summarise_only"):
@@ -354,7 +372,7 @@ def summarise(work: Path, settings: dict[str, Any]) -> dict[str, Any]:
     payload = {"settings": settings, "machine": machine(), "tables": tables, "verdicts": verdicts,
                "scoring_compared": scoring_compared(work, tables), "walls": walls(work), "alike": alike(work),
                "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()}}
-    write_json(DOCS / "benchmarks" / "robustness.json", payload)
+    write_json(DOCS / "benchmarks" / f"{name}.json", payload)
     text = markdown(tables, settings, payload["scoring_compared"], payload["walls"], payload["alike"])
-    (DOCS / "benchmarks" / "robustness.md").write_text(text, encoding="utf-8")
+    (DOCS / "benchmarks" / f"{name}.md").write_text(text, encoding="utf-8")
     return payload

@@ -119,3 +119,46 @@ def test_alike_names_methods_of_one_seed_that_answer_the_same(tmp_path):
     _run(tmp_path, "it-1", 16, 8)       # another seed: never compared
     assert alike(tmp_path) == ["anit-0 and it-0 give the same raw answer on 20 of 20 test records."]
     assert len(alike(tmp_path, share=0.95)) == 3
+
+
+def test_a_work_folder_keeps_its_protocol_and_refuses_another(tmp_path):
+    from bench.robustness import check_protocol, parse_args
+
+    work = tmp_path / "work"
+    work.mkdir()
+    check_protocol(parse_args(["--work", str(work), "--steps", "60"]))
+    assert json.loads((work / "protocol.json").read_text())["steps"] == 60
+    check_protocol(parse_args(["--work", str(work), "--steps", "60", "--seeds", "1"]))  # seeds are not protocol
+    with pytest.raises(SystemExit) as stop:
+        check_protocol(parse_args(["--work", str(work), "--test-tc", "256", "--steps", "60"]))
+    message = str(stop.value)
+    assert message == (f"{work / 'protocol.json'}: field 'test_tc' is 128 there but this run asks 256; "
+                       "pass --test-tc 128 to continue it, or another --work")
+    assert json.loads((work / "protocol.json").read_text())["test_tc"] == 128
+
+
+def test_summaries_under_other_protocols_are_listed_with_their_headline(tmp_path):
+    from bench.robustness_report import other_runs
+
+    for name, steps in (("robustness", 180), ("robustness-60steps", 60), ("robustness-3x", 540)):
+        payload = {"settings": {"steps": steps, "command": f"python -m bench.robustness --steps {steps}"},
+                   "headline": {"generate": f"**Answer {steps}.**"}}
+        (tmp_path / f"{name}.json").write_text(json.dumps(payload))
+    assert other_runs(tmp_path, "docs/") == [
+        "[docs/robustness-3x.md](docs/robustness-3x.md), 540 steps (`python -m bench.robustness --steps 540`): "
+        "**Answer 540.**",
+        "[docs/robustness-60steps.md](docs/robustness-60steps.md), 60 steps "
+        "(`python -m bench.robustness --steps 60`): **Answer 60.**"]
+
+
+def test_the_page_says_the_sizes_and_steps_that_ran(tmp_path):
+    from bench.robustness_report import markdown
+
+    _run(tmp_path, "it-0", 16, 8)
+    settings = {"command": "python -m bench.robustness --steps 180", "steps": 180, "train": 120, "test_tc": 64,
+                "test_ext": 16, "dev_tc": 32, "dev_ext": 8, "budget_tc": 24, "budget_ext": 8}
+    page = markdown({"generate": table(tmp_path, "generate")}, settings, [], [], [])
+    assert "`python -m bench.robustness --steps 180`" in page
+    assert ("test 64 records per classification dataset and 16 per extraction one" in page
+            and "every method trains 180 steps on 120 records per dataset" in page)
+    assert "trains ? steps on ? records" in markdown({}, {}, [], [], [])
