@@ -8,7 +8,8 @@ Every stage is cached in the work folder and skipped when its output exists (dat
 an evaluation also keeps each prediction it made), so the benchmark can be stopped and continued; ``--summarise-only``
 writes docs/benchmarks/<name>.{json,md} from what the work folder holds. The folder keeps its protocol (sizes, steps,
 budgets) in protocol.json, and a run asking another protocol of it stops with an error instead of mixing the two.
-Runs go in order of what they tell: it and anit on seed 0 first.
+Runs go in order of what they tell: it and anit on every seed first (the verdict), then the other methods seed by
+seed.
 Classification is scored twice, by generation (the paper's protocol; an unparseable answer is wrong) and by choice.
 
 The defaults fit a 2-core CPU in one to two hours per method and seed (180 steps; test 128 per classification
@@ -191,13 +192,22 @@ def eval_run(paths: dict[str, Path], folder: Path, worst: Path, model: Any, toke
         write_json(out / "wall.json", {"eval_s": time.perf_counter() - started})
 
 
+FIRST = ("it", "anit")
+"""The methods the verdict compares: run on every seed before the others."""
+
+
+def run_order(methods: list[str], seeds: list[int]) -> list[tuple[str, int]]:
+    first = [(m, s) for s in seeds for m in methods if m in FIRST]
+    return first + [(m, s) for s in seeds for m in methods if m not in FIRST]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not args.summarise_only:
         check_protocol(args)
         paths = build_data(args)
         scorer = None
-        order = [(m, s) for s in args.seeds for m in args.methods]
+        order = run_order(args.methods, args.seeds)
         for method, seed in order:
             folder = train_run(args, paths, method, seed)
             if (folder / "eval-choice" / "metrics.json").exists():

@@ -162,3 +162,11 @@ def test_the_page_says_the_sizes_and_steps_that_ran(tmp_path):
     assert ("test 64 records per classification dataset and 16 per extraction one" in page
             and "every method trains 180 steps on 120 records per dataset" in page)
     assert "trains ? steps on ? records" in markdown({}, {}, [], [], [])
+
+
+def test_runs_go_it_and_anit_on_every_seed_first():
+    from bench.robustness import run_order
+
+    assert run_order(["it", "anit", "fgm", "neftune"], [0, 1]) == [
+        ("it", 0), ("anit", 0), ("it", 1), ("anit", 1), ("fgm", 0), ("neftune", 0), ("fgm", 1), ("neftune", 1)]
+    assert run_order(["fgm"], [2]) == [("fgm", 2)]
