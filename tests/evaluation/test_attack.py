@@ -146,6 +146,27 @@ def test_attack_writes_worst_instructions_that_eval_takes_and_resumes(tiny_model
     assert json.loads((tmp_path / "t" / "metrics.json").read_text())["transfer"] == {"worst": worst[0]["found_on"]}
 
 
+def test_attack_on_data_the_raw_instruction_gets_all_wrong_says_it_finds_no_worst_case(tiny_model, tmp_path):
+    runner = CliRunner()
+    data = tmp_path / "dev.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    seen = runner.invoke(app, ["eval", "--model", str(tiny_model), "--data", str(data), "--scoring", "choice",
+                               "--instructions", "raw", "--out", str(tmp_path / "raw")])
+    assert seen.exit_code == 0, seen.output
+    answered = {r["id"]: r["parsed"] for r in map(json.loads, (tmp_path / "raw" / "raw.predictions.jsonl").open())}
+    wrong = [{**r, "gold": other, "output": other} for r in RECORDS
+             for other in r["options"] if other != answered[r["id"]]]
+    data.write_text("".join(json.dumps(r) + "\n" for r in wrong))
+    result = runner.invoke(app, ["attack", "--model", str(tiny_model), "--data", str(data), "--budget", "3",
+                                 "--rewrites", "0", "--top-k", "2", "--scoring", "choice",
+                                 "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert "tc: raw dev score 0.000 on 6 records" in result.output
+    assert "no candidate can score lower and this ranking finds no worst case" in result.output
+    assert result.output.count("PDR -") == 2
+    assert all(row["pdr"] is None for row in yaml.safe_load((tmp_path / "a" / "worst.yaml").read_text())["tc"])
+
+
 def test_attack_refuses_bad_input_before_loading_a_model(tmp_path):
     data = tmp_path / "dev.jsonl"
     data.write_text("".join(json.dumps({**r, "task": "ner", "options": []}) + "\n" for r in RECORDS))

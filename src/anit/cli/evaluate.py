@@ -93,8 +93,12 @@ def attack(cfg: AttackConfig) -> None:
         typer.echo(f"{task}: raw dev score {result['raw_dev_score']:.3f} on {result['dev_records']} records; "
                    f"{result['evaluated']} candidates ({result['stopped_early']} stopped early) in "
                    f"{result['seconds']:.0f} s")
+        if not result["raw_dev_score"]:
+            typer.echo("  note: the raw instruction scores 0 on dev, so no candidate can score lower and this ranking "
+                       "finds no worst case (use more dev records, or a model that scores above 0); PDR is undefined")
         for row in result["ranked"][:cfg.top_k]:
-            typer.echo(f"  {row['dev_score']:.3f}  PDR {row['pdr']:.3f}  [{row['origin']}]  {row['instruction']}")
+            pdr = "-" if row["pdr"] is None else f"{row['pdr']:.3f}"
+            typer.echo(f"  {row['dev_score']:.3f}  PDR {pdr}  [{row['origin']}]  {row['instruction']}")
     typer.echo(f"worst instructions in {Path(cfg.out) / 'worst.yaml'}")
 
 
