@@ -103,6 +103,16 @@ def versus_it(work: Path, method: str, seed: int, scoring: str, dataset: str, ta
     return paired_against(task, tuple([p[i] for i in ids] for p in a), tuple([p[i] for i in ids] for p in b), seed)
 
 
+def unranked(folder: Path, task: str) -> bool:
+    """Whether the run's attack could not rank candidates for ``task``: its raw dev score was 0, so no candidate
+    scores lower and the worst instructions it wrote are unranked ones (False where no attack is on record)."""
+    import yaml
+
+    path = folder / "worst.yaml"
+    entries = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(task, []) if path.exists() else []
+    return bool(entries) and not any(isinstance(e, dict) and e.get("raw_dev_score") for e in entries)
+
+
 def _mean_std(values: list[float | None]) -> tuple[float | None, float | None, int]:
     kept = [v for v in values if v is not None]
     if not kept:
@@ -135,6 +145,8 @@ def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
             for key in ("raw", "unseen_mean", "unseen_worst", "noisy", "worst", "pdr_worst", "unparseable"):
                 line[key] = _mean_std([rows[(method, s)][key] for s in seeds])
             line["pdr_above_zero"] = sum((rows[(method, s)]["pdr_low"] or 0) > 0 for s in seeds)
+            line["per_seed"] = {s: {k: rows[(method, s)][k] for k in ("raw", "pdr_worst", "pdr_low")} for s in seeds}
+            line["unranked"] = sum(unranked(work / "runs" / f"{method}-{s}", tasks[dataset]) for s in seeds)
             line["vs_it"] = {s: versus_it(work, method, s, scoring, dataset, tasks[dataset], rows) for s in seeds}
             line["train_s"] = _mean_std(walls.get(method, []))[0]
             lines.append(line)
@@ -162,22 +174,33 @@ def verdict(dataset: str, lines: list[dict[str, Any]]) -> dict[str, str]:
     if not it or it["pdr_worst"][0] is None:
         return said(NOT_JUDGED, f"{dataset}: `it` scores 0 under its raw instruction here, so no drop rate is "
                                 "defined.")
-    seen = it["pdr_above_zero"]
     text = (f"{dataset}: {_loses('it', it['pdr_worst'][0])} of its raw score under its worst instruction "
-            f"(interval above 0 on {seen} of {len(it['seeds'])} seed(s))")
-    if not anit:
-        return said(NOT_JUDGED, text + "; `anit` not run yet.")
-    raw_lower = [v["raw_high"] < 0 for v in anit["vs_it"].values() if v]
-    raw = (f"a raw score {anit['raw'][0] - it['raw'][0]:+.3f} against it's"
+            f"(interval above 0 on {it['pdr_above_zero']} of {len(it['seeds'])} seed(s))")
+    blind = [f"`{line['method']}` on {line['unranked']}" for line in (it, anit) if line and line.get("unranked")]
+    if blind:
+        text += (f" [the attack found no worst case for {', '.join(blind)} seed(s): the raw dev score was 0, so "
+                 "the worst instructions there are unranked candidates]")
+    shared = [seed for seed in anit["seeds"] if seed in it["seeds"]] if anit else []
+    if not shared:
+        return said(NOT_JUDGED, text + "; `anit` not run yet" + (" on it's seeds." if anit else "."))
+    it_pdr = _mean_std([it["per_seed"][seed]["pdr_worst"] for seed in shared])[0]
+    anit_pdr = _mean_std([anit["per_seed"][seed]["pdr_worst"] for seed in shared])[0]
+    raw_diff = statistics.fmean(anit["per_seed"][seed]["raw"] - it["per_seed"][seed]["raw"] for seed in shared)
+    seen = sum((it["per_seed"][seed]["pdr_low"] or 0) > 0 for seed in shared)
+    if shared != it["seeds"]:
+        text += (f"; on the seed(s) both ran ({', '.join(map(str, shared))}) {_loses('it', it_pdr)}"
+                 f" (interval above 0 on {seen})")
+    raw_lower = [anit["vs_it"][seed]["raw_high"] < 0 for seed in shared if anit["vs_it"].get(seed)]
+    raw = (f"a raw score {raw_diff:+.3f} against it's"
            + (f" (lower beyond the paired interval on {sum(raw_lower)} of {len(raw_lower)} seed(s))"
               if any(raw_lower) else " (not lower beyond the paired interval)"))
-    if anit["pdr_worst"][0] is None:
+    if anit_pdr is None:
         return said(FAILS, text + f"; `anit` scores 0 under its raw instruction ({raw}). ANIT does not meet the "
                                   "goal here.")
-    text += f"; {_loses('anit', anit['pdr_worst'][0])}, with {raw}"
+    text += f"; {_loses('anit', anit_pdr)}, with {raw}"
     if not seen:
         return said(NOT_JUDGED, text + ". Not judged: the protocol does not see it's drop here.")
-    if anit["pdr_worst"][0] > 0.5 * it["pdr_worst"][0]:
+    if it_pdr is None or anit_pdr > 0.5 * it_pdr:
         return said(FAILS, text + ". ANIT's drop is more than half of it's: ANIT does not meet the goal here.")
     if any(raw_lower):
         return said(FAILS, text + ". ANIT's drop is at most half of it's but its raw score is lower: ANIT does not "

@@ -56,7 +56,8 @@ def test_table_and_verdict_say_whether_anit_halves_its_worst_case_drop(tmp_path)
     sentence = said["text"]
     assert "`it` loses 50%" in sentence and "`anit` loses 12%" in sentence and "at most half" in sentence
     assert sentence.endswith("ANIT meets the goal here.") and said["outcome"] == MEETS
-    unseen_drop = [{**rows[0], "pdr_above_zero": 0}, rows[1]]
+    unseen_drop = [{**rows[0], "pdr_above_zero": 0, "per_seed": {0: {**rows[0]["per_seed"][0], "pdr_low": 0.0}}},
+                   rows[1]]
     unseen = verdict("sst2", unseen_drop)
     assert unseen["text"].endswith("Not judged: the protocol does not see it's drop here.")
     assert unseen["outcome"] == NOT_JUDGED
@@ -71,6 +72,18 @@ def test_table_and_verdict_say_whether_anit_halves_its_worst_case_drop(tmp_path)
                     "ANIT meets the goal (at most half of `it`'s drop, raw score not lower) on sst2 and not on "
                     "ag_news; elsewhere the goal is not judged.** Runs finished (seeds per method, of 3): it 1, "
                     "anit 1.")
+
+
+def test_verdict_compares_anit_with_it_on_the_seeds_both_ran(tmp_path):
+    _run(tmp_path, "it-0", 16, 8)
+    _run(tmp_path, "it-1", 16, 16)
+    _run(tmp_path, "anit-0", 16, 12)
+    said = verdict("sst2", table(tmp_path, "generate")["sst2"])
+    # over both of it's seeds it loses 25%, as much as anit; on seed 0, where both ran, it loses 50%
+    assert said["text"].startswith("sst2: `it` loses 25% of its raw score under its worst instruction (interval "
+                                   "above 0 on 2 of 2 seed(s)); on the seed(s) both ran (0) `it` loses 50% "
+                                   "(interval above 0 on 1); `anit` loses 25%, with a raw score +0.000")
+    assert said["outcome"] == MEETS
 
 
 def test_readme_block_is_generated_from_the_json(tmp_path):
@@ -88,7 +101,8 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     assert "**Classification (accuracy)**" in text
     assert "| sst2 | it | 2 | 0.850 ± 0.071 | - | - | 0.417 ± 0.118 | 1.00x it |" in text
     assert "![scores per method and condition](docs/results.png)" in text and "`it` loses 42%" in text
-    zero = [{**rows[0], "method": "anit", "pdr_worst": [None, None, 0], "vs_it": {}}]
+    zero = [{**rows[0], "method": "anit", "pdr_worst": [None, None, 0], "vs_it": {},
+             "per_seed": {seed: {**v, "pdr_worst": None} for seed, v in rows[0]["per_seed"].items()}}]
     assert "scores 0 under its raw instruction" in verdict("sst2", [rows[0]] + zero)["text"]
     assert cell([0.81, 0.031, 3]) == "0.810 ± 0.031" and cell([0.5, 0.0, 1]) == "0.500" and cell(None) == "-"
 
@@ -170,3 +184,20 @@ def test_runs_go_it_and_anit_on_every_seed_first():
     assert run_order(["it", "anit", "fgm", "neftune"], [0, 1]) == [
         ("it", 0), ("anit", 0), ("it", 1), ("anit", 1), ("fgm", 0), ("neftune", 0), ("fgm", 1), ("neftune", 1)]
     assert run_order(["fgm"], [2]) == [("fgm", 2)]
+
+
+def test_verdict_says_where_the_attack_could_not_rank_candidates(tmp_path):
+    import yaml
+
+    _run(tmp_path, "it-0", 16, 8)
+    _run(tmp_path, "anit-0", 16, 14)
+    ranked = {"tc": [{"instruction": "x", "dev_score": 0.4, "raw_dev_score": 0.6, "pdr": 0.33}]}
+    blind = {"tc": [{"instruction": "y", "dev_score": 0.0, "raw_dev_score": 0.0, "pdr": None}]}
+    (tmp_path / "runs" / "it-0" / "worst.yaml").write_text(yaml.safe_dump(blind))
+    (tmp_path / "runs" / "anit-0" / "worst.yaml").write_text(yaml.safe_dump(ranked))
+    rows = table(tmp_path, "generate")["sst2"]
+    assert [r["unranked"] for r in rows] == [1, 0]
+    text = verdict("sst2", rows)["text"]
+    assert "[the attack found no worst case for `it` on 1 seed(s): the raw dev score was 0" in text
+    (tmp_path / "runs" / "it-0" / "worst.yaml").write_text(yaml.safe_dump({**blind, **ranked}))
+    assert "found no worst case" not in verdict("sst2", table(tmp_path, "generate")["sst2"])["text"]
