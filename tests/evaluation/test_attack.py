@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tiny  # noqa: E402
 
 from anit.cli import app  # noqa: E402
-from anit.evaluation.attack import (Candidate, Evaluator, compositions, rule_candidates, search,  # noqa: E402
-                                    threshold_of)
+from anit.evaluation.attack import (Candidate, Evaluator, compositions, family, rule_candidates,  # noqa: E402
+                                    search, threshold_of, within)
 
 RECORDS = [{"id": str(i), "dataset": "sst2", "task": "tc", "instruction": "Classify the text.",
             "question": "Which label?", "format": "one label", "options": ["negative", "positive"],
@@ -40,6 +40,25 @@ def test_compositions_put_a_typo_on_word_level_noise_and_word_noise_on_a_typo():
     assert word and all(c.origin.startswith("truncate_front:0.3@0+char_typo") for c in word)
     typo = expand(Candidate("Clasify the text now.", "char_typo:0.3@0", 0.4, 6, True), 1)
     assert typo and not any("+char_typo" in c.origin for c in typo)
+
+
+def test_family_is_the_kind_of_the_first_operation():
+    assert [family(o) for o in ("unseen-3", "file-0", "paraphrase-2", "opposite-1+char_typo:0.1@1001",
+                                "random_replace:0.3@1+char_typo:0.1@1000", "truncate_shuffle_front:0.5@0")] == [
+        "unseen", "file", "paraphrase", "opposite", "noise", "noise"]
+
+
+def test_within_keeps_the_candidates_at_or_under_the_distortion_bound():
+    from anit.distortion import resolve_scorers
+
+    base = "Classify the text into one of the given categories."
+    scorer = resolve_scorers(["hard"])[0]
+    found = rule_candidates(base, [0.1, 0.5], [0])
+    distortion = scorer.score([base] * len(found), [c.instruction for c in found])
+    bound = sorted(distortion)[len(found) // 2]
+    kept = within(found, base, bound, scorer)
+    assert [c.origin for c in kept] == [c.origin for c, d in zip(found, distortion) if d <= bound]
+    assert 0 < len(kept) < len(found) and within(found, base, None, scorer) == found
 
 
 def test_search_spends_the_budget_finds_the_worst_and_composes():
@@ -167,6 +186,29 @@ def test_attack_on_data_the_raw_instruction_gets_all_wrong_says_it_finds_no_wors
     assert all(row["pdr"] is None for row in yaml.safe_load((tmp_path / "a" / "worst.yaml").read_text())["tc"])
 
 
+def test_attack_searches_only_the_families_asked_and_within_the_distortion_bound(tiny_model, tmp_path):
+    from anit.distortion import resolve_scorers
+    from anit.tasks import TASKS
+
+    data = tmp_path / "dev.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    base, pool = TASKS.get("tc").default_instruction, TASKS.get("tc").unseen_instructions
+    distortion = resolve_scorers(["hard"])[0].score([base] * len(pool), pool)
+    bound = sorted(distortion)[len(pool) // 2]
+    result = CliRunner().invoke(app, ["attack", "--model", str(tiny_model), "--data", str(data), "--budget", "20",
+                                      "--families", "unseen", "--max-distortion", str(bound), "--top-k", "1",
+                                      "--scoring", "choice", "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "a" / "attack.json").read_text())["tasks"]["tc"]
+    # no noise, no rewrites, no compositions: exactly the held-out instructions within the bound, each scored once
+    assert sorted(r["instruction"] for r in report["ranked"]) == sorted(
+        text for text, d in zip(pool, distortion) if d <= bound)
+    assert report["outside_bound"] == sum(d > bound for d in distortion) > 0
+    assert all(r["origin"].startswith("unseen-") for r in report["ranked"])
+    assert f"{report['outside_bound']} candidates beyond distortion {bound:g} were not scored" in result.output
+    assert not (tmp_path / "a" / "rewrites.json").exists()
+
+
 def test_attack_refuses_bad_input_before_loading_a_model(tmp_path):
     data = tmp_path / "dev.jsonl"
     data.write_text("".join(json.dumps({**r, "task": "ner", "options": []}) + "\n" for r in RECORDS))
@@ -178,3 +220,13 @@ def test_attack_refuses_bad_input_before_loading_a_model(tmp_path):
     mine.write_text("tc: [Sort it.]\n")
     result = runner.invoke(app, ["attack", "--instructions", str(mine), *missing_model])
     assert result.exit_code != 0 and "no entry for the data's task" in str(result.exception)
+    result = runner.invoke(app, ["attack", "--families", "file", *missing_model])
+    assert result.exit_code != 0 and "no --instructions file gives its candidates" in str(result.exception)
+    result = runner.invoke(app, ["attack", "--families", "rumours", *missing_model])
+    assert result.exit_code != 0 and "'rumours' is not allowed" in str(result.exception)
+    from anit.config import load_config
+    from anit.errors import AnitError
+    from anit.evaluation.config import AttackConfig
+
+    with pytest.raises(AnitError, match="families: empty; choose one or more of noise, unseen"):
+        load_config(AttackConfig, overrides={"families": []})

@@ -93,6 +93,9 @@ def attack(cfg: AttackConfig) -> None:
         typer.echo(f"{task}: raw dev score {result['raw_dev_score']:.3f} on {result['dev_records']} records; "
                    f"{result['evaluated']} candidates ({result['stopped_early']} stopped early) in "
                    f"{result['seconds']:.0f} s")
+        if cfg.max_distortion is not None:
+            typer.echo(f"  {result['outside_bound']} candidates beyond distortion {cfg.max_distortion:g} were not "
+                       "scored")
         if not result["raw_dev_score"]:
             typer.echo("  note: the raw instruction scores 0 on dev, so no candidate can score lower and this ranking "
                        "finds no worst case (use more dev records, or a model that scores above 0); PDR is undefined")

@@ -219,16 +219,35 @@ def fingerprint(cfg: Any, records: Sequence[dict[str, Any]], model_name: str) ->
             "max_new_tokens": cfg.max_new_tokens, "prompt_style": cfg.prompt_style}
 
 
+def family(origin: str) -> str:
+    """The kind of candidate an origin names, by its first operation: unseen, file, paraphrase, opposite, or noise
+    (a rule-based type); a composition belongs to the family it started from."""
+    root = origin.split("+", 1)[0].split("-", 1)[0]
+    return root if root in ("unseen", "file", "paraphrase", "opposite") else "noise"
+
+
 def first_candidates(task: str, base: str, cfg: Any, rewriter: Any, user: dict[str, list[str]]) -> list[Candidate]:
-    """Round 0: rule-based noise of ``base``, the held-out pool, the user's file and the model's rewrites."""
-    spec = TASKS.get(task)
-    out = [Candidate(text, f"unseen-{k}") for k, text in enumerate(spec.unseen_instructions)]
-    out += [Candidate(text, f"file-{k}") for k, text in enumerate(user.get(task, []))]
-    if rewriter is not None:
-        for kind in ("paraphrase", "opposite"):
-            out += [Candidate(text, f"{kind}-{k}") for k, text in enumerate(rewriter.variants(kind, [base])[base])]
-    out += rule_candidates(base, cfg.rates, range(cfg.noise_seeds))
-    return [c for c in out if c.instruction != base]
+    """Round 0 from the families ``cfg.families`` asks for: rule-based noise of ``base``, the held-out pool, the
+    user's file and the model's rewrites (the rewrite model runs only for a family asked for)."""
+    wanted: list[Candidate] = []
+    if "unseen" in cfg.families:
+        wanted += [Candidate(text, f"unseen-{k}") for k, text in enumerate(TASKS.get(task).unseen_instructions)]
+    if "file" in cfg.families:
+        wanted += [Candidate(text, f"file-{k}") for k, text in enumerate(user.get(task, []))]
+    for kind in ("paraphrase", "opposite"):
+        if rewriter is not None and kind in cfg.families:
+            wanted += [Candidate(text, f"{kind}-{k}") for k, text in enumerate(rewriter.variants(kind, [base])[base])]
+    if "noise" in cfg.families:
+        wanted += rule_candidates(base, cfg.rates, range(cfg.noise_seeds))
+    return [c for c in wanted if c.instruction != base]
+
+
+def within(candidates: Sequence[Candidate], base: str, bound: float | None, scorer: Any) -> list[Candidate]:
+    """The candidates whose distortion from ``base`` (``scorer``) is at most ``bound`` (all of them when None)."""
+    if bound is None or not candidates:
+        return list(candidates)
+    distortion = scorer.score([base] * len(candidates), [c.instruction for c in candidates])
+    return [c for c, d in zip(candidates, distortion) if d <= bound]
 
 
 def run_attack(cfg: Any, predict: Callable[[list[tuple[dict[str, Any], str]]], list[str]],
@@ -297,9 +316,21 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
         fresh += 1
         return candidate
 
-    ranked = search(evaluate, first_candidates(task, base, cfg, rewriter, user),
-                    compositions(cfg.rates[:1], range(cfg.noise_seeds)), cfg.budget, cfg.top_k, cfg.beam,
-                    random.Random(cfg.seed), progress=lambda c: bar.update(1))
+    grow = compositions(cfg.rates[:1], range(cfg.noise_seeds))
+    first = first_candidates(task, base, cfg, rewriter, user)
+    bounded = within(first, base, cfg.max_distortion, scorer)
+    outside = len(first) - len(bounded)
+
+    def expand(parent: Candidate, depth: int) -> list[Candidate]:
+        """A composition adds rule-based noise: only where the noise family is searched, within the bound."""
+        nonlocal outside
+        children = grow(parent, depth) if "noise" in cfg.families else []
+        kept = within(children, base, cfg.max_distortion, scorer)
+        outside += len(children) - len(kept)
+        return kept
+
+    ranked = search(evaluate, bounded, expand, cfg.budget, cfg.top_k, cfg.beam, random.Random(cfg.seed),
+                    progress=lambda c: bar.update(1))
     bar.close()
     complete = [c for c in ranked if c.complete]
     distortion = scorer.score([base] * len(complete), [c.instruction for c in complete])
@@ -308,6 +339,7 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
              "distortion": {scorer.name: d}} for c, d in zip(complete, distortion)]
     return {"raw_instruction": base, "raw_dev_score": raw.score, "dev_records": raw.scored, "evaluated": len(ranked),
             "newly_scored": fresh, "stopped_early": sum(not c.complete for c in ranked),
+            "outside_bound": outside,
             "seconds": time.perf_counter() - started, "ranked": rows}
 
 

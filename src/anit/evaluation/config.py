@@ -14,6 +14,8 @@ from anit.config import load_config, option
 from anit.errors import AnitError
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+FAMILIES = ("noise", "unseen", "file", "paraphrase", "opposite")
+"""The kinds of candidate instructions ``anit attack`` draws from."""
 
 
 @dataclass
@@ -86,5 +88,19 @@ class AttackConfig(ModelOptions):
     rewrites: int = option(8, "Model-written paraphrases and opposites per task instruction (0: none).", min=0)
     rewrite_model: str = option("smollm2-135m", "Model that writes the paraphrase/opposite candidates.")
     instructions: Optional[str] = option(None, "A YAML/JSON file of your own candidate instructions per task.")
+    families: list[str] = option(list(FAMILIES), "Kinds of candidates searched: noise (rule-based types and their "
+                                                 "compositions), unseen (the held-out pool), file (--instructions), "
+                                                 "paraphrase and opposite (model rewrites).", choices=FAMILIES)
+    max_distortion: Optional[float] = option(None, "Score only candidates whose hard distortion from the raw "
+                                                   "instruction is at most this (a PromptBench-style bound that keeps "
+                                                   "the worst case near the raw wording); default: no bound.",
+                                             min=0.0, max=1.0)
     limit: Optional[int] = option(None, "Search on the first N distinct dev records.", min=1)
     out: str = option("attack", "Output folder: worst.yaml, attack.json and the resumable candidate cache.")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.families:
+            raise AnitError(f"families: empty; choose one or more of {', '.join(FAMILIES)}")
+        if self.families == ["file"] and not self.instructions:
+            raise AnitError("families: only 'file' is searched but no --instructions file gives its candidates")
