@@ -99,3 +99,27 @@ def test_sensitivity_summarises_each_family_against_raw():
     assert unseen["pdr_mean"] == pytest.approx(0.125) and unseen["pdr_worst"] == pytest.approx(0.25)
     assert (unseen["pdr_worst_low"], unseen["pdr_worst_high"]) == (0.1, 0.4)
     assert got["noisy"]["sst2"]["std"] == 0.0 and got["noisy"]["sst2"]["pdr_worst"] == pytest.approx(0.5)
+
+
+def test_noisy_types_on_different_records_are_ranked_by_their_paired_drop():
+    """Each noisy type scores the records that drew it: the worst is the largest drop against raw on those
+    records, and its drop rate is the one its interval comes from (not its score against raw over all records)."""
+    records = {str(i): {"id": str(i), "dataset": "sst2", "task": "tc", "gold": "a", "options": ["a", "b"]}
+               for i in range(20)}
+    right = lambda ok: "a" if ok else "b"  # noqa: E731
+    # raw: right on records 0-13 of 20 (0.7); typo drew records 0-4 (raw 1.0, typo 0.8), pad records 5-19 (raw
+    # 0.6, pad 0.6: no drop, yet the lower score)
+    raw = [{"id": str(i), "parsed": right(i < 14)} for i in range(20)]
+    typo = [{"id": str(i), "parsed": right(i < 4)} for i in range(5)]
+    pad = [{"id": str(i), "parsed": right(i < 14)} for i in range(5, 20)]
+    rows = {"raw": raw, "noisy-char_typo": typo, "noisy-pad_unrelated": pad}
+    gaps = condition_gaps(rows, records)
+    conditions = {"raw": {"sst2": {"task": "tc", "accuracy": 0.7}},
+                  "noisy-char_typo": {"sst2": {"task": "tc", "accuracy": 0.8}},
+                  "noisy-pad_unrelated": {"sst2": {"task": "tc", "accuracy": 0.6}}}
+    noisy = sensitivity(conditions, gaps)["noisy"]["sst2"]
+    assert noisy["worst_condition"] == "noisy-char_typo" and noisy["worst"] == 0.8 and noisy["best"] == 0.6
+    assert noisy["pdr_worst"] == pytest.approx(0.2) == gaps["sst2"]["noisy-char_typo"]["pdr"]
+    assert noisy["pdr_worst_low"] <= 0.2 <= noisy["pdr_worst_high"]
+    # the mean against raw on the same records: (0.8 + 0.6) / 2 against (1.0 + 0.6) / 2, not against 0.7
+    assert noisy["pdr_mean"] == pytest.approx(1 - 0.7 / 0.8)

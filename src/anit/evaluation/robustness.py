@@ -110,6 +110,12 @@ def sensitivity(conditions: dict[str, dict[str, dict[str, Any]]], gaps: dict[str
     """Per instruction family and dataset: mean, standard deviation, best and worst over the family's
     instructions, and the drop rate of the mean and of the worst against raw (with the worst's paired interval).
 
+    Each instruction's drop is against raw on the records it scored (its paired gap's base, where ``gaps`` has
+    one): the noisy types each score the records that drew them, so the worst is the type with the largest drop,
+    not the one whose records happen to be hardest (and the best the one with the smallest), and its drop rate is the
+    one its interval belongs to. Where every instruction scored the same records (held-out pool, a file) these are
+    the lowest and highest scores.
+
     ``conditions``: condition -> dataset -> metrics (with ``task``); ``gaps``: as :func:`condition_gaps` gives.
     """
     groups: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
@@ -122,15 +128,19 @@ def sensitivity(conditions: dict[str, dict[str, dict[str, Any]]], gaps: dict[str
     out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for (name, dataset), scores in sorted(groups.items()):
         values = list(scores.values())
-        worst = min(scores, key=scores.get)
         raw = conditions.get("raw", {}).get(dataset)
         raw_score = raw[TASKS.get(raw["task"]).primary] if raw else None
+        paired = gaps.get(dataset, {})
+        bases = {c: paired.get(c, {}).get("base", raw_score) for c in scores}
+        drops = {c: pdr(bases[c], scores[c]) if bases[c] is not None else None for c in scores}
+        order = sorted(scores, key=lambda c: (drops[c] is not None, drops[c] or 0.0, -scores[c]))
+        best, worst = order[0], order[-1]
         mean = statistics.fmean(values)
-        worst_gap = gaps.get(dataset, {}).get(worst, {})
+        base_mean = None if None in bases.values() else statistics.fmean(bases.values())
+        worst_gap = paired.get(worst, {})
         out[name][dataset] = {
             "instructions": len(values), "mean": mean, "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "best": max(values), "worst": scores[worst], "worst_condition": worst, "raw": raw_score,
-            "pdr_mean": pdr(raw_score, mean) if raw_score is not None else None,
-            "pdr_worst": pdr(raw_score, scores[worst]) if raw_score is not None else None,
+            "best": scores[best], "worst": scores[worst], "worst_condition": worst, "raw": raw_score,
+            "pdr_mean": pdr(base_mean, mean) if base_mean is not None else None, "pdr_worst": drops[worst],
             "pdr_worst_low": worst_gap.get("pdr_low"), "pdr_worst_high": worst_gap.get("pdr_high")}
     return dict(out)
