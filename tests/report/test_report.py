@@ -82,3 +82,22 @@ def test_by_distortion_scores_extraction_by_f1_not_exact_match():
 def test_summary_table_leaves_a_method_without_the_family_blank():
     results = {"a": {"conditions": {"raw": {"sst2": {"task": "tc", "accuracy": 0.5}}}}}
     assert summary_table(results, "sst2") == [["method", "raw"], ["a", "0.500"]]
+
+
+def test_sensitivity_plot_gives_each_run_room(tmp_path):
+    from matplotlib.image import imread
+
+    from anit.report.plots import sensitivity_plot
+
+    def result(datasets):
+        per = {d: {"task": "tc", "accuracy": 0.5} for d in datasets}
+        return {"conditions": {"raw": per, "unseen-tc-0": per}}
+
+    few = {f"run-{i}": result(["sst2"]) for i in range(2)}
+    many = {f"run-{i}": result(["sst2"] if i % 2 else ["sst2", "ag_news"]) for i in range(24)}
+    (tmp_path / "few").mkdir()
+    (tmp_path / "many").mkdir()
+    narrow = imread(sensitivity_plot(tmp_path / "few", few, {"sst2": "tc"})).shape
+    wide = imread(sensitivity_plot(tmp_path / "many", many, {"sst2": "tc", "ag_news": "tc"})).shape
+    # 24 runs need wider panels than 2; two such panels no longer fit one row, so they stack
+    assert wide[1] > 2 * narrow[1] and wide[0] > 1.5 * narrow[0]

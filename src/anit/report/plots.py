@@ -33,24 +33,31 @@ def sensitivity_plot(out: Path, results: dict[str, dict[str, Any]], datasets: di
                                          for c, per in r["conditions"].items())]
     if not panels:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+    width = max(4.5, 0.45 * len(results) + 1.5)  # room for every run's label
+    columns = min(len(panels), max(1, int(18 // width)))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, 3.9 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
     colours = {name: f"C{i % 10}" for i, name in enumerate(sorted(_families(results)))}
-    for ax, dataset in zip(axes[0], panels):
+    for ax, dataset in zip(axes.flat, panels):
         primary = TASKS.get(datasets[dataset]).primary
-        for x, (_, result) in enumerate(sorted(results.items())):
+        shown = [name for name in sorted(results)
+                 if any(dataset in per for per in results[name]["conditions"].values())]
+        for x, result in enumerate(results[name] for name in shown):
             for condition, per in result["conditions"].items():
                 if dataset in per and family(condition):
                     ax.plot(x, per[dataset][primary], "o", alpha=0.6, color=colours[family(condition)])
             raw = result["conditions"].get("raw", {}).get(dataset)
             if raw:
                 ax.plot([x - 0.3, x + 0.3], [raw[primary]] * 2, "k-", linewidth=2)
-        ax.set_xticks(range(len(results)), sorted(results), rotation=30, ha="right")
+        ax.set_xticks(range(len(shown)), shown, rotation=40, ha="right", fontsize=7)
         ax.set_title(f"{dataset}: score per instruction")
         ax.set_ylabel(primary)
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=colour, label=name)
                for name, colour in colours.items()]
     handles.append(plt.Line2D([], [], color="k", linewidth=2, label="raw"))
-    axes[0][-1].legend(handles=handles, fontsize=7)
+    axes.flat[len(panels) - 1].legend(handles=handles, fontsize=7)
     return _save(fig, out / "instruction_sensitivity.png")
 
 
