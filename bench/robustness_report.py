@@ -161,15 +161,16 @@ def _loses(name: str, pdr: float) -> str:
 MEETS, FAILS, NOT_JUDGED = "meets", "fails", "not judged"
 
 
-def verdict(dataset: str, lines: list[dict[str, Any]]) -> dict[str, str]:
+def verdict(dataset: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
     """The plain sentence and its outcome: can the protocol see it's drop (its worst-case PDR interval above 0 on a
     seed), and if so, is anit's worst-case PDR at most half of it's while its raw score is not lower (beyond the
     paired interval). Where it's drop cannot be seen, the goal is not judged."""
     by = {line["method"]: line for line in lines}
     it, anit = by.get("it"), by.get("anit")
 
-    def said(outcome: str, text: str) -> dict[str, str]:
-        return {"dataset": dataset, "outcome": outcome, "text": text}
+    def said(outcome: str, text: str) -> dict[str, Any]:
+        return {"dataset": dataset, "outcome": outcome, "text": text,
+                "seen": bool(it and it["pdr_above_zero"])}
 
     if not it or it["pdr_worst"][0] is None:
         return said(NOT_JUDGED, f"{dataset}: `it` scores 0 under its raw instruction here, so no drop rate is "
@@ -209,10 +210,10 @@ def verdict(dataset: str, lines: list[dict[str, Any]]) -> dict[str, str]:
                               "the goal here.")
 
 
-def headline(verdicts: list[dict[str, str]], settings: dict[str, Any], ran: dict[str, int]) -> str:
+def headline(verdicts: list[dict[str, Any]], settings: dict[str, Any], ran: dict[str, int]) -> str:
     """The answer in one sentence: on how many datasets the protocol sees it's drop and, there, where ANIT meets
     the goal; with how much of the protocol has run (``ran``: method -> seeds finished)."""
-    seen = [v for v in verdicts if v["outcome"] != NOT_JUDGED]
+    seen = [v for v in verdicts if v["seen"]]
     meets = [v["dataset"] for v in seen if v["outcome"] == MEETS]
     fails = [v["dataset"] for v in seen if v["outcome"] == FAILS]
     done = ", ".join(f"{method} {n}" for method, n in ran.items() if n)
@@ -221,8 +222,10 @@ def headline(verdicts: list[dict[str, str]], settings: dict[str, Any], ran: dict
               if meets else f"ANIT does not meet {goal} on {', '.join(fails)}" if fails else "")
     answer = (f"the protocol sees `it`'s worst-case drop on {len(seen)} of {len(verdicts)} datasets"
               + (f" ({', '.join(v['dataset'] for v in seen)})" if seen else "")
-              + (f"; {judged}" if judged else "") + "; elsewhere the goal is not judged.")
-    return (f"**Answer so far: {answer}** Runs finished (seeds per method, of {len(settings.get('seeds', []))}): "
+              + (f"; {judged}" if judged else ""))
+    if len(meets) + len(fails) < len(verdicts):
+        answer += "; elsewhere the goal is not judged" if judged else "; the goal is not judged on any yet"
+    return (f"**Answer so far: {answer}.** Runs finished (seeds per method, of {len(settings.get('seeds', []))}): "
             f"{done or 'none'}.")
 
 

@@ -72,6 +72,12 @@ def test_table_and_verdict_say_whether_anit_halves_its_worst_case_drop(tmp_path)
                     "ANIT meets the goal (at most half of `it`'s drop, raw score not lower) on sst2 and not on "
                     "ag_news; elsewhere the goal is not judged.** Runs finished (seeds per method, of 3): it 1, "
                     "anit 1.")
+    # with it alone the drop it sees is said, and that the goal waits on anit
+    alone = verdict("sst2", [rows[0]])
+    assert alone["seen"] and alone["outcome"] == NOT_JUDGED
+    assert headline([alone, {**unseen, "dataset": "conll2003"}], {"seeds": [0]}, {"it": 1}) == (
+        "**Answer so far: the protocol sees `it`'s worst-case drop on 1 of 2 datasets (sst2); the goal is not judged "
+        "on any yet.** Runs finished (seeds per method, of 1): it 1.")
 
 
 def test_verdict_compares_anit_with_it_on_the_seeds_both_ran(tmp_path):
