@@ -15,9 +15,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from anit.evaluation.robustness import BOOTSTRAP, record_matrix, score_from
+from anit.evaluation.robustness import paired_against
 from anit.jsonl import read_jsonl, write_json
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -48,29 +46,6 @@ def run_row(metrics: dict[str, Any], dataset: str) -> dict[str, Any] | None:
             "noisy": noisy[key] if noisy else None, "worst": worst.get("worst"),
             "pdr_worst": worst.get("pdr_worst"), "pdr_low": worst.get("pdr_worst_low"),
             "pdr_high": worst.get("pdr_worst_high"), "worst_condition": worst.get("worst_condition")}
-
-
-def paired_against(task: str, mine: tuple[list, list], theirs: tuple[list, list], seed: int = 0) -> dict[str, Any]:
-    """``mine`` and ``theirs``: (raw pairs, worst pairs) of (parsed, gold), all aligned on the same records. The raw
-    score difference and the worst-case PDR difference (mine - theirs), each with a paired bootstrap 95% interval."""
-    stats = [record_matrix(task, pairs) for pairs in (*mine, *theirs)]
-    n = len(mine[0])
-    index = np.random.default_rng(seed).integers(0, n, size=(BOOTSTRAP, n))
-    raw_a, worst_a, raw_b, worst_b = (score_from(task, s[index].sum(1)) for s in stats)
-    whole = [float(score_from(task, s.sum(0))) for s in stats]
-
-    def drop(raw: Any, worst: Any) -> Any:
-        return 1 - worst / np.where(raw > 0, raw, np.nan)
-
-    raw_diff = raw_a - raw_b
-    pdr_diff = drop(raw_a, worst_a) - drop(raw_b, worst_b)
-    pdr_diff = pdr_diff[np.isfinite(pdr_diff)]
-    return {"raw_diff": whole[0] - whole[2], "raw_low": float(np.percentile(raw_diff, 2.5)),
-            "raw_high": float(np.percentile(raw_diff, 97.5)),
-            "pdr_diff": float(drop(np.array(whole[0]), np.array(whole[1]))
-                              - drop(np.array(whole[2]), np.array(whole[3]))),
-            "pdr_low": float(np.percentile(pdr_diff, 2.5)) if pdr_diff.size else None,
-            "pdr_high": float(np.percentile(pdr_diff, 97.5)) if pdr_diff.size else None}
 
 
 @functools.lru_cache(maxsize=256)

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from anit.evaluation.robustness import (condition_gaps, family, paired_gap, pdr, score_from, sensitivity)
+from anit.evaluation.robustness import (condition_gaps, family, paired_against, paired_gap, pdr, score_from,
+                                       sensitivity)
 from anit.tasks import TASKS
 from anit.tasks.metrics import classification, micro_f1, set_f1
 
@@ -123,3 +124,18 @@ def test_noisy_types_on_different_records_are_ranked_by_their_paired_drop():
     assert noisy["pdr_worst_low"] <= 0.2 <= noisy["pdr_worst_high"]
     # the mean against raw on the same records: (0.8 + 0.6) / 2 against (1.0 + 0.6) / 2, not against 0.7
     assert noisy["pdr_mean"] == pytest.approx(1 - 0.7 / 0.8)
+
+
+def test_paired_against_matches_a_direct_computation_on_each_resample():
+    rng = np.random.default_rng(1)
+    gold = ["a" if x else "b" for x in rng.integers(0, 2, 40)]
+    answers = [[g if rng.random() < p else "x" for g in gold] for p in (0.9, 0.6, 0.8, 0.7)]
+    pairs = [list(zip(a, gold)) for a in answers]
+    got = paired_against("tc", (pairs[0], pairs[1]), (pairs[2], pairs[3]), seed=4)
+    acc = [classification(a, gold)["accuracy"] for a in answers]
+    assert got["raw_diff"] == pytest.approx(acc[0] - acc[2])
+    assert got["pdr_diff"] == pytest.approx((1 - acc[1] / acc[0]) - (1 - acc[3] / acc[2]))
+    index = np.random.default_rng(4).integers(0, 40, size=(1000, 40))
+    diffs = [np.mean([answers[0][i] == gold[i] for i in row]) - np.mean([answers[2][i] == gold[i] for i in row])
+             for row in index]
+    assert got["raw_low"] == pytest.approx(np.percentile(diffs, 2.5))

@@ -33,8 +33,8 @@ def _results(folder, right_raw, right_unseen, right_noisy):
         row["distortion"] = {"word_edit": 0.1 if k < 12 else 0.5}
     folder.mkdir(parents=True)
     (folder / "metrics.json").write_text(json.dumps(_metrics(by)))
-    (folder / "noisy-char_typo.predictions.jsonl").write_text("".join(json.dumps(r) + "\n"
-                                                                      for r in by["noisy-char_typo"]))
+    for condition, rows_of in by.items():
+        (folder / f"{condition}.predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows_of))
 
 
 def test_report_has_every_section_and_a_self_contained_html(tmp_path):
@@ -101,3 +101,20 @@ def test_sensitivity_plot_gives_each_run_room(tmp_path):
     wide = imread(sensitivity_plot(tmp_path / "many", many, {"sst2": "tc", "ag_news": "tc"})).shape
     # 24 runs need wider panels than 2; two such panels no longer fit one row, so they stack
     assert wide[1] > 2 * narrow[1] and wide[0] > 1.5 * narrow[0]
+
+
+def test_report_compares_each_method_with_a_baseline_on_the_same_records(tmp_path):
+    from anit.errors import AnitError
+
+    _results(tmp_path / "runs" / "it", 16, [14, 8, 12], 10)  # raw 0.8; worst held-out 0.4: PDR 0.5
+    _results(tmp_path / "runs" / "anit", 14, [13, 12, 14], 12)  # raw 0.7; worst 0.6: PDR 1/7
+    report = write_report([tmp_path / "runs"], tmp_path / "report", baseline="it").read_text()
+    line = next(row for row in report.splitlines() if row.startswith("| anit | 20 |"))
+    raw_diff, unseen_diff = (float(cell.split(" [")[0]) for cell in line.strip("|").split("|")[2:4])
+    assert raw_diff == pytest.approx(0.7 - 0.8)
+    assert unseen_diff == pytest.approx((1 - 0.6 / 0.7) - (1 - 0.4 / 0.8), abs=5e-4)
+    low, high = (float(x) for x in re.search(r"\[([-+.\d]+), ([-+.\d]+)\]", line.split("|")[4]).groups())
+    assert low < unseen_diff < high
+    assert "noisy: worst-case PDR" not in report  # the noisy types score different records: not compared
+    with pytest.raises(AnitError, match="--baseline zero-shot: no result folder of that name; the names are anit, it"):
+        write_report([tmp_path / "runs"], tmp_path / "report", baseline="zero-shot")

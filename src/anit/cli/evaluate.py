@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
@@ -106,8 +106,12 @@ def attack(cfg: AttackConfig) -> None:
 
 
 def report(dirs: list[Path] = typer.Argument(..., help="Result folders (searched recursively for metrics.json)."),
-           out: Path = typer.Option(Path("report"), help="Report folder.")) -> None:
+           out: Path = typer.Option(Path("report"), help="Report folder."),
+           baseline: Optional[str] = typer.Option(None, help="A method as the tables name it (e.g. it, or seed0/it): "
+                                                             "every other one is compared with it, paired on the "
+                                                             "same records (raw and worst-case PDR differences).")
+           ) -> None:
     """Write report.md and report.html: methods x conditions per dataset, gaps, score by distortion, plots."""
     from anit.report.build import write_report
 
-    typer.echo(f"report: {write_report(dirs, out)}")
+    typer.echo(f"report: {write_report(dirs, out, baseline)}")

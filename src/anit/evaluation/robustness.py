@@ -71,6 +71,30 @@ def paired_gap(task: str, base: Sequence[tuple[Any, Any]], other: Sequence[tuple
             "pdr_high": None if pdr_high is None else float(pdr_high)}
 
 
+def paired_against(task: str, mine: tuple[list, list], theirs: tuple[list, list], seed: int = 0) -> dict[str, Any]:
+    """Two models compared on the same records: ``mine`` and ``theirs`` are (raw pairs, worst pairs) of (parsed,
+    gold), all four aligned on the same records. The raw score difference and the difference of the drop rates PDR
+    (mine - theirs), each with a paired bootstrap 95% interval (one resample of records serves all four)."""
+    stats = [record_matrix(task, pairs) for pairs in (*mine, *theirs)]
+    n = len(mine[0])
+    index = np.random.default_rng(seed).integers(0, n, size=(BOOTSTRAP, n))
+    raw_a, worst_a, raw_b, worst_b = (score_from(task, s[index].sum(1)) for s in stats)
+    whole = [float(score_from(task, s.sum(0))) for s in stats]
+
+    def drop(raw: Any, worst: Any) -> Any:
+        return 1 - worst / np.where(raw > 0, raw, np.nan)
+
+    raw_diff = raw_a - raw_b
+    pdr_diff = drop(raw_a, worst_a) - drop(raw_b, worst_b)
+    pdr_diff = pdr_diff[np.isfinite(pdr_diff)]
+    return {"raw_diff": whole[0] - whole[2], "raw_low": float(np.percentile(raw_diff, 2.5)),
+            "raw_high": float(np.percentile(raw_diff, 97.5)),
+            "pdr_diff": float(drop(np.array(whole[0]), np.array(whole[1]))
+                              - drop(np.array(whole[2]), np.array(whole[3]))),
+            "pdr_low": float(np.percentile(pdr_diff, 2.5)) if pdr_diff.size else None,
+            "pdr_high": float(np.percentile(pdr_diff, 97.5)) if pdr_diff.size else None}
+
+
 def family(condition: str) -> str | None:
     """The group of instructions a condition belongs to: ``noisy`` for ``noisy-<type>``, ``unseen`` for
     ``unseen-<task>-<k>``, a file's stem for ``<stem>-<task>-<k>``; None for one-off conditions (raw)."""

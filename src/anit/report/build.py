@@ -20,6 +20,7 @@ from anit.errors import AnitError
 from anit.jsonl import read_jsonl
 from anit.report.plots import distortion_plot, sensitivity_plot, training_plot
 from anit.report.tables import datasets_of, detail_table, distortion_bins, summary_table
+from anit.report.versus import against, versus_table
 
 
 def _names(found: list[tuple[Path, Path]]) -> dict[Path, str]:
@@ -35,8 +36,9 @@ def _names(found: list[tuple[Path, Path]]) -> dict[Path, str]:
     return {folder: names[folder.resolve()] for _, folder in found}
 
 
-def collect(roots: Sequence[Path]) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]], dict[str, Any]]:
-    """(method -> metrics.json, method -> noisy prediction rows, run -> train_summary.json)."""
+def collect(roots: Sequence[Path]) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]],
+                                            dict[str, Any], dict[str, Path]]:
+    """(method -> metrics.json, method -> noisy prediction rows, run -> train_summary.json, method -> folder)."""
     found, runs = [], []
     for root in map(Path, roots):
         if not root.is_dir():
@@ -50,7 +52,8 @@ def collect(roots: Sequence[Path]) -> tuple[dict[str, dict[str, Any]], dict[str,
     noisy_rows = {names[folder]: [row for path in sorted(folder.glob("noisy-*.predictions.jsonl"))
                                   for row in read_jsonl(path)] for _, folder in found}
     summaries = {run_names[folder]: json.loads((folder / "train_summary.json").read_text()) for _, folder in runs}
-    return results, {k: v for k, v in noisy_rows.items() if v}, summaries
+    folders = {names[folder]: folder for _, folder in found}
+    return results, {k: v for k, v in noisy_rows.items() if v}, summaries, folders
 
 
 def read_metrics(path: Path) -> dict[str, Any]:
@@ -90,10 +93,16 @@ STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto
          "th{background:#f3f3f3}img{max-width:100%}")
 
 
-def write_report(roots: Sequence[Path], out: Path) -> Path:
-    results, noisy_rows, summaries = collect(roots)
+def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) -> Path:
+    """The report of every result folder under ``roots``; with ``baseline`` (a method name as the tables show it)
+    each dataset also compares every method with it, paired on the records both scored."""
+    results, noisy_rows, summaries, folders = collect(roots)
+    if baseline is not None and baseline not in results:
+        raise AnitError(f"--baseline {baseline}: no result folder of that name; the names are "
+                        f"{', '.join(sorted(results))}")
     out.mkdir(parents=True, exist_ok=True)
     datasets = datasets_of(results)
+    compared = against(baseline, results, folders, datasets) if baseline else {}
     intro = ("Scores are each task's metric: accuracy (tc) or micro-F1 (ner, re, absa). A gap is the score under a "
              "condition minus raw on the same records, with a paired bootstrap 95% interval; a family's worst gives "
              "the drop rate PDR = 1 - worst/raw.")
@@ -109,6 +118,12 @@ def write_report(roots: Sequence[Path], out: Path) -> Path:
         md += [f"## {dataset}", ""] + _md_table(summary) + ["Every condition:", ""] + _md_table(detail)
         body += [f"<h2>{html.escape(dataset)}</h2>", _html_table(summary),
                  f"<details><summary>every condition</summary>{_html_table(detail)}</details>"]
+        if dataset in compared:
+            versus = versus_table(baseline, compared[dataset])
+            said = (f"Against {baseline}, on the records both scored (paired bootstrap 95% intervals; each model "
+                    "under its own worst instruction of the family; a negative PDR difference is a smaller drop):")
+            md += [said, ""] + _md_table(versus)
+            body += [f"<p>{html.escape(said)}</p>", _html_table(versus)]
         bins_md = [f"- {method} ({scorer}): " + ", ".join(f"{b} n={n} {score:.3f}{' (few)' if few else ''}"
                                                           for b, n, score, few in bins)
                    for method, (scorer, bins) in binned.get(dataset, {}).items()]

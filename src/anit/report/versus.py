@@ -1,0 +1,87 @@
+"""Methods against a baseline, paired on the records both scored: the raw score difference, and for each family
+of instructions whose every member scored the same records (the held-out pool, an attack's worst ones, a file) the
+difference of the worst-case drop rates, each model under its own worst instruction of that family. Intervals are
+paired bootstrap 95% intervals over records, so "ANIT's drop is smaller than it's" can be read with its
+uncertainty. Reads the prediction files ``anit eval`` writes beside metrics.json."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from anit.evaluation.robustness import paired_against, paired_gap
+from anit.jsonl import read_jsonl
+
+SPLIT = ("noisy",)
+"""Families whose members score different records (each noisy type the records that drew it): not compared."""
+
+
+def _pairs(folder: Path, condition: str, dataset: str) -> dict[str, tuple[Any, Any]]:
+    path = folder / f"{condition}.predictions.jsonl"
+    if not path.exists():
+        return {}
+    return {r["id"]: (r["parsed"], r["gold"]) for r in read_jsonl(path) if r["dataset"] == dataset}
+
+
+def compare(task: str, dataset: str, mine: tuple[Path, dict[str, Any]], theirs: tuple[Path, dict[str, Any]]
+            ) -> dict[str, Any] | None:
+    """One method (folder, metrics) against the baseline on one dataset; None where they share no raw record."""
+    (a_dir, a), (b_dir, b) = mine, theirs
+    raw_a, raw_b = _pairs(a_dir, "raw", dataset), _pairs(b_dir, "raw", dataset)
+    ids = sorted(set(raw_a) & set(raw_b))
+    if not ids:
+        return None
+    gap = paired_gap(task, [raw_b[i] for i in ids], [raw_a[i] for i in ids])
+    out: dict[str, Any] = {"records": len(ids), "raw_diff": gap["gap"], "raw_low": gap["low"],
+                           "raw_high": gap["high"], "families": {}}
+    for name in sorted(set(a.get("sensitivity", {})) & set(b.get("sensitivity", {})) - set(SPLIT)):
+        worst_a = a["sensitivity"][name].get(dataset, {}).get("worst_condition")
+        worst_b = b["sensitivity"][name].get(dataset, {}).get("worst_condition")
+        if not worst_a or not worst_b:
+            continue
+        sets = [raw_a, _pairs(a_dir, worst_a, dataset), raw_b, _pairs(b_dir, worst_b, dataset)]
+        shared = sorted(set.intersection(*(set(s) for s in sets)))
+        if not shared:
+            continue
+        aligned = [[s[i] for i in shared] for s in sets]
+        diff = paired_against(task, (aligned[0], aligned[1]), (aligned[2], aligned[3]))
+        defined = math.isfinite(diff["pdr_diff"])  # not where a raw score is 0
+        out["families"][name] = {"records": len(shared), "mine": worst_a, "theirs": worst_b,
+                                 "pdr_diff": diff["pdr_diff"] if defined else None,
+                                 "pdr_low": diff["pdr_low"] if defined else None,
+                                 "pdr_high": diff["pdr_high"] if defined else None}
+    return out
+
+
+def against(baseline: str, results: dict[str, dict[str, Any]], folders: dict[str, Path],
+            datasets: dict[str, str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Dataset -> method -> :func:`compare` against ``baseline`` (a method name of ``results``)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for dataset, task in datasets.items():
+        if dataset not in results[baseline]["conditions"].get("raw", {}):
+            continue
+        for method in sorted(results):
+            if method != baseline and dataset in results[method]["conditions"].get("raw", {}):
+                row = compare(task, dataset, (folders[method], results[method]),
+                              (folders[baseline], results[baseline]))
+                if row:
+                    out.setdefault(dataset, {})[method] = row
+    return out
+
+
+def versus_table(baseline: str, rows: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """One dataset's comparison as rows of text: method, records, raw difference, then per family the difference
+    of the worst-case drop rates (negative: a smaller drop than the baseline's)."""
+    names = sorted({name for row in rows.values() for name in row["families"]})
+    header = ["method", "records", f"raw - {baseline}'s [95% CI]"] + [
+        f"{name}: worst-case PDR - {baseline}'s [95% CI]" for name in names]
+    table = [header]
+    for method, row in rows.items():
+        cells = [method, str(row["records"]), f"{row['raw_diff']:+.3f} [{row['raw_low']:+.3f}, {row['raw_high']:+.3f}]"]
+        for name in names:
+            f = row["families"].get(name)
+            cells.append("-" if not f or f["pdr_diff"] is None else f"{f['pdr_diff']:+.3f}" + (
+                f" [{f['pdr_low']:+.3f}, {f['pdr_high']:+.3f}]" if f["pdr_low"] is not None else ""))
+        table.append(cells)
+    return table
