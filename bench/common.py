@@ -149,6 +149,21 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
         "| " + " | ".join(cell(row.get(k, "")) for k in keys) + " |" for row in rows]
 
 
+INTERRUPTED = 130
+"""The exit status of a benchmark stopped with Ctrl-C (as the anit commands use)."""
+
+
+def run_benchmark(main: Callable[[], None], resumable: bool = False) -> None:
+    """A benchmark's entry point: Ctrl-C stops it with one line and exit status 130, not a traceback (a resumable
+    one keeps every stage it finished, and the same command continues from there)."""
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("interrupted" + ("; the stages it finished are kept: run the same command to continue" if resumable
+                               else ""), file=sys.stderr)
+        raise SystemExit(INTERRUPTED) from None
+
+
 ORDER = ("robustness", "speed", "served", "quality", "perturbation", "gpu")
 """docs/BENCHMARKS.md's order: by importance (the answer first, the CUDA path checks on random weights last)."""
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from bench.common import save, timed_nrm_training
+from bench.common import run_benchmark, save, timed_nrm_training
 
 from anit.data import default_data_dir
 from anit.data.prepare import prepare
@@ -193,4 +193,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

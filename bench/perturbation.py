@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from bench.common import save
+from bench.common import run_benchmark, save
 
 from anit.data import default_data_dir
 from anit.data.prepare import prepare
@@ -76,4 +76,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

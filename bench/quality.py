@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.common import DOCS, in_place, save
+from bench.common import DOCS, in_place, run_benchmark, save
 from bench.quality_runs import (
     EXPERIMENTS, GRIDS, GROUPS, METHODS, NOISES, SHARED, TEST_SEED, borrowed_knobs,
     conditions_of, dev_value, draw, eval_dir, group_score, kept_records, knobs_elsewhere,
@@ -367,4 +367,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main, resumable=True)

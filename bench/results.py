@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.common import run_benchmark
 from bench.robustness_report import other_runs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,4 +143,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

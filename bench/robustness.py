@@ -30,6 +30,7 @@ from anit.data import DATASETS, default_data_dir, load_examples
 from anit.data.prepare import mixture, sample, to_record
 from anit.jsonl import read_jsonl, write_json, write_jsonl
 from anit.noise.build import build_noisy
+from bench.common import run_benchmark
 from bench.robustness_report import summarise
 
 DATASETS_USED = ("sst2", "ag_news", "conll2003", "aste_14res")
@@ -222,4 +223,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main, resumable=True)

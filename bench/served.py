@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import ROOT, save
+from bench.common import ROOT, run_benchmark, save
 
 VLLM = ROOT / ".venv-vllm" / "bin" / "python"
 
@@ -95,4 +95,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

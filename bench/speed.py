@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from bench.common import DOCS, Timer, counting, save, timed_nrm_training
+from bench.common import DOCS, Timer, counting, run_benchmark, save, timed_nrm_training
 
 from anit.data import default_data_dir
 from anit.data.prepare import prepare
@@ -339,4 +339,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -75,3 +75,19 @@ def test_benchmarks_page_leads_with_the_answer_then_speed_targets_and_places_not
     assert page.index("- anit is level with it.") > page.index("### sst2, 60 steps")
     assert "knob tuning" not in page.split("Per-run detail")[0] and "quality-detail.md" in page
     assert "| a |" in (docs / "benchmarks" / "quality-detail.md").read_text()
+
+
+def test_a_benchmark_stopped_with_ctrl_c_exits_130_with_one_line(capsys):
+    import pytest
+
+    from bench.common import INTERRUPTED, run_benchmark
+
+    def stopped():
+        raise KeyboardInterrupt
+
+    for resumable, said in ((True, "interrupted; the stages it finished are kept: run the same command to continue\n"),
+                            (False, "interrupted\n")):
+        with pytest.raises(SystemExit) as stop:
+            run_benchmark(stopped, resumable)
+        assert stop.value.code == INTERRUPTED == 130 and capsys.readouterr().err == said
+    run_benchmark(lambda: None)  # a finished one returns
