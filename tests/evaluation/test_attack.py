@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tiny  # noqa: E402
 
 from anit.cli import app  # noqa: E402
-from anit.evaluation.attack import (Candidate, Evaluator, compositions, family, rule_candidates,  # noqa: E402
-                                    search, threshold_of, within)
+from anit.evaluation.attack import (Candidate, Evaluator, compositions, family, raw_instruction,  # noqa: E402
+                                    rule_candidates, search, threshold_of, within)
 
 RECORDS = [{"id": str(i), "dataset": "sst2", "task": "tc", "instruction": "Classify the text.",
             "question": "Which label?", "format": "one label", "options": ["negative", "positive"],
@@ -59,6 +59,13 @@ def test_within_keeps_the_candidates_at_or_under_the_distortion_bound():
     kept = within(found, base, bound, scorer)
     assert [c.origin for c in kept] == [c.origin for c, d in zip(found, distortion) if d <= bound]
     assert 0 < len(kept) < len(found) and within(found, base, None, scorer) == found
+
+
+def test_raw_instruction_is_the_records_most_common_one():
+    records = [{"instruction": text} for text in ("Tag it.", "Sort it.", "Sort it.", "Label it.")]
+    assert raw_instruction(records) == ("Sort it.", 3)
+    assert raw_instruction(records[:1] + records[3:]) == ("Tag it.", 2)  # a tie: the first
+    assert raw_instruction(records[1:3]) == ("Sort it.", 1)
 
 
 def test_search_spends_the_budget_finds_the_worst_and_composes():
@@ -192,7 +199,7 @@ def test_attack_searches_only_the_families_asked_and_within_the_distortion_bound
 
     data = tmp_path / "dev.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
-    base, pool = TASKS.get("tc").default_instruction, TASKS.get("tc").unseen_instructions
+    base, pool = RECORDS[0]["instruction"], TASKS.get("tc").unseen_instructions  # the records' own instruction
     distortion = resolve_scorers(["hard"])[0].score([base] * len(pool), pool)
     bound = sorted(distortion)[len(pool) // 2]
     result = CliRunner().invoke(app, ["attack", "--model", str(tiny_model), "--data", str(data), "--budget", "20",
@@ -207,6 +214,20 @@ def test_attack_searches_only_the_families_asked_and_within_the_distortion_bound
     assert all(r["origin"].startswith("unseen-") for r in report["ranked"])
     assert f"{report['outside_bound']} candidates beyond distortion {bound:g} were not scored" in result.output
     assert not (tmp_path / "a" / "rewrites.json").exists()
+
+
+def test_attack_perturbs_the_records_own_instruction(tiny_model, tmp_path):
+    data = tmp_path / "dev.jsonl"
+    own = ["Say whether the review is negative or positive."] * 4 + ["Sentiment?"] * 2
+    data.write_text("".join(json.dumps({**r, "instruction": text}) + "\n" for r, text in zip(RECORDS, own)))
+    result = CliRunner().invoke(app, ["attack", "--model", str(tiny_model), "--data", str(data), "--budget", "3",
+                                      "--rewrites", "0", "--scoring", "choice", "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "a" / "attack.json").read_text())["tasks"]["tc"]
+    assert (report["raw_instruction"], report["raw_instructions"]) == (own[0], 2)
+    assert "the tc records carry 2 different instructions; the attack perturbed the most common one" in result.output
+    noise = [r for r in report["ranked"] if family(r["origin"]) == "noise"]
+    assert noise and all(set(r["instruction"].lower().split()) & {"review", "negative", "positive"} for r in noise)
 
 
 def test_attack_refuses_bad_input_before_loading_a_model(tmp_path):

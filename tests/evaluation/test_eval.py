@@ -249,6 +249,15 @@ def test_conditions_and_gaps(tmp_path):
         conditions(RECORDS, str(path))
 
 
+def test_raw_is_each_records_own_instruction():
+    from anit.tasks import TASKS
+
+    mine = [{**r, "instruction": "Say whether the review is negative or positive."} for r in RECORDS]
+    assert {ins for _, ins in conditions(mine, "raw")["raw"]} == {"Say whether the review is negative or positive."}
+    prepared = [{**r, "instruction": TASKS.get("tc").default_instruction} for r in RECORDS]
+    assert {ins for _, ins in conditions(prepared, "raw")["raw"]} == {TASKS.get("tc").default_instruction}
+
+
 def test_rows_noised_per_type_count_once_for_raw_and_limit():
     per_type = [{**r, "noise_type": t} for r in RECORDS for t in ("char_typo", "truncate_front")]
     assert len(conditions(per_type, "raw")["raw"]) == len(RECORDS)

@@ -93,6 +93,9 @@ def attack(cfg: AttackConfig) -> None:
         typer.echo(f"{task}: raw dev score {result['raw_dev_score']:.3f} on {result['dev_records']} records; "
                    f"{result['evaluated']} candidates ({result['stopped_early']} stopped early) in "
                    f"{result['seconds']:.0f} s")
+        if result["raw_instructions"] > 1:
+            typer.echo(f"  note: the {task} records carry {result['raw_instructions']} different instructions; the "
+                       f"attack perturbed the most common one: {result['raw_instruction']}")
         if cfg.max_distortion is not None:
             typer.echo(f"  {result['outside_bound']} candidates beyond distortion {cfg.max_distortion:g} were not "
                        "scored")

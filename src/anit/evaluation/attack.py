@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -287,6 +288,13 @@ def run_attack(cfg: Any, predict: Callable[[list[tuple[dict[str, Any], str]]], l
     return report
 
 
+def raw_instruction(records: Sequence[dict[str, Any]]) -> tuple[str, int]:
+    """The instruction the records of one task carry (what they were trained and are scored under as raw), and how
+    many different ones they carry: where several, the attack perturbs the most common (the first on a tie)."""
+    counts = Counter(r["instruction"] for r in records)
+    return counts.most_common(1)[0][0], len(counts)
+
+
 def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer: Any, rewriter: Any,
                 user: dict[str, list[str]]) -> dict[str, Any]:
     """One task's search; its raw dev score (not counted in the budget) and every scored candidate, worst first."""
@@ -294,7 +302,7 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
 
     from tqdm.auto import tqdm
 
-    base = TASKS.get(task).default_instruction
+    base, bases = raw_instruction([r for r in evaluator.records if r["task"] == task])
     started, fresh = time.perf_counter(), 0
     raw = cache.get(task, base) or Candidate(base, "raw")
     if not raw.complete or (raw.right is None and TASKS.get(task).primary == "accuracy"):
@@ -337,7 +345,8 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
     rows = [{"instruction": c.instruction, "dev_score": c.score, "raw_dev_score": raw.score,
              "pdr": 1 - c.score / raw.score if raw.score else None, "origin": c.origin,
              "distortion": {scorer.name: d}} for c, d in zip(complete, distortion)]
-    return {"raw_instruction": base, "raw_dev_score": raw.score, "dev_records": raw.scored, "evaluated": len(ranked),
+    return {"raw_instruction": base, "raw_instructions": bases, "raw_dev_score": raw.score, "dev_records": raw.scored,
+            "evaluated": len(ranked),
             "newly_scored": fresh, "stopped_early": sum(not c.complete for c in ranked),
             "outside_bound": outside,
             "seconds": time.perf_counter() - started, "ranked": rows}

@@ -105,14 +105,15 @@ def transfers(which: Sequence[str], model: str, adapter: str | None) -> dict[str
 def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[tuple[dict[str, Any], str]]]:
     """Condition name -> (record, instruction) pairs.
 
-    ``raw``: each task's default instruction; ``noisy``: each record's noisy instruction, one condition per noise
-    type; ``unseen``: one held-out instruction per record, in turn; ``unseen-pool``: every record under every
+    ``raw``: each record's own instruction (what it is trained with: the task's default in the records ``anit data
+    prepare`` writes, a user's own in records they wrote); ``noisy``: each record's noisy instruction, one condition per
+    noise type; ``unseen``: one held-out instruction per record, in turn; ``unseen-pool``: every record under every
     held-out instruction, one condition each (``unseen-<task>-<k>``); a file: every record under every listed
     instruction of its task (``<stem>-<task>-<k>``). Only ``noisy`` uses every row of a file noised per type.
     """
     unique = distinct(records)
     if which == "raw":
-        return {"raw": [(r, TASKS.get(r["task"]).default_instruction) for r in unique]}
+        return {"raw": [(r, r["instruction"]) for r in unique]}
     if which == "noisy":
         out: dict[str, list] = defaultdict(list)
         for r in records:
