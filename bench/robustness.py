@@ -44,6 +44,11 @@ METHODS: dict[str, tuple[dict[str, Any], int]] = {
 anit whose ascent step, not only its random start, scales with beta(d): on seed 0 anit and fgm answered 256 of
 256 classification test records alike, since beta only scales a random start that barely moves the loss)."""
 SHARED = {"batch_size": 4, "lr": 2e-4, "max_length": 256}
+ATTACK_NOISES = ["random_replace", "frequent_replace", "rare_replace", "truncate_front", "truncate_shuffle_front",
+                 "truncate_rear", "truncate_shuffle_rear", "truncate_random", "truncate_shuffle_random", "pad_front",
+                 "pad_rear", "pad_context", "pad_unrelated", "synonym_replace", "antonym_replace", "char_typo"]
+"""The rule-based noise types every attack of this benchmark tries, in the order it tries them: pinned, so a noise
+type registered later (stress_test, checklist) does not change the candidates of runs resumed after it."""
 PROTOCOL = ("steps", "train", "dev_tc", "dev_ext", "test_tc", "test_ext", "budget_tc", "budget_ext", "rewrites",
             "top_k")
 """The arguments that change what a run measures: a work folder holds runs of one setting of them."""
@@ -167,6 +172,7 @@ def attack_run(args: argparse.Namespace, paths: dict[str, Path], folder: Path, m
     for scoring, budget, records in (("choice", args.budget_tc, [r for r in dev if r["task"] == "tc"]),
                                      ("generate", args.budget_ext, [r for r in dev if r["task"] != "tc"])):
         cfg = AttackConfig(data=str(paths["dev"]), budget=budget, top_k=args.top_k, rewrites=args.rewrites,
+                           noises=ATTACK_NOISES,
                            scoring=scoring, batch_size=16 if scoring == "choice" else 8,
                            out=str(folder / f"attack-{scoring}"), seed=0)
         attack_model(model, tokenizer, records, config=cfg, name="smollm2-135m", rewriter=rewriter)

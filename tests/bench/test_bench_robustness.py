@@ -190,3 +190,12 @@ def test_verdict_says_where_the_attack_could_not_rank_candidates(tmp_path):
     assert "[the attack found no worst case for `it` on 1 seed(s): the raw dev score was 0" in text
     (tmp_path / "runs" / "it-0" / "worst.yaml").write_text(yaml.safe_dump({**blind, **ranked}))
     assert "found no worst case" not in verdict("sst2", table(tmp_path, "generate")["sst2"])["text"]
+
+
+def test_the_benchmarks_attacks_try_the_noise_types_it_started_with_in_their_order():
+    """Pinned: a type registered later would change the candidate pools of runs resumed after it."""
+    from anit.noise import NOISES
+    from bench.robustness import ATTACK_NOISES
+
+    rules = [name for name in NOISES if not NOISES.get(name).batched]
+    assert rules[:len(ATTACK_NOISES)] == ATTACK_NOISES and len(ATTACK_NOISES) == 16

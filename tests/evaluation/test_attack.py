@@ -68,6 +68,18 @@ def test_raw_instruction_is_the_records_most_common_one():
     assert raw_instruction(records[1:3]) == ("Sort it.", 1)
 
 
+def test_noises_restrict_the_rule_candidates_and_their_compositions():
+    base = "Classify the text into one of the given categories."
+    only = rule_candidates(base, [0.3], [0], ["stress_test", "checklist"])
+    assert {c.origin.split(":")[0] for c in only} == {"stress_test", "checklist"}
+    grow = compositions([0.2], [0], ["stress_test", "char_typo"])
+    word = grow(Candidate(base + " and true is true", "stress_test:0.3@0", 0.4, 6, True), 1)
+    assert word and all(c.origin.startswith("stress_test:0.3@0+char_typo") for c in word)
+    typo = grow(Candidate("Clasify the text.", "char_typo:0.3@0", 0.4, 6, True), 1)
+    assert typo and {c.origin.split("+")[1].split(":")[0] for c in typo} == {"stress_test"}
+    assert compositions([0.2], [0], ["stress_test"])(Candidate(base, "stress_test:0.3@0", 0.4, 6, True), 1) == []
+
+
 def test_search_spends_the_budget_finds_the_worst_and_composes():
     """A fake model whose score falls with every 'x' in the instruction: the search must find compositions."""
     calls = []
@@ -251,3 +263,7 @@ def test_attack_refuses_bad_input_before_loading_a_model(tmp_path):
 
     with pytest.raises(AnitError, match="families: empty; choose one or more of noise, unseen"):
         load_config(AttackConfig, overrides={"families": []})
+    with pytest.raises(AnitError, match="noises: 'paraphrase' is written by a model, not a rule"):
+        load_config(AttackConfig, overrides={"noises": ["char_typo", "paraphrase"]})
+    with pytest.raises(AnitError, match="unknown noise type 'shouting'"):
+        load_config(AttackConfig, overrides={"noises": ["shouting"]})

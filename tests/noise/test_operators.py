@@ -107,3 +107,23 @@ def test_rule_noise_never_crashes(text, rate, seed):
     for name in RULE_NOISES:
         result = NOISES.get(name).apply(text, rate, random.Random(seed), "random")
         assert isinstance(result.text, str) and result.changed >= 0
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.3, 0.5, 1.0])
+def test_stress_test_and_checklist_append_promptbenchs_distractors(rate):
+    import re
+
+    from anit.noise.operators import TAUTOLOGIES
+
+    text = INSTRUCTIONS[0]
+    k = math.ceil(rate * len(text.split()))
+    stressed = apply("stress_test", text, rate)
+    assert stressed.text.startswith(text + " ")
+    tail = stressed.text[len(text) + 1:]
+    clauses = re.findall("|".join(TAUTOLOGIES), tail)
+    assert " ".join(clauses) == tail and k <= stressed.changed == len(tail.split()) < k + 5
+    checked = apply("checklist", text, rate)
+    extra = checked.text[len(text) + 1:].split()
+    assert checked.text.startswith(text + " ") and len(extra) == checked.changed == k
+    assert all(re.fullmatch(r"[A-Za-z0-9]{10}", seq) for seq in extra)
+    assert apply("checklist", text, rate, seed=2).text != checked.text

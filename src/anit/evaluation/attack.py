@@ -196,15 +196,17 @@ def search(evaluate: Callable[[Candidate, float | None], Candidate], first: Sequ
     return sorted(scored, key=lambda c: (not c.complete, c.score))
 
 
-def compositions(rates: Sequence[float], seeds: Sequence[int]) -> Callable[[Candidate, int], list[Candidate]]:
+def compositions(rates: Sequence[float], seeds: Sequence[int], allowed: Sequence[str] | None = None
+                 ) -> Callable[[Candidate, int], list[Candidate]]:
     """A second operation on a candidate: a character-level typo on a word-level result (TextBugger's order), or a
     word-level noise on a typo'd or model-written one."""
 
     def expand(parent: Candidate, depth: int) -> list[Candidate]:
         char_level = parent.origin.split("+")[-1].split(":")[0] in CHAR_LEVEL
-        names = None if char_level else list(CHAR_LEVEL)
-        if names is None:
-            names = [n for n in NOISES if not NOISES.get(n).batched and n not in CHAR_LEVEL]
+        rules = [n for n in allowed or NOISES.names() if not NOISES.get(n).batched]
+        names = [n for n in rules if (n in CHAR_LEVEL) != char_level]
+        if not names:
+            return []
         return rule_candidates(parent.instruction, rates, [s + 1000 * depth for s in seeds], names,
                                prefix=parent.origin + "+")
 
@@ -239,7 +241,7 @@ def first_candidates(task: str, base: str, cfg: Any, rewriter: Any, user: dict[s
         if rewriter is not None and kind in cfg.families:
             wanted += [Candidate(text, f"{kind}-{k}") for k, text in enumerate(rewriter.variants(kind, [base])[base])]
     if "noise" in cfg.families:
-        wanted += rule_candidates(base, cfg.rates, range(cfg.noise_seeds))
+        wanted += rule_candidates(base, cfg.rates, range(cfg.noise_seeds), cfg.noises)
     return [c for c in wanted if c.instruction != base]
 
 
@@ -324,7 +326,7 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
         fresh += 1
         return candidate
 
-    grow = compositions(cfg.rates[:1], range(cfg.noise_seeds))
+    grow = compositions(cfg.rates[:1], range(cfg.noise_seeds), cfg.noises)
     first = first_candidates(task, base, cfg, rewriter, user)
     bounded = within(first, base, cfg.max_distortion, scorer)
     outside = len(first) - len(bounded)

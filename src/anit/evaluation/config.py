@@ -91,6 +91,8 @@ class AttackConfig(ModelOptions):
     families: list[str] = option(list(FAMILIES), "Kinds of candidates searched: noise (rule-based types and their "
                                                  "compositions), unseen (the held-out pool), file (--instructions), "
                                                  "paraphrase and opposite (model rewrites).", choices=FAMILIES)
+    noises: Optional[list[str]] = option(None, "Rule-based noise types tried, and composed (default: every "
+                                               "registered one; see `anit noise list`).")
     max_distortion: Optional[float] = option(None, "Score only candidates whose hard distortion from the raw "
                                                    "instruction is at most this (a PromptBench-style bound that keeps "
                                                    "the worst case near the raw wording); default: no bound.",
@@ -104,3 +106,9 @@ class AttackConfig(ModelOptions):
             raise AnitError(f"families: empty; choose one or more of {', '.join(FAMILIES)}")
         if self.families == ["file"] and not self.instructions:
             raise AnitError("families: only 'file' is searched but no --instructions file gives its candidates")
+        from anit.noise.operators import NOISES
+
+        for name in self.noises or []:
+            if NOISES.get(name).batched:
+                raise AnitError(f"noises: {name!r} is written by a model, not a rule; search it with --families "
+                                f"{name}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import random
+import string
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -235,3 +236,31 @@ def char_typo(instruction: str, rate: float, rng: random.Random, mode: str = "fi
     for position in rng.sample(range(len(words)), k):
         words[position] = typo(words[position], rng)
     return Noisy(" ".join(words), k)
+
+
+TAUTOLOGIES = ("and true is true", "and false is not true")
+"""PromptBench's StressTest distractors: clauses that add words but no meaning."""
+
+
+@register_noise("stress_test", "append tautologies ('and true is true', 'and false is not true') until k words are "
+                               "added (PromptBench's StressTest)")
+def stress_test(instruction: str, rate: float, rng: random.Random, mode: str = "fixed") -> Noisy:
+    k = count(max(len(instruction.split()), 1), rate, rng, mode)
+    clauses: list[str] = []
+    added = 0
+    while added < k:
+        clauses.append(rng.choice(TAUTOLOGIES))
+        added += len(clauses[-1].split())
+    return Noisy(" ".join(part for part in (instruction.strip(), *clauses) if part), added)
+
+
+SEQUENCE = 10
+"""Characters in a CheckList random sequence, as PromptBench draws them."""
+
+
+@register_noise("checklist", "append k random 10-character letter-and-digit sequences (PromptBench's CheckList)")
+def checklist(instruction: str, rate: float, rng: random.Random, mode: str = "fixed") -> Noisy:
+    k = count(max(len(instruction.split()), 1), rate, rng, mode)
+    alphabet = string.ascii_letters + string.digits
+    extra = ["".join(rng.choice(alphabet) for _ in range(SEQUENCE)) for _ in range(k)]
+    return Noisy(" ".join(part for part in (instruction.strip(), *extra) if part), k)
