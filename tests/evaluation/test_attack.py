@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tiny  # noqa: E402
 
 from anit.cli import app  # noqa: E402
-from anit.evaluation.attack import (Candidate, Evaluator, compositions, family, raw_instruction,  # noqa: E402
+from anit.evaluation.attack import (Candidate, Evaluator, candidate_family, compositions, raw_instruction,  # noqa: E402
                                     rule_candidates, search, threshold_of, within)
 
 RECORDS = [{"id": str(i), "dataset": "sst2", "task": "tc", "instruction": "Classify the text.",
@@ -42,8 +42,8 @@ def test_compositions_put_a_typo_on_word_level_noise_and_word_noise_on_a_typo():
     assert typo and not any("+char_typo" in c.origin for c in typo)
 
 
-def test_family_is_the_kind_of_the_first_operation():
-    assert [family(o) for o in ("unseen-3", "file-0", "paraphrase-2", "opposite-1+char_typo:0.1@1001",
+def test_candidate_family_is_the_kind_of_the_first_operation():
+    assert [candidate_family(o) for o in ("unseen-3", "file-0", "paraphrase-2", "opposite-1+char_typo:0.1@1001",
                                 "random_replace:0.3@1+char_typo:0.1@1000", "truncate_shuffle_front:0.5@0")] == [
         "unseen", "file", "paraphrase", "opposite", "noise", "noise"]
 
@@ -223,7 +223,7 @@ def test_attack_searches_only_the_families_asked_and_within_the_distortion_bound
     assert sorted(r["instruction"] for r in report["ranked"]) == sorted(
         text for text, d in zip(pool, distortion) if d <= bound)
     assert report["outside_bound"] == sum(d > bound for d in distortion) > 0
-    assert all(r["origin"].startswith("unseen-") for r in report["ranked"])
+    assert all(r["origin"].startswith("unseen-") and r["family"] == "unseen" for r in report["ranked"])
     assert f"{report['outside_bound']} candidates beyond distortion {bound:g} were not scored" in result.output
     assert not (tmp_path / "a" / "rewrites.json").exists()
 
@@ -238,7 +238,7 @@ def test_attack_perturbs_the_records_own_instruction(tiny_model, tmp_path):
     report = json.loads((tmp_path / "a" / "attack.json").read_text())["tasks"]["tc"]
     assert (report["raw_instruction"], report["raw_instructions"]) == (own[0], 2)
     assert "the tc records carry 2 different instructions; the attack perturbed the most common one" in result.output
-    noise = [r for r in report["ranked"] if family(r["origin"]) == "noise"]
+    noise = [r for r in report["ranked"] if candidate_family(r["origin"]) == "noise"]
     assert noise and all(set(r["instruction"].lower().split()) & {"review", "negative", "positive"} for r in noise)
 
 

@@ -222,7 +222,7 @@ def fingerprint(cfg: Any, records: Sequence[dict[str, Any]], model_name: str) ->
             "max_new_tokens": cfg.max_new_tokens, "prompt_style": cfg.prompt_style}
 
 
-def family(origin: str) -> str:
+def candidate_family(origin: str) -> str:
     """The kind of candidate an origin names, by its first operation: unseen, file, paraphrase, opposite, or noise
     (a rule-based type); a composition belongs to the family it started from."""
     root = origin.split("+", 1)[0].split("-", 1)[0]
@@ -346,12 +346,11 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
     distortion = scorer.score([base] * len(complete), [c.instruction for c in complete])
     rows = [{"instruction": c.instruction, "dev_score": c.score, "raw_dev_score": raw.score,
              "pdr": 1 - c.score / raw.score if raw.score else None, "origin": c.origin,
-             "distortion": {scorer.name: d}} for c, d in zip(complete, distortion)]
+             "family": candidate_family(c.origin), "distortion": {scorer.name: d}}
+            for c, d in zip(complete, distortion)]
     return {"raw_instruction": base, "raw_instructions": bases, "raw_dev_score": raw.score, "dev_records": raw.scored,
-            "evaluated": len(ranked),
-            "newly_scored": fresh, "stopped_early": sum(not c.complete for c in ranked),
-            "outside_bound": outside,
-            "seconds": time.perf_counter() - started, "ranked": rows}
+            "evaluated": len(ranked), "newly_scored": fresh, "stopped_early": sum(not c.complete for c in ranked),
+            "outside_bound": outside, "seconds": time.perf_counter() - started, "ranked": rows}
 
 
 def attack_model(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], out: str | Path | None = None, *,
