@@ -269,6 +269,30 @@ def walls(work: Path) -> list[dict[str, Any]]:
             for f in sorted((work / "runs").glob("*-*")) if f.is_dir()]
 
 
+def worst_origins(work: Path) -> list[str]:
+    """Per method, where the worst instructions it was scored under came from (the attack's candidate families:
+    noise, unseen, paraphrase, opposite, file), counted over every task and seed: an opposite is a meaning-reversing
+    rewrite, so a worst case made of them reads differently from one of typos."""
+    import yaml
+
+    from anit.evaluation.attack import candidate_family
+
+    kinds: dict[str, collections.Counter] = {}
+    seeds: dict[str, int] = collections.Counter()
+    for folder in sorted((work / "runs").glob("*-*")):
+        path = folder / "worst.yaml"
+        if not path.exists():
+            continue
+        method = folder.name.rsplit("-", 1)[0]
+        table = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        kinds.setdefault(method, collections.Counter()).update(
+            candidate_family(e["origin"]) for entries in table.values() for e in entries if isinstance(e, dict))
+        seeds[method] += 1
+    return [f"{method}: " + ", ".join(f"{kind} {n}" for kind, n in counts.most_common())
+            + f" (of {sum(counts.values())} worst instructions, {seeds[method]} seed(s))"
+            for method, counts in kinds.items()]
+
+
 def _fmt(pair: tuple[float | None, float | None, int]) -> str:
     mean, std, n = pair
     if mean is None:
@@ -299,7 +323,8 @@ NOTES = [
 
 
 def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any],
-             compared: list[str], times: list[dict[str, Any]], same: list[str]) -> str:
+             compared: list[str], times: list[dict[str, Any]], same: list[str], origins: list[str] | None = None
+             ) -> str:
     lines = ["# Robustness benchmark: multi-task LoRA, worst-case and held-out instructions", "",
              f"`{settings.get('command', 'python -m bench.robustness')}`", ""]
     lines += [f"- {note.format_map(collections.defaultdict(lambda: '?', settings))}" for note in NOTES] + [""]
@@ -311,6 +336,10 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
         lines += ["## Methods that answer alike", "", "Trained on the same seed, scored by generation under the raw "
                   f"instruction ({ALIKE:.0%} or more of the records alike):", ""] + [f"- {line}" for line in same]
         lines += [""]
+    if origins:
+        lines += ["## Where the worst instructions come from", "", "The families of the instructions each model's "
+                  "attack ranked worst on dev (those it is scored under as the worst case):", ""]
+        lines += [f"- {line}" for line in origins] + [""]
     for scoring, per_dataset in tables.items():
         lines += [f"## Scored by {'generation' if scoring == 'generate' else 'choice'}", ""]
         for dataset, rows in per_dataset.items():
@@ -372,8 +401,10 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
                         for seed in row["seeds"]}) for method in settings.get("methods", [])}
     payload = {"settings": settings, "machine": machine(), "tables": tables, "verdicts": verdicts,
                "scoring_compared": scoring_compared(work, tables), "walls": walls(work), "alike": alike(work),
+               "worst_origins": worst_origins(work),
                "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()}}
     write_json(DOCS / "benchmarks" / f"{name}.json", payload)
-    text = markdown(tables, settings, payload["scoring_compared"], payload["walls"], payload["alike"])
+    text = markdown(tables, settings, payload["scoring_compared"], payload["walls"], payload["alike"],
+                    payload["worst_origins"])
     (DOCS / "benchmarks" / f"{name}.md").write_text(text, encoding="utf-8")
     return payload

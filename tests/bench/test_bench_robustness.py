@@ -199,3 +199,21 @@ def test_the_benchmarks_attacks_try_the_noise_types_it_started_with_in_their_ord
 
     rules = [name for name in NOISES if not NOISES.get(name).batched]
     assert rules[:len(ATTACK_NOISES)] == ATTACK_NOISES and len(ATTACK_NOISES) == 16
+
+
+def test_worst_origins_count_the_families_of_each_methods_worst_instructions(tmp_path):
+    import yaml
+
+    from bench.robustness_report import markdown, worst_origins
+
+    for name, origins in (("it-0", ["opposite-1", "paraphrase-0+char_typo:0.1@1000", "opposite-3"]),
+                          ("it-1", ["char_typo:0.3@1"]), ("anit-0", ["unseen-2"])):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        table = {"tc": [{"instruction": "x", "origin": o} for o in origins[:2]],
+                 "ner": [{"instruction": "y", "origin": o} for o in origins[2:]]}
+        (tmp_path / "runs" / name / "worst.yaml").write_text(yaml.safe_dump(table))
+    lines = worst_origins(tmp_path)
+    assert lines == ["anit: unseen 1 (of 1 worst instructions, 1 seed(s))",
+                     "it: opposite 2, paraphrase 1, noise 1 (of 4 worst instructions, 2 seed(s))"]
+    page = markdown({}, {}, [], [], [], lines)
+    assert "## Where the worst instructions come from" in page and "- it: opposite 2, paraphrase 1, noise 1" in page
