@@ -162,6 +162,9 @@ def test_attack_writes_worst_instructions_that_eval_takes_and_resumes(tiny_model
     worst = yaml.safe_load((tmp_path / "atk" / "worst.yaml").read_text())["tc"]
     assert len(worst) == 2 and worst[0]["dev_score"] <= worst[1]["dev_score"]
     assert worst[0]["dev_score"] == min(row["dev_score"] for row in report["ranked"])
+    # the note that nothing went below raw is said exactly when it is so
+    assert ("no candidate scored below the raw instruction" in result.output) == (
+        worst[0]["dev_score"] >= report["raw_dev_score"])
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and json.loads((tmp_path / "atk" / "attack.json").read_text())["tasks"]["tc"][
         "newly_scored"] == 0
@@ -201,6 +204,7 @@ def test_attack_on_data_the_raw_instruction_gets_all_wrong_says_it_finds_no_wors
     assert result.exit_code == 0, result.output
     assert "tc: raw dev score 0.000 on 6 records" in result.output
     assert "no candidate can score lower and this ranking finds no worst case" in result.output
+    assert "no candidate scored below the raw instruction" not in result.output
     assert result.output.count("PDR -") == 2
     assert all(row["pdr"] is None for row in yaml.safe_load((tmp_path / "a" / "worst.yaml").read_text())["tc"])
 

@@ -102,6 +102,9 @@ def attack(cfg: AttackConfig) -> None:
         if not result["raw_dev_score"]:
             typer.echo("  note: the raw instruction scores 0 on dev, so no candidate can score lower and this ranking "
                        "finds no worst case (use more dev records, or a model that scores above 0); PDR is undefined")
+        elif result["ranked"] and result["ranked"][0]["dev_score"] >= result["raw_dev_score"]:
+            typer.echo("  note: no candidate scored below the raw instruction on dev; the worst listed are the "
+                       "lowest found (a larger --budget or more dev records may find lower ones)")
         for row in result["ranked"][:cfg.top_k]:
             pdr = "-" if row["pdr"] is None else f"{row['pdr']:.3f}"
             typer.echo(f"  {row['dev_score']:.3f}  PDR {pdr}  [{row['origin']}]  {row['instruction']}")
