@@ -48,16 +48,23 @@ def run_row(metrics: dict[str, Any], dataset: str) -> dict[str, Any] | None:
             "pdr_high": worst.get("pdr_worst_high"), "worst_condition": worst.get("worst_condition")}
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    """A file's version for the read caches: modification time and size (a rewrite within one clock tick mostly
+    changes the size)."""
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
 @functools.lru_cache(maxsize=256)
-def _rows(path: Path, stamp: int) -> tuple[dict[str, Any], ...]:
-    """A prediction file's rows, read once per version (``stamp``: its modification time) however many datasets,
+def _rows(path: Path, stamp: tuple[int, int]) -> tuple[dict[str, Any], ...]:
+    """A prediction file's rows, read once per version (``stamp``: :func:`_stamp`) however many datasets,
     comparisons and method pairs read it."""
     return tuple(read_jsonl(path))
 
 
 def _predictions(folder: Path, scoring: str, condition: str) -> tuple[dict[str, Any], ...]:
     path = folder / f"eval-{scoring}" / f"{condition}.predictions.jsonl"
-    return _rows(path, path.stat().st_mtime_ns)
+    return _rows(path, _stamp(path))
 
 
 def _pairs(folder: Path, scoring: str, condition: str, dataset: str) -> dict[str, tuple[Any, Any]]:
@@ -78,13 +85,24 @@ def versus_it(work: Path, method: str, seed: int, scoring: str, dataset: str, ta
     return paired_against(task, tuple([p[i] for i in ids] for p in a), tuple([p[i] for i in ids] for p in b), seed)
 
 
+@functools.lru_cache(maxsize=256)
+def _worst_yaml(path: Path, stamp: tuple[int, int]) -> dict[str, list[Any]]:
+    """A run's worst.yaml (task -> entries), read once per version (``stamp``: :func:`_stamp`)."""
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def worst_entries(folder: Path) -> dict[str, list[Any]]:
+    """Task -> the worst instructions the run's attack wrote (empty where no attack is on record)."""
+    path = folder / "worst.yaml"
+    return _worst_yaml(path, _stamp(path)) if path.exists() else {}
+
+
 def unranked(folder: Path, task: str) -> bool:
     """Whether the run's attack could not rank candidates for ``task``: its raw dev score was 0, so no candidate
     scores lower and the worst instructions it wrote are unranked ones (False where no attack is on record)."""
-    import yaml
-
-    path = folder / "worst.yaml"
-    entries = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(task, []) if path.exists() else []
+    entries = worst_entries(folder).get(task, [])
     return bool(entries) and not any(isinstance(e, dict) and e.get("raw_dev_score") for e in entries)
 
 
@@ -273,18 +291,15 @@ def worst_origins(work: Path) -> list[str]:
     """Per method, where the worst instructions it was scored under came from (the attack's candidate families:
     noise, unseen, paraphrase, opposite, file), counted over every task and seed: an opposite is a meaning-reversing
     rewrite, so a worst case made of them reads differently from one of typos."""
-    import yaml
-
     from anit.evaluation.attack import candidate_family
 
     kinds: dict[str, collections.Counter] = {}
     seeds: dict[str, int] = collections.Counter()
     for folder in sorted((work / "runs").glob("*-*")):
-        path = folder / "worst.yaml"
-        if not path.exists():
+        table = worst_entries(folder)
+        if not table:
             continue
         method = folder.name.rsplit("-", 1)[0]
-        table = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         kinds.setdefault(method, collections.Counter()).update(
             candidate_family(e["origin"]) for entries in table.values() for e in entries if isinstance(e, dict))
         seeds[method] += 1
