@@ -15,7 +15,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from anit.evaluation.robustness import paired_against
+import numpy as np
+
+from anit.evaluation.robustness import BOOTSTRAP, paired_against, record_matrix, score_from
 from anit.jsonl import read_jsonl, write_json
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -46,6 +48,24 @@ def run_row(metrics: dict[str, Any], dataset: str) -> dict[str, Any] | None:
             "noisy": noisy[key] if noisy else None, "worst": worst.get("worst"),
             "pdr_worst": worst.get("pdr_worst"), "pdr_low": worst.get("pdr_worst_low"),
             "pdr_high": worst.get("pdr_worst_high"), "worst_condition": worst.get("worst_condition")}
+
+
+def pooled_raw(work: Path, method: str, seeds: list[int], scoring: str, dataset: str, task: str
+               ) -> dict[str, Any] | None:
+    """``method``'s raw score minus it's, averaged over ``seeds`` (each pair trained on the same seed), with a
+    paired bootstrap 95% interval: one resample of the test records (the same in every seed) serves all seeds, so
+    the interval is that of the mean over seeds, not one per seed."""
+    runs = [(_pairs(work / "runs" / f"{method}-{seed}", scoring, "raw", dataset),
+             _pairs(work / "runs" / f"it-{seed}", scoring, "raw", dataset)) for seed in seeds]
+    ids = sorted(set.intersection(*(set(a) & set(b) for a, b in runs))) if runs else []
+    if not ids:
+        return None
+    stats = [(record_matrix(task, [a[i] for i in ids]), record_matrix(task, [b[i] for i in ids])) for a, b in runs]
+    index = np.random.default_rng(0).integers(0, len(ids), size=(BOOTSTRAP, len(ids)))
+    diffs = np.mean([score_from(task, a[index].sum(1)) - score_from(task, b[index].sum(1)) for a, b in stats], 0)
+    whole = float(np.mean([score_from(task, a.sum(0)) - score_from(task, b.sum(0)) for a, b in stats]))
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return {"seeds": seeds, "raw_diff": whole, "raw_low": float(low), "raw_high": float(high)}
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -141,6 +161,9 @@ def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
             line["per_seed"] = {s: {k: rows[(method, s)][k] for k in ("raw", "pdr_worst", "pdr_low")} for s in seeds}
             line["unranked"] = sum(unranked(work / "runs" / f"{method}-{s}", tasks[dataset]) for s in seeds)
             line["vs_it"] = {s: versus_it(work, method, s, scoring, dataset, tasks[dataset], rows) for s in seeds}
+            shared = [s for s in seeds if ("it", s) in rows]
+            line["pooled_vs_it"] = (pooled_raw(work, method, shared, scoring, dataset, tasks[dataset])
+                                    if method != "it" and shared else None)
             line["train_s"] = _mean_std(walls.get(method, []))[0]
             lines.append(line)
         out[dataset] = lines
@@ -157,7 +180,7 @@ MEETS, FAILS, NOT_JUDGED = "meets", "fails", "not judged"
 def verdict(dataset: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
     """The plain sentence and its outcome: can the protocol see it's drop (its worst-case PDR interval above 0 on a
     seed), and if so, is anit's worst-case PDR at most half of it's while its raw score is not lower (beyond the
-    paired interval). Where it's drop cannot be seen, the goal is not judged."""
+    paired interval of the mean over the seeds both ran). Where it's drop cannot be seen, the goal is not judged."""
     by = {line["method"]: line for line in lines}
     it, anit = by.get("it"), by.get("anit")
 
@@ -179,15 +202,16 @@ def verdict(dataset: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
         return said(NOT_JUDGED, text + "; `anit` not run yet" + (" on it's seeds." if anit else "."))
     it_pdr = _mean_std([it["per_seed"][seed]["pdr_worst"] for seed in shared])[0]
     anit_pdr = _mean_std([anit["per_seed"][seed]["pdr_worst"] for seed in shared])[0]
-    raw_diff = statistics.fmean(anit["per_seed"][seed]["raw"] - it["per_seed"][seed]["raw"] for seed in shared)
     seen = sum((it["per_seed"][seed]["pdr_low"] or 0) > 0 for seed in shared)
     if shared != it["seeds"]:
         text += (f"; on the seed(s) both ran ({', '.join(map(str, shared))}) {_loses('it', it_pdr)}"
                  f" (interval above 0 on {seen})")
-    raw_lower = [anit["vs_it"][seed]["raw_high"] < 0 for seed in shared if anit["vs_it"].get(seed)]
-    raw = (f"a raw score {raw_diff:+.3f} against it's"
-           + (f" (lower beyond the paired interval on {sum(raw_lower)} of {len(raw_lower)} seed(s))"
-              if any(raw_lower) else " (not lower beyond the paired interval)"))
+    pooled = anit.get("pooled_vs_it")
+    raw_lower = bool(pooled and pooled["raw_high"] < 0)
+    raw = (f"a raw score {pooled['raw_diff']:+.3f} [{pooled['raw_low']:+.3f}, {pooled['raw_high']:+.3f}] against "
+           f"it's (mean over {len(shared)} seed(s)"
+           + ("; lower beyond its paired interval)" if raw_lower else "; not lower beyond its paired interval)")
+           if pooled else "no raw score on records it shares with it")
     if anit_pdr is None:
         return said(FAILS, text + f"; `anit` scores 0 under its raw instruction ({raw}). ANIT does not meet the "
                                   "goal here.")
@@ -196,7 +220,7 @@ def verdict(dataset: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
         return said(NOT_JUDGED, text + ". Not judged: the protocol does not see it's drop here.")
     if it_pdr is None or anit_pdr > 0.5 * it_pdr:
         return said(FAILS, text + ". ANIT's drop is more than half of it's: ANIT does not meet the goal here.")
-    if any(raw_lower):
+    if raw_lower:
         return said(FAILS, text + ". ANIT's drop is at most half of it's but its raw score is lower: ANIT does not "
                                   "meet the goal here.")
     return said(MEETS, text + ". ANIT's drop is at most half of it's and its raw score is not lower: ANIT meets "

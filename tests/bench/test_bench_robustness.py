@@ -217,3 +217,28 @@ def test_worst_origins_count_the_families_of_each_methods_worst_instructions(tmp
                      "it: opposite 2, paraphrase 1, noise 1 (of 4 worst instructions, 2 seed(s))"]
     page = markdown({}, {}, [], [], [], lines)
     assert "## Where the worst instructions come from" in page and "- it: opposite 2, paraphrase 1, noise 1" in page
+
+
+def test_raw_not_lower_is_judged_on_the_mean_over_seeds_with_one_interval(tmp_path):
+    import numpy as np
+
+    from bench.robustness_report import pooled_raw
+
+    _run(tmp_path, "it-0", 16, 8)
+    _run(tmp_path, "anit-0", 12, 11)  # seed 0: anit's raw lower on 4 of 20 records
+    _run(tmp_path, "it-1", 14, 7)
+    _run(tmp_path, "anit-1", 18, 17)  # seed 1: higher on 4 others
+    pooled = pooled_raw(tmp_path, "anit", [0, 1], "generate", "sst2", "tc")
+    assert pooled["raw_diff"] == pytest.approx(0.0) and pooled["raw_low"] < 0 < pooled["raw_high"]
+    # the interval is that of the mean over seeds under one resample of records: recomputed directly
+    index = np.random.default_rng(0).integers(0, 20, size=(1000, 20))
+    right = {name: np.arange(20) < n for name, n in (("it-0", 16), ("anit-0", 12), ("it-1", 14), ("anit-1", 18))}
+    diffs = [(right["anit-0"][row].mean() - right["it-0"][row].mean()
+              + right["anit-1"][row].mean() - right["it-1"][row].mean()) / 2 for row in index]
+    assert (pooled["raw_low"], pooled["raw_high"]) == pytest.approx(tuple(np.percentile(diffs, [2.5, 97.5])))
+    rows = table(tmp_path, "generate")["sst2"]
+    anit = next(r for r in rows if r["method"] == "anit")
+    assert anit["vs_it"][0]["raw_high"] < 0  # lower on seed 0 alone
+    said = verdict("sst2", rows)
+    assert "(mean over 2 seed(s); not lower beyond its paired interval)" in said["text"]
+    assert said["outcome"] == MEETS
