@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from anit.evaluation.robustness import BOOTSTRAP, paired_against, record_matrix, score_from
-from anit.jsonl import read_jsonl, write_json
+from anit.jsonl import write_json
+from anit.report.versus import file_version, pairs, predictions
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -68,28 +69,8 @@ def pooled_raw(work: Path, method: str, seeds: list[int], scoring: str, dataset:
     return {"seeds": seeds, "raw_diff": whole, "raw_low": float(low), "raw_high": float(high)}
 
 
-def _stamp(path: Path) -> tuple[int, int]:
-    """A file's version for the read caches: modification time and size (a rewrite within one clock tick mostly
-    changes the size)."""
-    stat = path.stat()
-    return stat.st_mtime_ns, stat.st_size
-
-
-@functools.lru_cache(maxsize=256)
-def _rows(path: Path, stamp: tuple[int, int]) -> tuple[dict[str, Any], ...]:
-    """A prediction file's rows, read once per version (``stamp``: :func:`_stamp`) however many datasets,
-    comparisons and method pairs read it."""
-    return tuple(read_jsonl(path))
-
-
-def _predictions(folder: Path, scoring: str, condition: str) -> tuple[dict[str, Any], ...]:
-    path = folder / f"eval-{scoring}" / f"{condition}.predictions.jsonl"
-    return _rows(path, _stamp(path))
-
-
 def _pairs(folder: Path, scoring: str, condition: str, dataset: str) -> dict[str, tuple[Any, Any]]:
-    return {r["id"]: (r["parsed"], r["gold"]) for r in _predictions(folder, scoring, condition)
-            if r["dataset"] == dataset}
+    return pairs(folder / f"eval-{scoring}", condition, dataset)
 
 
 def versus_it(work: Path, method: str, seed: int, scoring: str, dataset: str, task: str,
@@ -106,8 +87,8 @@ def versus_it(work: Path, method: str, seed: int, scoring: str, dataset: str, ta
 
 
 @functools.lru_cache(maxsize=256)
-def _worst_yaml(path: Path, stamp: tuple[int, int]) -> dict[str, list[Any]]:
-    """A run's worst.yaml (task -> entries), read once per version (``stamp``: :func:`_stamp`)."""
+def _worst_yaml(path: Path, version: tuple[int, int]) -> dict[str, list[Any]]:
+    """A run's worst.yaml (task -> entries), read once per version (:func:`anit.report.versus.file_version`)."""
     import yaml
 
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -116,7 +97,7 @@ def _worst_yaml(path: Path, stamp: tuple[int, int]) -> dict[str, list[Any]]:
 def worst_entries(folder: Path) -> dict[str, list[Any]]:
     """Task -> the worst instructions the run's attack wrote (empty where no attack is on record)."""
     path = folder / "worst.yaml"
-    return _worst_yaml(path, _stamp(path)) if path.exists() else {}
+    return _worst_yaml(path, file_version(path)) if path.exists() else {}
 
 
 def unranked(folder: Path, task: str) -> bool:
@@ -293,7 +274,8 @@ def alike(work: Path, scoring: str = "generate", share: float = ALIKE) -> list[s
     for a, b in itertools.combinations(runs, 2):
         if a.rsplit("-", 1)[1] != b.rsplit("-", 1)[1]:
             continue
-        mine, theirs = ({r["id"]: r["parsed"] for r in _predictions(runs[n], scoring, "raw")} for n in (a, b))
+        mine, theirs = ({r["id"]: r["parsed"] for r in predictions(runs[n] / f"eval-{scoring}", "raw")}
+                        for n in (a, b))
         same = [mine[i] == theirs[i] for i in mine.keys() & theirs.keys()]
         if same and statistics.fmean(same) >= share:
             lines.append(f"{a} and {b} give the same raw answer on {sum(same)} of {len(same)} test records.")

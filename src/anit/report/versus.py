@@ -6,6 +6,7 @@ uncertainty. Reads the prediction files ``anit eval`` writes beside metrics.json
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -17,18 +18,35 @@ SPLIT = ("noisy",)
 """Families whose members score different records (each noisy type the records that drew it): not compared."""
 
 
-def _pairs(folder: Path, condition: str, dataset: str) -> dict[str, tuple[Any, Any]]:
+def file_version(path: Path) -> tuple[int, int]:
+    """A file's version for the read caches: modification time and size (a rewrite within one clock tick mostly
+    changes the size)."""
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=256)
+def _rows(path: Path, version: tuple[int, int]) -> tuple[dict[str, Any], ...]:
+    return tuple(read_jsonl(path))
+
+
+def predictions(folder: Path, condition: str) -> tuple[dict[str, Any], ...]:
+    """The rows ``anit eval`` wrote for ``condition`` in ``folder`` (none where it wrote none), read once per
+    version of the file however many datasets and comparisons read them."""
     path = folder / f"{condition}.predictions.jsonl"
-    if not path.exists():
-        return {}
-    return {r["id"]: (r["parsed"], r["gold"]) for r in read_jsonl(path) if r["dataset"] == dataset}
+    return _rows(path, file_version(path)) if path.exists() else ()
+
+
+def pairs(folder: Path, condition: str, dataset: str) -> dict[str, tuple[Any, Any]]:
+    """Record id -> (parsed answer, gold) of one dataset under one condition."""
+    return {r["id"]: (r["parsed"], r["gold"]) for r in predictions(folder, condition) if r["dataset"] == dataset}
 
 
 def compare(task: str, dataset: str, mine: tuple[Path, dict[str, Any]], theirs: tuple[Path, dict[str, Any]]
             ) -> dict[str, Any] | None:
     """One method (folder, metrics) against the baseline on one dataset; None where they share no raw record."""
     (a_dir, a), (b_dir, b) = mine, theirs
-    raw_a, raw_b = _pairs(a_dir, "raw", dataset), _pairs(b_dir, "raw", dataset)
+    raw_a, raw_b = pairs(a_dir, "raw", dataset), pairs(b_dir, "raw", dataset)
     ids = sorted(set(raw_a) & set(raw_b))
     if not ids:
         return None
@@ -40,7 +58,7 @@ def compare(task: str, dataset: str, mine: tuple[Path, dict[str, Any]], theirs: 
         worst_b = b["sensitivity"][name].get(dataset, {}).get("worst_condition")
         if not worst_a or not worst_b:
             continue
-        sets = [raw_a, _pairs(a_dir, worst_a, dataset), raw_b, _pairs(b_dir, worst_b, dataset)]
+        sets = [raw_a, pairs(a_dir, worst_a, dataset), raw_b, pairs(b_dir, worst_b, dataset)]
         shared = sorted(set.intersection(*(set(s) for s in sets)))
         if not shared:
             continue
