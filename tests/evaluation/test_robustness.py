@@ -139,3 +139,9 @@ def test_paired_against_matches_a_direct_computation_on_each_resample():
     diffs = [np.mean([answers[0][i] == gold[i] for i in row]) - np.mean([answers[2][i] == gold[i] for i in row])
              for row in index]
     assert got["raw_low"] == pytest.approx(np.percentile(diffs, 2.5))
+
+
+def test_paired_against_has_no_drop_rate_difference_where_a_raw_score_is_0():
+    right, wrong = [("a", "a")] * 5, [("b", "a")] * 5
+    got = paired_against("tc", (right, wrong), (wrong, wrong))  # theirs scores 0 under raw
+    assert got["raw_diff"] == 1.0 and (got["pdr_diff"], got["pdr_low"], got["pdr_high"]) == (None, None, None)

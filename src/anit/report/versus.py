@@ -7,7 +7,6 @@ uncertainty. Reads the prediction files ``anit eval`` writes beside metrics.json
 from __future__ import annotations
 
 import functools
-import math
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +63,8 @@ def compare(task: str, dataset: str, mine: tuple[Path, dict[str, Any]], theirs: 
             continue
         aligned = [[s[i] for i in shared] for s in sets]
         diff = paired_against(task, (aligned[0], aligned[1]), (aligned[2], aligned[3]))
-        defined = math.isfinite(diff["pdr_diff"])  # not where a raw score is 0
         out["families"][name] = {"records": len(shared), "mine": worst_a, "theirs": worst_b,
-                                 "pdr_diff": diff["pdr_diff"] if defined else None,
-                                 "pdr_low": diff["pdr_low"] if defined else None,
-                                 "pdr_high": diff["pdr_high"] if defined else None}
+                                 **{k: diff[k] for k in ("pdr_diff", "pdr_low", "pdr_high")}}
     return out
 
 
