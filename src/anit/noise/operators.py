@@ -238,6 +238,11 @@ def char_typo(instruction: str, rate: float, rng: random.Random, mode: str = "fi
     return Noisy(" ".join(words), k)
 
 
+def _appended(instruction: str, extra: Sequence[str]) -> str:
+    """``instruction`` with ``extra`` after it, one space apart (nothing before it when it is empty)."""
+    return " ".join(part for part in (instruction.strip(), *extra) if part)
+
+
 TAUTOLOGIES = ("and true is true", "and false is not true")
 """PromptBench's StressTest distractors: clauses that add words but no meaning."""
 
@@ -251,7 +256,7 @@ def stress_test(instruction: str, rate: float, rng: random.Random, mode: str = "
     while added < k:
         clauses.append(rng.choice(TAUTOLOGIES))
         added += len(clauses[-1].split())
-    return Noisy(" ".join(part for part in (instruction.strip(), *clauses) if part), added)
+    return Noisy(_appended(instruction, clauses), added)
 
 
 SEQUENCE = 10
@@ -263,4 +268,4 @@ def checklist(instruction: str, rate: float, rng: random.Random, mode: str = "fi
     k = count(max(len(instruction.split()), 1), rate, rng, mode)
     alphabet = string.ascii_letters + string.digits
     extra = ["".join(rng.choice(alphabet) for _ in range(SEQUENCE)) for _ in range(k)]
-    return Noisy(" ".join(part for part in (instruction.strip(), *extra) if part), k)
+    return Noisy(_appended(instruction, extra), k)
