@@ -232,6 +232,35 @@ def test_attack_searches_only_the_families_asked_and_within_the_distortion_bound
     assert not (tmp_path / "a" / "rewrites.json").exists()
 
 
+def test_a_bounded_attack_reuses_what_an_unbounded_one_scored(tiny_model, tmp_path):
+    data = tmp_path / "dev.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    runner = CliRunner()
+    common = ["attack", "--model", str(tiny_model), "--data", str(data), "--rewrites", "0", "--noises", "char_typo",
+              "--scoring", "choice", "--top-k", "1"]
+    first = runner.invoke(app, [*common, "--budget", "20", "--out", str(tmp_path / "all")])
+    assert first.exit_code == 0, first.output
+    scored = {row["instruction"]: row["dev_score"]
+              for row in json.loads((tmp_path / "all" / "attack.json").read_text())["tasks"]["tc"]["ranked"]}
+    near = runner.invoke(app, [*common, "--budget", "20", "--max-distortion", "0.4", "--reuse", str(tmp_path / "all"),
+                               "--out", str(tmp_path / "near")])
+    assert near.exit_code == 0, near.output
+    report = json.loads((tmp_path / "near" / "attack.json").read_text())["tasks"]["tc"]
+    # one noise type, no compositions: every in-bound candidate was scored by the unbounded attack, and is taken
+    # with its score instead of being scored again
+    assert report["ranked"] and report["newly_scored"] == 0 and report["outside_bound"] > 0
+    assert all(scored[row["instruction"]] == row["dev_score"] for row in report["ranked"])
+    assert f"{report['evaluated']} candidates (0 stopped early, {report['evaluated']} scored before)" in near.output
+    # another scoring rule gives other scores: refused before the model loads, naming the field
+    other = runner.invoke(app, ["attack", "--model", str(tmp_path / "no-such-model"), "--data", str(data),
+                                "--reuse", str(tmp_path / "all"), "--out", str(tmp_path / "gen")])
+    assert other.exit_code != 0 and str(other.exception) == (
+        f"--reuse {tmp_path / 'all'}: its attack differs from this one in scoring "
+        f"({tmp_path / 'all' / 'fingerprint.json'}), so its scores are not this attack's")
+    nothing = runner.invoke(app, [*common, "--reuse", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")])
+    assert nothing.exit_code != 0 and "holds no attack (no fingerprint.json)" in str(nothing.exception)
+
+
 def test_attack_perturbs_the_records_own_instruction(tiny_model, tmp_path):
     data = tmp_path / "dev.jsonl"
     own = ["Say whether the review is negative or positive."] * 4 + ["Sentiment?"] * 2

@@ -77,7 +77,7 @@ def attack(cfg: AttackConfig) -> None:
     """Search the instructions that lower the dev score most (noise types at several rates and seeds, model
     rewrites, the held-out pool, your file, and compositions), within a budget of candidate evaluations per task.
     Writes worst.yaml, which `anit eval --instructions` takes to score test under the worst ones."""
-    from anit.evaluation.attack import attack_model
+    from anit.evaluation.attack import attack_model, check_reuse
     from anit.evaluation.run import check_scoring, instruction_file, limit_records
 
     records = limit_records(read_records(cfg.data, EVALUATION), cfg.limit)
@@ -87,12 +87,15 @@ def attack(cfg: AttackConfig) -> None:
     if user and not tasks & set(user):
         raise AnitError(f"--instructions {cfg.instructions}: has no entry for the data's task(s) "
                         f"{', '.join(sorted(tasks))}")
+    check_reuse(cfg, records)
     model, tokenizer, style, name = open_model(cfg)
     report = attack_model(model, tokenizer, records, config=cfg, name=name, style=style, user=user)
     for task, result in report["tasks"].items():
         typer.echo(f"{task}: raw dev score {result['raw_dev_score']:.3f} on {result['dev_records']} records; "
-                   f"{result['evaluated']} candidates ({result['stopped_early']} stopped early) in "
-                   f"{result['seconds']:.0f} s")
+                   f"{result['evaluated']} candidates ({result['stopped_early']} stopped early"
+                   + (f", {result['evaluated'] - result['newly_scored']} scored before"
+                      if result["newly_scored"] < result["evaluated"] else "")
+                   + f") in {result['seconds']:.0f} s")
         if result["raw_instructions"] > 1:
             typer.echo(f"  note: the {task} records carry {result['raw_instructions']} different instructions; the "
                        f"attack perturbed the most common one: {result['raw_instruction']}")

@@ -222,6 +222,22 @@ def fingerprint(cfg: Any, records: Sequence[dict[str, Any]], model_name: str) ->
             "max_new_tokens": cfg.max_new_tokens, "prompt_style": cfg.prompt_style}
 
 
+def check_reuse(cfg: Any, records: Sequence[dict[str, Any]], model_name: str | None = None) -> None:
+    """Stop (one line) where ``cfg.reuse`` holds an attack on another model, adapter, data or scoring than this one:
+    its scores would not be this attack's. Without ``model_name`` (before the model loads) the model is not
+    compared."""
+    from anit.errors import AnitError
+
+    if not cfg.reuse:
+        return
+    stamp = Path(cfg.reuse) / "fingerprint.json"
+    held, here = json.loads(stamp.read_text()), fingerprint(cfg, records, model_name)
+    differ = [key for key in here if (key != "model" or model_name is not None) and held.get(key) != here[key]]
+    if differ:
+        raise AnitError(f"--reuse {cfg.reuse}: its attack differs from this one in {', '.join(differ)} ({stamp}), "
+                        "so its scores are not this attack's")
+
+
 def candidate_family(origin: str) -> str:
     """The kind of candidate an origin names, by its first operation: unseen, file, paraphrase, opposite, or noise
     (a rule-based type); a composition belongs to the family it started from."""
@@ -258,6 +274,8 @@ def run_attack(cfg: Any, predict: Callable[[list[tuple[dict[str, Any], str]]], l
                user: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """Attack every task among ``records`` and write ``worst.yaml``, ``attack.json`` and the cache to ``cfg.out``;
     returns what attack.json holds."""
+    import shutil
+
     import yaml
 
     from anit.distortion import resolve_scorers
@@ -272,6 +290,9 @@ def run_attack(cfg: Any, predict: Callable[[list[tuple[dict[str, Any], str]]], l
     if stamp.exists() and json.loads(stamp.read_text()) != print_:
         raise AnitError(f"{out}: holds an attack on another model, data or scoring ({stamp}); choose another --out")
     write_json(stamp, print_)
+    check_reuse(cfg, records, model_name)
+    if cfg.reuse and not (out / "candidates.jsonl").exists() and (Path(cfg.reuse) / "candidates.jsonl").exists():
+        shutil.copyfile(Path(cfg.reuse) / "candidates.jsonl", out / "candidates.jsonl")
     # generation decodes a batch step by step: a call smaller than a batch would waste its steps
     chunk = 4 if cfg.scoring == "choice" else cfg.batch_size
     cache, evaluator = Cache(out / "candidates.jsonl"), Evaluator(predict, records, chunk)

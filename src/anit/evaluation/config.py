@@ -98,6 +98,9 @@ class AttackConfig(ModelOptions):
                                                    "the worst case near the raw wording); default: no bound.",
                                              min=0.0, max=1.0)
     limit: Optional[int] = option(None, "Search on the first N distinct dev records.", min=1)
+    reuse: Optional[str] = option(None, "An earlier attack's output folder on the same model, adapter, data and "
+                                        "scoring (an unbounded one before a --max-distortion one): the candidates "
+                                        "it scored are taken as they are, not scored again.")
     out: str = option("attack", "Output folder: worst.yaml, attack.json and the resumable candidate cache.")
 
     def __post_init__(self) -> None:
@@ -112,3 +115,6 @@ class AttackConfig(ModelOptions):
             if NOISES.get(name).batched:
                 raise AnitError(f"noises: {name!r} is written by a model, not a rule; search it with --families "
                                 f"{name}")
+        if self.reuse and not (Path(self.reuse) / "fingerprint.json").exists():
+            raise AnitError(f"reuse: {self.reuse} holds no attack (no fingerprint.json); give the --out folder of an "
+                            "earlier `anit attack`")
