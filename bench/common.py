@@ -220,6 +220,9 @@ def render() -> None:
                   "(tables, intervals and command: [benchmarks/robustness.md](benchmarks/robustness.md)):", ""]
         lines += [summary["headline"]["generate"], ""] if summary.get("headline", {}).get("generate") else []
         lines += [f"- {v['text']}" for v in summary.get("verdicts", {}).get("generate", [])] + [""]
+        if summary.get("headline_near", {}).get("generate"):
+            lines += [summary["headline_near"]["generate"], ""]
+            lines += [f"- {v['text']}" for v in summary["verdicts_near"]["generate"] if v["measured"]] + [""]
     if others := other_runs(DOCS / "benchmarks", "benchmarks/"):
         lines += ["The same benchmark under another protocol:", ""] + [f"- {line}" for line in others] + [""]
     paths = sorted((DOCS / "benchmarks").glob("*.json"),

@@ -1,5 +1,6 @@
 """Robustness where it can be seen: multi-task LoRA on four datasets, each trained model attacked on dev for its
-worst instructions, then scored on test under raw, held-out, noisy and worst-case instructions.
+worst instructions (any candidate, and "near": within a small edit of the raw wording), then scored on test under
+raw, held-out, noisy and both worst-case instructions.
 
     python -m bench.robustness [--seeds 0 1 2] [--methods it anit ...] [--steps 180] [--work runs/bench-robustness]
         [--name robustness]
@@ -50,8 +51,13 @@ ATTACK_NOISES = ["random_replace", "frequent_replace", "rare_replace", "truncate
 """The rule-based noise types every attack of this benchmark tries, in the order it tries them: pinned, so a noise
 type registered later (stress_test, checklist) does not change the candidates of runs resumed after it."""
 PROTOCOL = ("steps", "train", "dev_tc", "dev_ext", "test_tc", "test_ext", "budget_tc", "budget_ext", "rewrites",
-            "top_k")
-"""The arguments that change what a run measures: a work folder holds runs of one setting of them."""
+            "top_k", "near")
+"""The arguments that change what a run measures: a work folder holds runs of one setting of them (one it
+predates, such as ``near``, is recorded with the value of the run that first asks it)."""
+NEAR = 0.35
+"""The near worst case's bound on hard (word-edit) distortion from the raw instruction: about a third of its words
+edited at most, as PromptBench bounds its attacks (typos, a few words replaced, dropped, shuffled or padded); model
+rewrites and the held-out wordings lie beyond it."""
 TEST_SEED, DEV_SEED, TRAIN_SEED = 99, 77, 3407
 
 
@@ -69,6 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--budget-ext", type=int, default=8, help="Attack budget per extraction task (generation).")
     p.add_argument("--rewrites", type=int, default=4, help="Model rewrites per instruction among the candidates.")
     p.add_argument("--top-k", type=int, default=2)
+    p.add_argument("--near", type=float, default=NEAR,
+                   help="Bound of the near worst case: hard distortion from the raw instruction.")
     p.add_argument("--work", type=Path, default=Path("runs/bench-robustness"))
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--name", default="robustness", help="The summary's name: docs/benchmarks/<name>.{json,md}.")
@@ -89,6 +97,9 @@ def check_protocol(args: argparse.Namespace) -> None:
         write_json(path, asked)
         return
     held = json.loads(path.read_text())
+    if any(key not in held for key in PROTOCOL):
+        held = {key: held.get(key, asked[key]) for key in PROTOCOL}
+        write_json(path, held)
     for key in PROTOCOL:
         if held.get(key) != asked[key]:
             flag = "--" + key.replace("_", "-")
@@ -154,15 +165,20 @@ class Scorer:
         return PeftModel.from_pretrained(self.base, str(adapter)).eval()
 
 
-def attack_run(args: argparse.Namespace, paths: dict[str, Path], folder: Path, model: Any, tokenizer: Any) -> Path:
-    """The model's own worst instructions on dev: choice scoring for classification, generation elsewhere."""
+def attack_run(args: argparse.Namespace, paths: dict[str, Path], folder: Path, model: Any, tokenizer: Any,
+               bound: float | None = None) -> Path:
+    """The model's own worst instructions on dev (choice scoring for classification, generation elsewhere):
+    ``worst.yaml``; with ``bound``, ``near.yaml``, the worst within that hard distortion of the raw instruction,
+    searched with the same budget and starting from the unbounded search's scored candidates (a candidate's dev
+    score does not depend on the bound)."""
     from anit.evaluation.attack import attack_model
     from anit.evaluation.config import AttackConfig
     from anit.noise.rewrite import Rewriter
 
-    worst = folder / "worst.yaml"
-    if worst.exists():
-        return worst
+    name = "worst" if bound is None else "near"
+    target = folder / f"{name}.yaml"
+    if target.exists():
+        return target
     import yaml
 
     dev = read_jsonl(paths["dev"])
@@ -171,32 +187,59 @@ def attack_run(args: argparse.Namespace, paths: dict[str, Path], folder: Path, m
     started = time.perf_counter()
     for scoring, budget, records in (("choice", args.budget_tc, [r for r in dev if r["task"] == "tc"]),
                                      ("generate", args.budget_ext, [r for r in dev if r["task"] != "tc"])):
-        cfg = AttackConfig(data=str(paths["dev"]), budget=budget, top_k=args.top_k, rewrites=args.rewrites,
-                           noises=ATTACK_NOISES,
-                           scoring=scoring, batch_size=16 if scoring == "choice" else 8,
-                           out=str(folder / f"attack-{scoring}"), seed=0)
+        unbounded = folder / f"attack-{scoring}"
+        out = unbounded if bound is None else folder / f"near-{scoring}"
+        cfg = AttackConfig(data=str(paths["dev"]), adapter=str(folder), budget=budget, top_k=args.top_k,
+                           rewrites=args.rewrites, noises=ATTACK_NOISES, max_distortion=bound, scoring=scoring,
+                           batch_size=16 if scoring == "choice" else 8, out=str(out), seed=0,
+                           reuse=None if bound is None else str(unbounded))
         attack_model(model, tokenizer, records, config=cfg, name="smollm2-135m", rewriter=rewriter)
-        merged.update(yaml.safe_load((Path(cfg.out) / "worst.yaml").read_text()))
-    write_json(folder / "attack_wall.json", {"attack_s": time.perf_counter() - started})
-    worst.write_text(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")
-    return worst
+        merged.update(yaml.safe_load((out / "worst.yaml").read_text()))
+    wall = folder / "attack_wall.json"
+    write_json(wall, {**(json.loads(wall.read_text()) if wall.exists() else {}),
+                      f"{'attack' if bound is None else 'near'}_s": time.perf_counter() - started})
+    target.write_text(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")
+    return target
 
 
-def eval_run(paths: dict[str, Path], folder: Path, worst: Path, model: Any, tokenizer: Any) -> None:
-    """Test under raw, the held-out pool, the pooled noisy set and the worst instructions; generation for every
-    dataset, and choice for classification."""
+def evaluations(paths: dict[str, Path], folder: Path) -> list[tuple[str, list[dict[str, Any]], list[str]]]:
+    """(scoring, test records, instructions) of a run's evaluations: raw, the held-out pool, the pooled noisy set,
+    the worst and the near-worst instructions; generation for every dataset, and choice for classification."""
+    test = read_jsonl(paths["test"])
+    which = ["raw", "unseen-pool", "noisy", str(folder / "worst.yaml"), str(folder / "near.yaml")]
+    return [("generate", test, which), ("choice", [r for r in test if r["task"] == "tc"], which)]
+
+
+def evaluated(folder: Path, scoring: str, records: list[dict[str, Any]], which: list[str]) -> bool:
+    """Whether the run's evaluation under ``scoring`` holds every condition of ``which`` (a condition added to the
+    protocol later, such as the near worst case, is scored on resuming, the earlier predictions kept)."""
+    from anit.evaluation.run import conditions
+
+    path = folder / f"eval-{scoring}" / "metrics.json"
+    if not path.exists() or not all(Path(w).exists() for w in which if w.endswith(".yaml")):
+        return False
+    held = json.loads(path.read_text())["conditions"]
+    return all(c in held for w in which for c in conditions(records, w))
+
+
+def finished(paths: dict[str, Path], folder: Path) -> bool:
+    return all(evaluated(folder, scoring, records, which) for scoring, records, which in evaluations(paths, folder))
+
+
+def eval_run(paths: dict[str, Path], folder: Path, model: Any, tokenizer: Any) -> None:
+    """Score test under every condition of :func:`evaluations` that the run's evaluation does not hold yet."""
     from anit.evaluation.run import EvalOptions, evaluate
 
-    test = read_jsonl(paths["test"])
-    which = ["raw", "unseen-pool", "noisy", str(worst)]
-    for scoring, records in (("generate", test), ("choice", [r for r in test if r["task"] == "tc"])):
-        out = folder / f"eval-{scoring}"
-        if (out / "metrics.json").exists():
+    for scoring, records, which in evaluations(paths, folder):
+        if evaluated(folder, scoring, records, which):
             continue
+        out = folder / f"eval-{scoring}"
         started = time.perf_counter()
         evaluate(model, tokenizer, records, which, out, EvalOptions(16 if scoring == "choice" else 8, None, scoring),
                  reuse=True)
-        write_json(out / "wall.json", {"eval_s": time.perf_counter() - started})
+        wall = out / "wall.json"
+        earlier = json.loads(wall.read_text()).get("eval_s", 0.0) if wall.exists() else 0.0
+        write_json(wall, {"eval_s": earlier + time.perf_counter() - started})
 
 
 FIRST = ("it", "anit")
@@ -217,12 +260,13 @@ def main(argv: list[str] | None = None) -> None:
         order = run_order(args.methods, args.seeds)
         for method, seed in order:
             folder = train_run(args, paths, method, seed)
-            if (folder / "eval-choice" / "metrics.json").exists():
+            if finished(paths, folder):
                 continue
             scorer = scorer or Scorer()
             model = scorer.model(folder)
-            worst = attack_run(args, paths, folder, model, scorer.tokenizer)
-            eval_run(paths, folder, worst, model, scorer.tokenizer)
+            attack_run(args, paths, folder, model, scorer.tokenizer)
+            attack_run(args, paths, folder, model, scorer.tokenizer, bound=args.near)
+            eval_run(paths, folder, model, scorer.tokenizer)
             scorer.base = model.unload()
             summarise(args.work, vars(args), args.name)
     summarise(args.work, vars(args), args.name)

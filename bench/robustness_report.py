@@ -35,20 +35,30 @@ def scored_runs(work: Path, *scorings: str) -> list[Path]:
         (f / f"eval-{scoring}" / "metrics.json").exists() for scoring in scorings)]
 
 
+CASES = {"worst": "its worst instruction", "near": "its worst instruction near the raw wording"}
+"""The worst cases each run is scored under, by the instruction file its attack wrote (worst.yaml, near.yaml): any
+candidate, and those within the benchmark's bound on hard distortion (``--near``)."""
+
+
 def run_row(metrics: dict[str, Any], dataset: str) -> dict[str, Any] | None:
-    """One run's numbers on one dataset: raw, held-out mean and worst, pooled noisy, worst-case PDR (interval)."""
+    """One run's numbers on one dataset: raw, held-out mean and worst, pooled noisy, and per worst case (CASES) its
+    score, PDR with interval and condition (None where the run was not scored under it)."""
     raw = metrics["conditions"].get("raw", {}).get(dataset)
     if raw is None:
         return None
     sens = metrics.get("sensitivity", {})
-    unseen, worst = sens.get("unseen", {}).get(dataset, {}), sens.get("worst", {}).get(dataset, {})
+    unseen = sens.get("unseen", {}).get(dataset, {})
     noisy = metrics["conditions"].get("noisy", {}).get(dataset)
     key = "accuracy" if raw["task"] == "tc" else "f1"
-    return {"raw": raw[key], "unparseable": raw["unparseable"] / max(raw["n"], 1),
-            "unseen_mean": unseen.get("mean"), "unseen_worst": unseen.get("worst"),
-            "noisy": noisy[key] if noisy else None, "worst": worst.get("worst"),
-            "pdr_worst": worst.get("pdr_worst"), "pdr_low": worst.get("pdr_worst_low"),
-            "pdr_high": worst.get("pdr_worst_high"), "worst_condition": worst.get("worst_condition")}
+    row = {"raw": raw[key], "unparseable": raw["unparseable"] / max(raw["n"], 1),
+           "unseen_mean": unseen.get("mean"), "unseen_worst": unseen.get("worst"),
+           "noisy": noisy[key] if noisy else None}
+    for case in CASES:
+        found = sens.get(case, {}).get(dataset, {})
+        row.update({case: found.get("worst"), f"pdr_{case}": found.get("pdr_worst"),
+                    f"{case}_low": found.get("pdr_worst_low"), f"{case}_high": found.get("pdr_worst_high"),
+                    f"{case}_condition": found.get("worst_condition")})
+    return row
 
 
 def pooled_raw(work: Path, method: str, seeds: list[int], scoring: str, dataset: str, task: str
@@ -74,14 +84,16 @@ def _pairs(folder: Path, scoring: str, condition: str, dataset: str) -> dict[str
 
 
 def versus_it(work: Path, method: str, seed: int, scoring: str, dataset: str, task: str,
-              rows: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any] | None:
-    """The paired comparison of ``method`` against ``it`` on seed ``seed`` (each under its own worst instruction)."""
+              rows: dict[tuple[str, int], dict[str, Any]], case: str = "worst") -> dict[str, Any] | None:
+    """The paired comparison of ``method`` against ``it`` on seed ``seed``, each under its own worst instruction of
+    ``case``."""
     mine, theirs = rows.get((method, seed)), rows.get(("it", seed))
-    if method == "it" or not mine or not theirs or not mine["worst_condition"] or not theirs["worst_condition"]:
+    at = f"{case}_condition"
+    if method == "it" or not mine or not theirs or not mine[at] or not theirs[at]:
         return None
     a_dir, b_dir = work / "runs" / f"{method}-{seed}", work / "runs" / f"it-{seed}"
-    a = [_pairs(a_dir, scoring, c, dataset) for c in ("raw", mine["worst_condition"])]
-    b = [_pairs(b_dir, scoring, c, dataset) for c in ("raw", theirs["worst_condition"])]
+    a = [_pairs(a_dir, scoring, c, dataset) for c in ("raw", mine[at])]
+    b = [_pairs(b_dir, scoring, c, dataset) for c in ("raw", theirs[at])]
     ids = sorted(set(a[0]) & set(a[1]) & set(b[0]) & set(b[1]))
     return paired_against(task, tuple([p[i] for i in ids] for p in a), tuple([p[i] for i in ids] for p in b), seed)
 
@@ -94,16 +106,16 @@ def _worst_yaml(path: Path, version: tuple[int, int]) -> dict[str, list[Any]]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
-def worst_entries(folder: Path) -> dict[str, list[Any]]:
-    """Task -> the worst instructions the run's attack wrote (empty where no attack is on record)."""
-    path = folder / "worst.yaml"
+def worst_entries(folder: Path, case: str = "worst") -> dict[str, list[Any]]:
+    """Task -> the worst instructions of ``case`` the run's attack wrote (empty where no attack is on record)."""
+    path = folder / f"{case}.yaml"
     return _worst_yaml(path, file_version(path)) if path.exists() else {}
 
 
-def unranked(folder: Path, task: str) -> bool:
+def unranked(folder: Path, task: str, case: str = "worst") -> bool:
     """Whether the run's attack could not rank candidates for ``task``: its raw dev score was 0, so no candidate
     scores lower and the worst instructions it wrote are unranked ones (False where no attack is on record)."""
-    entries = worst_entries(folder).get(task, [])
+    entries = worst_entries(folder, case).get(task, [])
     return bool(entries) and not any(isinstance(e, dict) and e.get("raw_dev_score") for e in entries)
 
 
@@ -136,12 +148,17 @@ def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
         for method in dict.fromkeys(m for m, _ in sorted(rows, key=lambda k: (k[0] != "it", k))):
             seeds = sorted(s for m, s in rows if m == method)
             line: dict[str, Any] = {"method": method, "seeds": seeds, "task": tasks[dataset]}
-            for key in ("raw", "unseen_mean", "unseen_worst", "noisy", "worst", "pdr_worst", "unparseable"):
+            for key in ("raw", "unseen_mean", "unseen_worst", "noisy", *CASES, *(f"pdr_{c}" for c in CASES),
+                        "unparseable"):
                 line[key] = _mean_std([rows[(method, s)][key] for s in seeds])
-            line["pdr_above_zero"] = sum((rows[(method, s)]["pdr_low"] or 0) > 0 for s in seeds)
-            line["per_seed"] = {s: {k: rows[(method, s)][k] for k in ("raw", "pdr_worst", "pdr_low")} for s in seeds}
-            line["unranked"] = sum(unranked(work / "runs" / f"{method}-{s}", tasks[dataset]) for s in seeds)
-            line["vs_it"] = {s: versus_it(work, method, s, scoring, dataset, tasks[dataset], rows) for s in seeds}
+            per_seed = ("raw", *(f"pdr_{c}" for c in CASES), *(f"{c}_low" for c in CASES))
+            line["per_seed"] = {s: {k: rows[(method, s)][k] for k in per_seed} for s in seeds}
+            for case in CASES:
+                line[f"{case}_above_zero"] = sum((rows[(method, s)][f"{case}_low"] or 0) > 0 for s in seeds)
+                line[f"{case}_unranked"] = sum(unranked(work / "runs" / f"{method}-{s}", tasks[dataset], case)
+                                               for s in seeds)
+                line[f"vs_it_{case}"] = {s: versus_it(work, method, s, scoring, dataset, tasks[dataset], rows, case)
+                                         for s in seeds}
             shared = [s for s in seeds if ("it", s) in rows]
             line["pooled_vs_it"] = (pooled_raw(work, method, shared, scoring, dataset, tasks[dataset])
                                     if method != "it" and shared else None)
@@ -158,32 +175,37 @@ def _loses(name: str, pdr: float) -> str:
 MEETS, FAILS, NOT_JUDGED = "meets", "fails", "not judged"
 
 
-def verdict(dataset: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
-    """The plain sentence and its outcome: can the protocol see it's drop (its worst-case PDR interval above 0 on a
-    seed), and if so, is anit's worst-case PDR at most half of it's while its raw score is not lower (beyond the
-    paired interval of the mean over the seeds both ran). Where it's drop cannot be seen, the goal is not judged."""
+def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> dict[str, Any]:
+    """The plain sentence and its outcome for one worst case (CASES): can the protocol see it's drop (its PDR
+    interval above 0 on a seed), and if so, is anit's PDR at most half of it's while its raw score is not lower
+    (beyond the paired interval of the mean over the seeds both ran). Where it's drop cannot be seen, the goal is not
+    judged."""
     by = {line["method"]: line for line in lines}
     it, anit = by.get("it"), by.get("anit")
+    pdr, low, above = f"pdr_{case}", f"{case}_low", f"{case}_above_zero"
 
     def said(outcome: str, text: str) -> dict[str, Any]:
-        return {"dataset": dataset, "outcome": outcome, "text": text,
-                "seen": bool(it and it["pdr_above_zero"])}
+        return {"dataset": dataset, "outcome": outcome, "text": text, "case": case,
+                "seen": bool(it and it[above]), "measured": bool(it and it[pdr][0] is not None)}
 
-    if not it or it["pdr_worst"][0] is None:
+    if not it or it[pdr][0] is None:
+        if it and it["raw"][0]:
+            return said(NOT_JUDGED, f"{dataset}: `it` was not scored under {CASES[case]}.")
         return said(NOT_JUDGED, f"{dataset}: `it` scores 0 under its raw instruction here, so no drop rate is "
                                 "defined.")
-    text = (f"{dataset}: {_loses('it', it['pdr_worst'][0])} of its raw score under its worst instruction "
-            f"(interval above 0 on {it['pdr_above_zero']} of {len(it['seeds'])} seed(s))")
-    blind = [f"`{line['method']}` on {line['unranked']}" for line in (it, anit) if line and line.get("unranked")]
+    text = (f"{dataset}: {_loses('it', it[pdr][0])} of its raw score under {CASES[case]} "
+            f"(interval above 0 on {it[above]} of {it[pdr][2]} seed(s))")
+    blind = [f"`{line['method']}` on {line[f'{case}_unranked']}" for line in (it, anit)
+             if line and line.get(f"{case}_unranked")]
     if blind:
         text += (f" [the attack found no worst case for {', '.join(blind)} seed(s): the raw dev score was 0, so "
                  "the worst instructions there are unranked candidates]")
     shared = [seed for seed in anit["seeds"] if seed in it["seeds"]] if anit else []
     if not shared:
         return said(NOT_JUDGED, text + "; `anit` not run yet" + (" on it's seeds." if anit else "."))
-    it_pdr = _mean_std([it["per_seed"][seed]["pdr_worst"] for seed in shared])[0]
-    anit_pdr = _mean_std([anit["per_seed"][seed]["pdr_worst"] for seed in shared])[0]
-    seen = sum((it["per_seed"][seed]["pdr_low"] or 0) > 0 for seed in shared)
+    it_pdr = _mean_std([it["per_seed"][seed][pdr] for seed in shared])[0]
+    anit_pdr = _mean_std([anit["per_seed"][seed][pdr] for seed in shared])[0]
+    seen = sum((it["per_seed"][seed][low] or 0) > 0 for seed in shared)
     if shared != it["seeds"]:
         text += (f"; on the seed(s) both ran ({', '.join(map(str, shared))}) {_loses('it', it_pdr)}"
                  f" (interval above 0 on {seen})")
@@ -194,6 +216,8 @@ def verdict(dataset: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
            + ("; lower beyond its paired interval)" if raw_lower else "; not lower beyond its paired interval)")
            if pooled else "no raw score on records it shares with it")
     if anit_pdr is None:
+        if anit["raw"][0]:
+            return said(NOT_JUDGED, text + f"; `anit` was not scored under {CASES[case]}.")
         return said(FAILS, text + f"; `anit` scores 0 under its raw instruction ({raw}). ANIT does not meet the "
                                   "goal here.")
     text += f"; {_loses('anit', anit_pdr)}, with {raw}"
@@ -227,6 +251,27 @@ def headline(verdicts: list[dict[str, Any]], settings: dict[str, Any], ran: dict
             f"{done or 'none'}.")
 
 
+def near_headline(verdicts: list[dict[str, Any]], settings: dict[str, Any]) -> str:
+    """The near worst case's answer in one sentence, as :func:`headline` words the unbounded one ("" where no
+    dataset has it measured)."""
+    seen = [v for v in verdicts if v["seen"]]
+    meets = [v["dataset"] for v in seen if v["outcome"] == MEETS]
+    fails = [v["dataset"] for v in seen if v["outcome"] == FAILS]
+    measured = [v for v in verdicts if v["measured"]]
+    if not measured:
+        return ""
+    text = (f"Near the raw wording (the worst within hard distortion {settings.get('near', '?')}: typos and a few "
+            f"words edited), the protocol sees `it`'s drop on {len(seen)} of {len(verdicts)} datasets"
+            + (f" ({', '.join(v['dataset'] for v in seen)})" if seen else ""))
+    if meets:
+        text += f"; ANIT meets the goal on {', '.join(meets)}" + (f" and not on {', '.join(fails)}" if fails else "")
+    elif fails:
+        text += f"; ANIT does not meet the goal on {', '.join(fails)}"
+    if len(measured) < len(verdicts):
+        text += f" (measured on {len(measured)} datasets so far)"
+    return text + "."
+
+
 def scoring_compared(work: Path, tables: dict[str, dict[str, list[dict[str, Any]]]]) -> list[str]:
     """Which scoring shows the drops: per classification dataset, the mean over methods (scored both ways) of the
     drop rate of the held-out worst, of the noisy mean and of the worst case, by generation and by choice, and how
@@ -244,7 +289,8 @@ def scoring_compared(work: Path, tables: dict[str, dict[str, list[dict[str, Any]
             return None if not raw or value is None else 1 - value / raw
 
         cells = []
-        for key, label in (("unseen_worst", "held-out worst"), ("noisy", "noisy"), ("worst", "worst case")):
+        for key, label in (("unseen_worst", "held-out worst"), ("noisy", "noisy"), ("worst", "worst case"),
+                           ("near", "near worst case")):
             pairs = [(rate(g, key), rate(c, key)) for g, c in both]
             pairs = [(g, c) for g, c in pairs if g is not None and c is not None]
             if pairs:
@@ -287,8 +333,9 @@ def walls(work: Path) -> list[dict[str, Any]]:
     def seconds(path: Path, key: str) -> float | None:
         return json.loads(path.read_text()).get(key) if path.exists() else None
 
-    return [{"run": f.name, "train": seconds(f / "wall.json", "train_s"), "attack": seconds(f / "attack_wall.json",
-                                                                                            "attack_s"),
+    return [{"run": f.name, "train": seconds(f / "wall.json", "train_s"),
+             "attack": seconds(f / "attack_wall.json", "attack_s"),
+             "attack (near)": seconds(f / "attack_wall.json", "near_s"),
              **{f"eval ({s})": seconds(f / f"eval-{s}" / "wall.json", "eval_s") for s in ("generate", "choice")}}
             for f in sorted((work / "runs").glob("*-*")) if f.is_dir()]
 
@@ -341,6 +388,11 @@ NOTES = [
     "{budget_ext} candidates (the issue: 100); every method trains {steps} steps on {train} records per dataset.",
 ]
 """What every robustness table is read with."""
+NEAR_NOTE = ("Near worst case: the same search with the same budget, among candidates within hard (word-edit) "
+             "distortion {near} of the raw instruction, as PromptBench bounds its attacks (typos and a few words "
+             "replaced, dropped, shuffled or padded; model rewrites and the held-out wordings lie beyond it); it "
+             "starts from the unbounded search's scored candidates, whose dev scores do not depend on the bound.")
+"""Read with the tables where a run was scored under its near worst case."""
 
 
 def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any],
@@ -348,7 +400,9 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
              ) -> str:
     lines = ["# Robustness benchmark: multi-task LoRA, worst-case and held-out instructions", "",
              f"`{settings.get('command', 'python -m bench.robustness')}`", ""]
-    lines += [f"- {note.format_map(collections.defaultdict(lambda: '?', settings))}" for note in NOTES] + [""]
+    near = any(row["pdr_near"][0] is not None for per in tables.values() for rows in per.values() for row in rows)
+    notes = NOTES[:2] + [NEAR_NOTE] + NOTES[2:] if near else NOTES
+    lines += [f"- {note.format_map(collections.defaultdict(lambda: '?', settings))}" for note in notes] + [""]
     if compared:
         lines += ["## Which scoring shows the drops", "", "Mean over the methods scored both ways; the worst case "
                   "of classification is searched by choice in both (see the notes).", ""]
@@ -364,21 +418,28 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
     for scoring, per_dataset in tables.items():
         lines += [f"## Scored by {'generation' if scoring == 'generate' else 'choice'}", ""]
         for dataset, rows in per_dataset.items():
-            lines += [f"### {dataset}", "", "| method | seeds | raw | held-out mean | held-out worst | noisy | "
-                      "worst-case | worst-case PDR | unparseable (raw) | vs it: raw diff | vs it: PDR diff | "
-                      "train s |", "|" + "---|" * 12]
+            cells = {}
             for r in rows:
-                vs = [v for v in r["vs_it"].values() if v]
-                raw_vs = "; ".join(f"{v['raw_diff']:+.3f} [{v['raw_low']:+.3f}, {v['raw_high']:+.3f}]" for v in vs)
-                pdr_vs = "; ".join(f"{v['pdr_diff']:+.3f} [{v['pdr_low']:+.3f}, {v['pdr_high']:+.3f}]"
-                                   for v in vs if v["pdr_low"] is not None)
-                lines.append(f"| {r['method']} | {len(r['seeds'])} | {_fmt(r['raw'])} | {_fmt(r['unseen_mean'])} | "
-                             f"{_fmt(r['unseen_worst'])} | {_fmt(r['noisy'])} | {_fmt(r['worst'])} | "
-                             f"{_fmt(r['pdr_worst'])} | {_fmt(r['unparseable'])} | {raw_vs or '-'} | "
-                             f"{pdr_vs or '-'} | {r['train_s'] or 0:.0f} |")
-            lines += ["", verdict(dataset, rows)["text"], ""]
+                vs = [v for v in r["vs_it_worst"].values() if v]
+                pdr_vs = {case: "; ".join(f"{v['pdr_diff']:+.3f} [{v['pdr_low']:+.3f}, {v['pdr_high']:+.3f}]"
+                                          for v in r[f"vs_it_{case}"].values() if v and v["pdr_low"] is not None)
+                          for case in CASES}
+                cells[r["method"]] = {
+                    "method": r["method"], "seeds": str(len(r["seeds"])), "raw": _fmt(r["raw"]),
+                    "held-out mean": _fmt(r["unseen_mean"]), "held-out worst": _fmt(r["unseen_worst"]),
+                    "noisy": _fmt(r["noisy"]), "worst-case": _fmt(r["worst"]), "worst-case PDR": _fmt(r["pdr_worst"]),
+                    "near worst-case PDR": _fmt(r["pdr_near"]), "unparseable (raw)": _fmt(r["unparseable"]),
+                    "vs it: raw diff": "; ".join(f"{v['raw_diff']:+.3f} [{v['raw_low']:+.3f}, {v['raw_high']:+.3f}]"
+                                                 for v in vs) or "-",
+                    "vs it: PDR diff": pdr_vs["worst"] or "-", "vs it: near PDR diff": pdr_vs["near"] or "-",
+                    "train s": f"{r['train_s'] or 0:.0f}"}
+            heads = [h for h in next(iter(cells.values())) if near or "near" not in h]
+            lines += [f"### {dataset}", "", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+            lines += ["| " + " | ".join(row[h] for h in heads) + " |" for row in cells.values()]
+            lines += [""] + [v["text"] for v in (verdict(dataset, rows, case) for case in CASES)
+                             if v["case"] == "worst" or v["measured"]] + [""]
     if times:
-        keys = list(times[0])
+        keys = [k for k in times[0] if k == "run" or any(row[k] is not None for row in times)]
         lines += ["## Wall times per run (s)", "",
                   "A stage resumed after a stop counts its last part only; the runs shared the 2-core machine with "
                   "other work and were paused while speed was measured, so read these as orders of magnitude.", "",
@@ -418,12 +479,14 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
     settings["command"] = json.loads(ran.read_text())["command"] if ran.exists() else here
     tables = {scoring: table(work, scoring) for scoring in ("generate", "choice")}
     verdicts = {s: [verdict(d, rows) for d, rows in t.items()] for s, t in tables.items()}
+    near = {s: [verdict(d, rows, "near") for d, rows in t.items()] for s, t in tables.items()}
     ran = {method: len({seed for rows in tables["generate"].values() for row in rows if row["method"] == method
                         for seed in row["seeds"]}) for method in settings.get("methods", [])}
     payload = {"settings": settings, "machine": machine(), "tables": tables, "verdicts": verdicts,
                "scoring_compared": scoring_compared(work, tables), "walls": walls(work), "alike": alike(work),
-               "worst_origins": worst_origins(work),
-               "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()}}
+               "worst_origins": worst_origins(work), "verdicts_near": near,
+               "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()},
+               "headline_near": {s: near_headline(v, settings) for s, v in near.items()}}
     write_json(DOCS / "benchmarks" / f"{name}.json", payload)
     text = markdown(tables, settings, payload["scoring_compared"], payload["walls"], payload["alike"],
                     payload["worst_origins"])

@@ -1,6 +1,7 @@
 """The robustness benchmark's summary and the README block it feeds, from fixture work folders and JSON."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -9,19 +10,25 @@ from bench.robustness_report import (FAILS, MEETS, NOT_JUDGED, alike, headline,
                                      scoring_compared, table, verdict, walls)
 
 
-def _run(work, name, raw, worst, wall=10.0, scoring="generate"):
+def _run(work, name, raw, worst, wall=10.0, scoring="generate", near=None):
+    """A run scored on 20 sst2 records: ``raw`` right under raw, ``worst`` under its worst instruction and, where
+    given, ``near`` under its near worst one (PDR intervals [0.1, 0.5], or [-0.1, 0.3] for a near PDR under 0.2)."""
     folder = work / "runs" / name / f"eval-{scoring}"
     folder.mkdir(parents=True)
     ids = [str(i) for i in range(20)]
-    for condition, right in (("raw", raw), ("worst-tc-0", worst)):
+    metrics = {"conditions": {}, "sensitivity": {}}
+    for condition, right in (("raw", raw), ("worst-tc-0", worst), ("near-tc-0", near)):
+        if right is None:
+            continue
         rows = [{"id": i, "dataset": "sst2", "parsed": "a" if int(i) < right else "b", "gold": "a"} for i in ids]
         (folder / f"{condition}.predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    metrics = {"conditions": {"raw": {"sst2": {"task": "tc", "accuracy": raw / 20, "n": 20, "unparseable": 0}},
-                              "worst-tc-0": {"sst2": {"task": "tc", "accuracy": worst / 20, "n": 20,
-                                                      "unparseable": 0}}},
-               "sensitivity": {"worst": {"sst2": {"worst": worst / 20, "worst_condition": "worst-tc-0",
-                                                  "pdr_worst": 1 - worst / raw, "pdr_worst_low": 0.1,
-                                                  "pdr_worst_high": 0.5}}}}
+        metrics["conditions"][condition] = {"sst2": {"task": "tc", "accuracy": right / 20, "n": 20, "unparseable": 0}}
+        if condition != "raw":
+            pdr = 1 - right / raw
+            low, high = (0.1, 0.5) if condition == "worst-tc-0" or pdr >= 0.2 else (-0.1, 0.3)
+            metrics["sensitivity"][condition.split("-")[0]] = {"sst2": {
+                "worst": right / 20, "worst_condition": condition, "pdr_worst": pdr, "pdr_worst_low": low,
+                "pdr_worst_high": high}}
     (folder / "metrics.json").write_text(json.dumps(metrics))
     (work / "runs" / name / "wall.json").write_text(json.dumps({"train_s": wall}))
 
@@ -33,13 +40,13 @@ def test_table_and_verdict_say_whether_anit_halves_its_worst_case_drop(tmp_path)
     assert [r["method"] for r in rows] == ["it", "anit"]
     it, anit = rows
     assert it["pdr_worst"][0] == pytest.approx(0.5) and anit["pdr_worst"][0] == pytest.approx(0.125)
-    assert anit["vs_it"][0]["raw_diff"] == 0.0 and anit["vs_it"][0]["pdr_diff"] == pytest.approx(-0.375)
-    assert it["pdr_above_zero"] == 1 and anit["train_s"] == 30.0
+    assert anit["vs_it_worst"][0]["raw_diff"] == 0.0 and anit["vs_it_worst"][0]["pdr_diff"] == pytest.approx(-0.375)
+    assert it["worst_above_zero"] == 1 and anit["train_s"] == 30.0
     said = verdict("sst2", rows)
     sentence = said["text"]
     assert "`it` loses 50%" in sentence and "`anit` loses 12%" in sentence and "at most half" in sentence
     assert sentence.endswith("ANIT meets the goal here.") and said["outcome"] == MEETS
-    unseen_drop = [{**rows[0], "pdr_above_zero": 0, "per_seed": {0: {**rows[0]["per_seed"][0], "pdr_low": 0.0}}},
+    unseen_drop = [{**rows[0], "worst_above_zero": 0, "per_seed": {0: {**rows[0]["per_seed"][0], "worst_low": 0.0}}},
                    rows[1]]
     unseen = verdict("sst2", unseen_drop)
     assert unseen["text"].endswith("Not judged: the protocol does not see it's drop here.")
@@ -88,11 +95,13 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     text = block(robustness, speed, "docs/results.png")
     assert text.startswith(START) and text.endswith(END)
     assert "**Classification (accuracy)**" in text
-    assert "| sst2 | it | 2 | 0.850 ± 0.071 | - | - | 0.417 ± 0.118 | 1.00x it |" in text
+    assert "| sst2 | it | 2 | 0.850 ± 0.071 | - | - | 0.417 ± 0.118 | - | 1.00x it |" in text
     assert "![scores per method and condition](docs/results.png)" in text and "`it` loses 42%" in text
-    zero = [{**rows[0], "method": "anit", "pdr_worst": [None, None, 0], "vs_it": {},
+    zero = [{**rows[0], "method": "anit", "raw": [0.0, 0.0, 2], "pdr_worst": [None, None, 0], "vs_it_worst": {},
              "per_seed": {seed: {**v, "pdr_worst": None} for seed, v in rows[0]["per_seed"].items()}}]
     assert "scores 0 under its raw instruction" in verdict("sst2", [rows[0]] + zero)["text"]
+    unscored = [{**zero[0], "raw": rows[0]["raw"]}]
+    assert verdict("sst2", [rows[0]] + unscored)["text"].endswith("`anit` was not scored under its worst instruction.")
     assert cell([0.81, 0.031, 3]) == "0.810 ± 0.031" and cell([0.5, 0.0, 1]) == "0.500" and cell(None) == "-"
 
 
@@ -111,8 +120,8 @@ def test_walls_read_each_stage_of_each_run(tmp_path):
     _run(tmp_path, "it-0", 16, 8, wall=12.5)
     (tmp_path / "runs" / "it-0" / "attack_wall.json").write_text(json.dumps({"attack_s": 30.0}))
     (tmp_path / "runs" / "it-0" / "eval-generate" / "wall.json").write_text(json.dumps({"eval_s": 7.0}))
-    assert walls(tmp_path) == [{"run": "it-0", "train": 12.5, "attack": 30.0, "eval (generate)": 7.0,
-                                "eval (choice)": None}]
+    assert walls(tmp_path) == [{"run": "it-0", "train": 12.5, "attack": 30.0, "attack (near)": None,
+                                "eval (generate)": 7.0, "eval (choice)": None}]
 
 
 def test_alike_names_methods_of_one_seed_that_answer_the_same(tmp_path):
@@ -185,7 +194,7 @@ def test_verdict_says_where_the_attack_could_not_rank_candidates(tmp_path):
     (tmp_path / "runs" / "it-0" / "worst.yaml").write_text(yaml.safe_dump(blind))
     (tmp_path / "runs" / "anit-0" / "worst.yaml").write_text(yaml.safe_dump(ranked))
     rows = table(tmp_path, "generate")["sst2"]
-    assert [r["unranked"] for r in rows] == [1, 0]
+    assert [r["worst_unranked"] for r in rows] == [1, 0]
     text = verdict("sst2", rows)["text"]
     assert "[the attack found no worst case for `it` on 1 seed(s): the raw dev score was 0" in text
     (tmp_path / "runs" / "it-0" / "worst.yaml").write_text(yaml.safe_dump({**blind, **ranked}))
@@ -238,7 +247,129 @@ def test_raw_not_lower_is_judged_on_the_mean_over_seeds_with_one_interval(tmp_pa
     assert (pooled["raw_low"], pooled["raw_high"]) == pytest.approx(tuple(np.percentile(diffs, [2.5, 97.5])))
     rows = table(tmp_path, "generate")["sst2"]
     anit = next(r for r in rows if r["method"] == "anit")
-    assert anit["vs_it"][0]["raw_high"] < 0  # lower on seed 0 alone
+    assert anit["vs_it_worst"][0]["raw_high"] < 0  # lower on seed 0 alone
     said = verdict("sst2", rows)
     assert "(mean over 2 seed(s); not lower beyond its paired interval)" in said["text"]
     assert said["outcome"] == MEETS
+
+
+def test_the_near_worst_case_gets_its_own_verdict_and_sentence(tmp_path):
+    from bench.robustness_report import markdown, near_headline
+
+    _run(tmp_path, "it-0", 16, 8, near=12)      # near the raw wording it loses 25% (interval above 0)
+    _run(tmp_path, "anit-0", 16, 12, near=15)   # anit 6%: at most half of it's near drop
+    _run(tmp_path, "it-1", 16, 8)               # a run from before the near case: left out of its numbers
+    rows = table(tmp_path, "generate")["sst2"]
+    it, anit = rows
+    assert it["pdr_near"][:2] == (pytest.approx(0.25), 0.0) and it["pdr_near"][2] == 1
+    assert it["near_above_zero"] == 1 and anit["vs_it_near"][0]["pdr_diff"] == pytest.approx(-0.1875)
+    near = verdict("sst2", rows, "near")
+    assert near["text"].startswith("sst2: `it` loses 25% of its raw score under its worst instruction near the raw "
+                                   "wording (interval above 0 on 1 of 1 seed(s))")
+    assert near["outcome"] == MEETS and near["measured"]
+    # the unbounded verdict is the one it was: it over both seeds, anit 25% against it's 50% on seed 0
+    assert verdict("sst2", rows)["outcome"] == MEETS
+    settings = {"near": 0.35}
+    assert near_headline([near], settings) == (
+        "Near the raw wording (the worst within hard distortion 0.35: typos and a few words edited), the protocol "
+        "sees `it`'s drop on 1 of 1 datasets (sst2); ANIT meets the goal on sst2.")
+    # it's small near drop (interval across 0) is not seen, so the goal is not judged there
+    _run(tmp_path / "small", "it-0", 16, 8, near=14)
+    _run(tmp_path / "small", "anit-0", 16, 12, near=15)
+    small = verdict("sst2", table(tmp_path / "small", "generate")["sst2"], "near")
+    assert small["outcome"] == NOT_JUDGED and not small["seen"]
+    # before any near case is scored there is no sentence, and the page gives the unbounded verdict alone
+    _run(tmp_path / "old", "it-0", 16, 8)
+    old = table(tmp_path / "old", "generate")
+    unmeasured = verdict("sst2", old["sst2"], "near")
+    assert unmeasured["text"] == "sst2: `it` was not scored under its worst instruction near the raw wording."
+    assert near_headline([unmeasured], settings) == ""
+    page = markdown({"generate": old}, settings, [], [], [])
+    assert "near the raw wording" not in page.split("### sst2")[1] and "under its worst instruction (" in page
+    assert "Near worst case:" not in page
+    measured = markdown({"generate": table(tmp_path, "generate")}, settings, [], [], [])
+    assert "- Near worst case: the same search with the same budget, among candidates within hard (word-edit) " \
+           "distortion 0.35" in measured and near["text"] in measured
+
+
+def test_a_protocol_field_added_later_is_recorded_then_kept(tmp_path):
+    from bench.robustness import check_protocol, parse_args
+
+    work = tmp_path / "work"
+    work.mkdir()
+    check_protocol(parse_args(["--work", str(work)]))
+    held = json.loads((work / "protocol.json").read_text())
+    del held["near"]                                      # a folder written before the near worst case
+    (work / "protocol.json").write_text(json.dumps(held))
+    check_protocol(parse_args(["--work", str(work), "--near", "0.25"]))
+    assert json.loads((work / "protocol.json").read_text())["near"] == 0.25
+    with pytest.raises(SystemExit, match="field 'near' is 0.25 there but this run asks 0.35"):
+        check_protocol(parse_args(["--work", str(work)]))
+
+
+def test_a_run_is_finished_only_when_its_evaluations_hold_every_condition(tmp_path):
+    """A condition added to the protocol (the near worst case) makes finished runs resume to score it."""
+    import yaml
+
+    from bench.robustness import evaluated, evaluations
+
+    records = [{"id": f"s{i}", "task": "tc", "dataset": "sst2", "instruction": "Classify.", "input": f"x{i}",
+                "options": ["a", "b"], "gold": "a", "noise_type": "char_typo", "noisy_instruction": "Clasify."}
+               for i in range(3)]
+    (tmp_path / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    folder = tmp_path / "it-0"
+    (folder / "eval-choice").mkdir(parents=True)
+    paths = {"test": tmp_path / "test.jsonl"}
+    (folder / "worst.yaml").write_text(yaml.safe_dump({"tc": ["Sort it.", "Label it."]}))
+    scoring, tc, which = evaluations(paths, folder)[1]
+    held = ["raw", "noisy-char_typo", "noisy", "worst-tc-0", "worst-tc-1"] + [f"unseen-tc-{k}" for k in range(6)]
+    (folder / "eval-choice" / "metrics.json").write_text(json.dumps({"conditions": dict.fromkeys(held, {})}))
+    assert scoring == "choice" and not evaluated(folder, scoring, tc, which)   # near.yaml not written yet
+    (folder / "near.yaml").write_text(yaml.safe_dump({"tc": ["Clasify."]}))
+    assert not evaluated(folder, scoring, tc, which)                           # written, not scored
+    (folder / "eval-choice" / "metrics.json").write_text(json.dumps({"conditions": dict.fromkeys(
+        held + ["near-tc-0"], {})}))
+    assert evaluated(folder, scoring, tc, which)
+
+
+def test_the_near_attack_keeps_to_its_bound_and_reuses_the_unbounded_scores(tmp_path, monkeypatch):
+    import sys
+
+    import yaml
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import bench.robustness
+    from bench.robustness import attack_run, parse_args
+
+    # one noise type: the unbounded search scores every first candidate (12, under its budget of 16), so the near
+    # search's in-bound ones are all known to it
+    monkeypatch.setattr(bench.robustness, "ATTACK_NOISES", ["char_typo"])
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import tiny
+
+    built = tiny.build(tmp_path / "tiny", chat=True, seed=3)
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(built).eval(), AutoTokenizer.from_pretrained(built)
+    texts = ["a warm funny film", "dull and far too long", "Anna Smith visited Paris", "far too long", "a film"]
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text("".join(json.dumps({
+        "id": str(i), "dataset": "sst2", "task": "tc", "instruction": "Classify the text into one of the given "
+        "categories.", "question": "Which label?", "format": "one label", "options": ["negative", "positive"],
+        "input": text, "gold": ["positive", "negative"][i % 2]}) + "\n" for i, text in enumerate(texts)))
+    args = parse_args(["--work", str(tmp_path / "work"), "--budget-tc", "16", "--rewrites", "0", "--near", "0.4"])
+    folder = tmp_path / "work" / "runs" / "it-0"
+    folder.mkdir(parents=True)
+    assert attack_run(args, {"dev": dev}, folder, model, tokenizer).name == "worst.yaml"
+    near = attack_run(args, {"dev": dev}, folder, model, tokenizer, bound=args.near)
+    entries = yaml.safe_load(near.read_text())["tc"]
+    assert entries and all(e["distortion"]["word_edit"] <= 0.4 for e in entries)
+    assert entries[0]["found_on"]["adapter"] == str(folder.resolve())   # where it was searched: this run's adapter
+    unbounded = (folder / "attack-choice" / "candidates.jsonl").read_text()
+    seeded = (folder / "near-choice" / "candidates.jsonl").read_text()
+    assert seeded.startswith(unbounded)
+    report = json.loads((folder / "near-choice" / "attack.json").read_text())["tasks"]["tc"]
+    known = {json.loads(line)["instruction"] for line in unbounded.splitlines()}
+    reused = [row for row in report["ranked"] if row["instruction"] in known]
+    # every in-bound candidate was scored by the unbounded search: none is scored again, the cache does not grow
+    assert report["evaluated"] == len(reused) > 0 and report["newly_scored"] == 0 and report["outside_bound"] > 0
+    assert seeded == unbounded
+    assert set(json.loads((folder / "attack_wall.json").read_text())) == {"attack_s", "near_s"}
