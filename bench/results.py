@@ -63,8 +63,39 @@ def family_tables(robustness: dict[str, Any], costs: dict[str, float], scoring: 
                 lines.append(f"| {dataset} | {row['method']} | {len(row['seeds'])} | "
                              + " | ".join(cell(row.get(key)) for key, _ in COLUMNS) + f" | {cost} |")
         lines.append("")
-    lines += [f"- {v['text']}" for v in robustness.get("verdicts", {}).get(scoring, [])]
     return lines
+
+
+OUTCOME = {"meets": "**meets**", "fails": "fails", "not judged": "not judged"}
+
+
+def answer_table(robustness: dict[str, Any], scoring: str = "generate") -> list[str]:
+    """Markdown lines: one row per dataset with what each verdict judged (unbounded and near worst case): it's and
+    anit's PDR on the seeds both ran, on how many of them it's drop is seen, anit's raw score against it's, and the
+    outcome; the sentences themselves are on the benchmark's page."""
+    cases = [robustness.get("verdicts", {}).get(scoring, []), robustness.get("verdicts_near", {}).get(scoring, [])]
+    near = {v["dataset"]: v for v in cases[1] if v.get("measured")}
+    if not cases[0]:
+        return []
+
+    def pdr(verdict: dict[str, Any] | None, who: str) -> str:
+        if not verdict or verdict.get(f"{who}_pdr") is None:
+            return "-"
+        seen = f" ({verdict['seen_on']}/{verdict['seeds_on']})" if who == "it" else ""
+        return f"{verdict[f'{who}_pdr']:.3f}{seen}"
+
+    lines = ["| dataset | worst case: `it` PDR | `anit` PDR | near worst case: `it` PDR | `anit` PDR | `anit` raw − "
+             "`it` raw | goal: worst / near |", "|---|---|---|---|---|---|---|"]
+    for worst in cases[0]:
+        close, raw = near.get(worst["dataset"]), worst.get("raw")
+        diff = f"{raw['raw_diff']:+.3f} [{raw['raw_low']:+.3f}, {raw['raw_high']:+.3f}]" if raw else "-"
+        goal = OUTCOME[worst["outcome"]] + " / " + (OUTCOME[close["outcome"]] if close else "-")
+        lines.append(f"| {worst['dataset']} | {pdr(worst, 'it')} | {pdr(worst, 'anit')} | {pdr(close, 'it')} | "
+                     f"{pdr(close, 'anit')} | {diff} | {goal} |")
+    return lines + ["", "PDR means over the seeds both ran; (k/n): on k of them `it`'s drop is seen (its paired "
+                    "interval above 0). The goal: `anit`'s PDR at most half of `it`'s, its raw score not lower beyond "
+                    "the paired interval; judged only where `it`'s drop is seen. Each verdict in words: "
+                    "[docs/benchmarks/robustness.md](docs/benchmarks/robustness.md).", ""]
 
 
 def plot(robustness: dict[str, Any], path: Path, scoring: str = "generate") -> bool:
@@ -114,6 +145,7 @@ def block(robustness: dict[str, Any] | None, speed: dict[str, Any] | None, image
         lines += [robustness["headline"]["generate"]
                   + (" " + robustness["headline_near"]["generate"] if robustness.get("headline_near", {}).get(
                       "generate") else ""), ""]
+    lines += answer_table(robustness)
     lines += family_tables(robustness, step_costs(speed))
     if robustness.get("alike"):
         lines += ["", "Methods that answer alike (same seed, raw instruction, by generation): "

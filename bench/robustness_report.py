@@ -152,7 +152,9 @@ def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
                         "unparseable"):
                 line[key] = _mean_std([rows[(method, s)][key] for s in seeds])
             per_seed = ("raw", *(f"pdr_{c}" for c in CASES), *(f"{c}_low" for c in CASES))
-            line["per_seed"] = {s: {k: rows[(method, s)][k] for k in per_seed} for s in seeds}
+            line["per_seed"] = {s: {**{k: rows[(method, s)][k] for k in per_seed},
+                                    **{f"{c}_scored": bool(rows[(method, s)][f"{c}_condition"]) for c in CASES}}
+                                for s in seeds}
             for case in CASES:
                 line[f"{case}_above_zero"] = sum((rows[(method, s)][f"{case}_low"] or 0) > 0 for s in seeds)
                 line[f"{case}_unranked"] = sum(unranked(work / "runs" / f"{method}-{s}", tasks[dataset], case)
@@ -179,20 +181,25 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
     """The plain sentence and its outcome for one worst case (CASES): can the protocol see it's drop (its PDR
     interval above 0 on a seed), and if so, is anit's PDR at most half of it's while its raw score is not lower
     (beyond the paired interval of the mean over the seeds both ran). Where it's drop cannot be seen, the goal is not
-    judged."""
+    judged. Beside them, the numbers judged: ``shared`` (the seeds both ran), ``it_pdr`` and ``anit_pdr`` (means
+    over them; before anit has run, it's over its own seeds), ``seen_on`` of ``seeds_on`` (the seeds where it's PDR
+    interval is above 0) and ``raw`` (anit's raw score against it's, :func:`pooled_raw`)."""
     by = {line["method"]: line for line in lines}
     it, anit = by.get("it"), by.get("anit")
     pdr, low, above = f"pdr_{case}", f"{case}_low", f"{case}_above_zero"
+    judged: dict[str, Any] = {"shared": [], "it_pdr": None, "anit_pdr": None, "seen_on": 0, "seeds_on": 0,
+                              "raw": None}
 
     def said(outcome: str, text: str) -> dict[str, Any]:
         return {"dataset": dataset, "outcome": outcome, "text": text, "case": case,
-                "seen": bool(it and it[above]), "measured": bool(it and it[pdr][0] is not None)}
+                "seen": bool(it and it[above]), "measured": bool(it and it[pdr][0] is not None), **judged}
 
     if not it or it[pdr][0] is None:
         if it and it["raw"][0]:
             return said(NOT_JUDGED, f"{dataset}: `it` was not scored under {CASES[case]}.")
         return said(NOT_JUDGED, f"{dataset}: `it` scores 0 under its raw instruction here, so no drop rate is "
                                 "defined.")
+    judged.update(it_pdr=it[pdr][0], seen_on=it[above], seeds_on=it[pdr][2])
     text = (f"{dataset}: {_loses('it', it[pdr][0])} of its raw score under {CASES[case]} "
             f"(interval above 0 on {it[above]} of {it[pdr][2]} seed(s))")
     blind = [f"`{line['method']}` on {line[f'{case}_unranked']}" for line in (it, anit)
@@ -200,19 +207,23 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
     if blind:
         text += (f" [the attack found no worst case for {', '.join(blind)} seed(s): the raw dev score was 0, so "
                  "the worst instructions there are unranked candidates]")
-    shared = [seed for seed in anit["seeds"] if seed in it["seeds"]] if anit else []
+    both = [seed for seed in anit["seeds"] if seed in it["seeds"]] if anit else []
+    shared = [seed for seed in both if all(line["per_seed"][seed].get(f"{case}_scored", True) for line in (it, anit))]
     if not shared:
-        return said(NOT_JUDGED, text + "; `anit` not run yet" + (" on it's seeds." if anit else "."))
+        return said(NOT_JUDGED, text + ("; `anit` not run yet" + (" on it's seeds." if anit else ".") if not both else
+                                        f"; `anit` not scored under {CASES[case]} yet on it's seeds."))
     it_pdr = _mean_std([it["per_seed"][seed][pdr] for seed in shared])[0]
     anit_pdr = _mean_std([anit["per_seed"][seed][pdr] for seed in shared])[0]
     seen = sum((it["per_seed"][seed][low] or 0) > 0 for seed in shared)
-    if shared != it["seeds"]:
+    pooled = anit.get("pooled_vs_it")
+    judged.update(shared=shared, it_pdr=it_pdr, anit_pdr=anit_pdr, seen_on=seen, raw=pooled,
+                  seeds_on=sum(it["per_seed"][seed][pdr] is not None for seed in shared))
+    if shared != [seed for seed in it["seeds"] if it["per_seed"][seed].get(f"{case}_scored", True)]:
         text += (f"; on the seed(s) both ran ({', '.join(map(str, shared))}) {_loses('it', it_pdr)}"
                  f" (interval above 0 on {seen})")
-    pooled = anit.get("pooled_vs_it")
     raw_lower = bool(pooled and pooled["raw_high"] < 0)
     raw = (f"a raw score {pooled['raw_diff']:+.3f} [{pooled['raw_low']:+.3f}, {pooled['raw_high']:+.3f}] against "
-           f"it's (mean over {len(shared)} seed(s)"
+           f"it's (mean over {len(pooled['seeds'])} seed(s)"
            + ("; lower beyond its paired interval)" if raw_lower else "; not lower beyond its paired interval)")
            if pooled else "no raw score on records it shares with it")
     if anit_pdr is None:
@@ -267,6 +278,8 @@ def near_headline(verdicts: list[dict[str, Any]], settings: dict[str, Any]) -> s
         text += f"; ANIT meets the goal on {', '.join(meets)}" + (f" and not on {', '.join(fails)}" if fails else "")
     elif fails:
         text += f"; ANIT does not meet the goal on {', '.join(fails)}"
+    else:
+        text += "; the goal is not judged on any yet"
     if len(measured) < len(verdicts):
         text += f" (measured on {len(measured)} datasets so far)"
     return text + "."
