@@ -61,22 +61,44 @@ def run_row(metrics: dict[str, Any], dataset: str) -> dict[str, Any] | None:
     return row
 
 
-def pooled_raw(work: Path, method: str, seeds: list[int], scoring: str, dataset: str, task: str
-               ) -> dict[str, Any] | None:
-    """``method``'s raw score minus it's, averaged over ``seeds`` (each pair trained on the same seed), with a
-    paired bootstrap 95% interval: one resample of the test records (the same in every seed) serves all seeds, so
-    the interval is that of the mean over seeds, not one per seed."""
-    runs = [(_pairs(work / "runs" / f"{method}-{seed}", scoring, "raw", dataset),
-             _pairs(work / "runs" / f"it-{seed}", scoring, "raw", dataset)) for seed in seeds]
+def pooled(task: str, runs: list[tuple[dict[str, Any], dict[str, Any]]], combine: Any) -> dict[str, Any] | None:
+    """``combine(a, b)`` of two scores per seed (``runs``: per seed, two record id -> prediction pair maps), averaged
+    over the seeds, with a paired bootstrap 95% interval: one resample of the records all of them share serves every
+    seed, so the interval is that of the mean over seeds, not one per seed. None without shared records or where
+    ``combine`` is undefined (NaN) on the whole records of a seed."""
     ids = sorted(set.intersection(*(set(a) & set(b) for a, b in runs))) if runs else []
     if not ids:
         return None
     stats = [(record_matrix(task, [a[i] for i in ids]), record_matrix(task, [b[i] for i in ids])) for a, b in runs]
+    whole = float(np.mean([combine(score_from(task, a.sum(0)), score_from(task, b.sum(0))) for a, b in stats]))
+    if not np.isfinite(whole):
+        return None
     index = np.random.default_rng(0).integers(0, len(ids), size=(BOOTSTRAP, len(ids)))
-    diffs = np.mean([score_from(task, a[index].sum(1)) - score_from(task, b[index].sum(1)) for a, b in stats], 0)
-    whole = float(np.mean([score_from(task, a.sum(0)) - score_from(task, b.sum(0)) for a, b in stats]))
-    low, high = np.percentile(diffs, [2.5, 97.5])
-    return {"seeds": seeds, "raw_diff": whole, "raw_low": float(low), "raw_high": float(high)}
+    resampled = np.mean([combine(score_from(task, a[index].sum(1)), score_from(task, b[index].sum(1)))
+                         for a, b in stats], 0)
+    low, high = np.nanpercentile(resampled, [2.5, 97.5])
+    return {"value": whole, "low": float(low), "high": float(high), "n": len(ids)}
+
+
+def pooled_raw(work: Path, method: str, seeds: list[int], scoring: str, dataset: str, task: str
+               ) -> dict[str, Any] | None:
+    """``method``'s raw score minus it's, averaged over ``seeds`` (each pair trained on the same seed), with one
+    paired bootstrap 95% interval for the mean (:func:`pooled`)."""
+    runs = [(_pairs(work / "runs" / f"{method}-{seed}", scoring, "raw", dataset),
+             _pairs(work / "runs" / f"it-{seed}", scoring, "raw", dataset)) for seed in seeds]
+    found = pooled(task, runs, lambda a, b: a - b)
+    return found and {"seeds": seeds, "raw_diff": found["value"], "raw_low": found["low"], "raw_high": found["high"]}
+
+
+def pooled_pdr(work: Path, method: str, seeds: list[int], scoring: str, dataset: str, task: str,
+               worst: dict[int, str]) -> dict[str, Any] | None:
+    """``method``'s drop rate PDR = 1 - worst/raw under its own worst condition of each seed (``worst``: seed ->
+    condition), averaged over ``seeds``, with one paired bootstrap 95% interval for the mean (:func:`pooled`): what
+    says whether the protocol sees the drop, however many seeds ran."""
+    runs = [(_pairs(work / "runs" / f"{method}-{seed}", scoring, "raw", dataset),
+             _pairs(work / "runs" / f"{method}-{seed}", scoring, worst[seed], dataset)) for seed in seeds]
+    found = pooled(task, runs, lambda raw, bad: 1 - bad / np.where(raw > 0, raw, np.nan))
+    return found and {"seeds": seeds, **found}
 
 
 def _pairs(folder: Path, scoring: str, condition: str, dataset: str) -> dict[str, tuple[Any, Any]]:
@@ -164,6 +186,15 @@ def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
             shared = [s for s in seeds if ("it", s) in rows]
             line["pooled_vs_it"] = (pooled_raw(work, method, shared, scoring, dataset, tasks[dataset])
                                     if method != "it" and shared else None)
+            for case in CASES:
+                at = f"{case}_condition"
+                scored = [s for s in seeds if rows[(method, s)][at]]
+                line[f"pooled_{case}"] = pooled_pdr(work, method, scored, scoring, dataset, tasks[dataset],
+                                                    {s: rows[(method, s)][at] for s in scored}) if scored else None
+                both = [s for s in scored if ("it", s) in rows and rows[("it", s)][at]]
+                line[f"it_pooled_{case}"] = (pooled_pdr(work, "it", both, scoring, dataset, tasks[dataset],
+                                                        {s: rows[("it", s)][at] for s in both})
+                                             if method != "it" and both else None)
             line["train_s"] = _mean_std(walls.get(method, []))[0]
             lines.append(line)
         out[dataset] = lines
@@ -178,63 +209,71 @@ MEETS, FAILS, NOT_JUDGED = "meets", "fails", "not judged"
 
 
 def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> dict[str, Any]:
-    """The plain sentence and its outcome for one worst case (CASES): can the protocol see it's drop (its PDR
-    interval above 0 on a seed), and if so, is anit's PDR at most half of it's while its raw score is not lower
-    (beyond the paired interval of the mean over the seeds both ran). Where it's drop cannot be seen, the goal is not
-    judged. Beside them, the numbers judged: ``shared`` (the seeds both ran), ``it_pdr`` and ``anit_pdr`` (means
-    over them; before anit has run, it's over its own seeds), ``seen_on`` of ``seeds_on`` (the seeds where it's PDR
-    interval is above 0) and ``raw`` (anit's raw score against it's, :func:`pooled_raw`)."""
+    """The plain sentence and its outcome for one worst case (CASES): can the protocol see it's drop (the paired
+    interval of its PDR, mean over seeds, above 0: :func:`pooled_pdr`), and if so, on the seeds both ran, is anit's
+    PDR at most half of it's while its raw score is not lower (beyond the paired interval of the mean). Where it's
+    drop cannot be seen, the goal is not judged. Beside them, the numbers judged: ``shared`` (the seeds both ran),
+    ``it_pdr`` with ``it_low``/``it_high`` and ``anit_pdr`` (means over them; before anit has run, it's over its own
+    seeds), ``seen_on`` of ``seeds_on`` (the seeds whose own PDR interval is above 0) and ``raw`` (anit's raw score
+    against it's, :func:`pooled_raw`); ``seen`` says whether it's drop is seen over all its seeds."""
     by = {line["method"]: line for line in lines}
     it, anit = by.get("it"), by.get("anit")
     pdr, low, above = f"pdr_{case}", f"{case}_low", f"{case}_above_zero"
-    judged: dict[str, Any] = {"shared": [], "it_pdr": None, "anit_pdr": None, "seen_on": 0, "seeds_on": 0,
-                              "raw": None}
+    own = it.get(f"pooled_{case}") if it else None
+    judged: dict[str, Any] = {"shared": [], "it_pdr": None, "it_low": None, "it_high": None, "anit_pdr": None,
+                              "seen_on": 0, "seeds_on": 0, "raw": None}
 
     def said(outcome: str, text: str) -> dict[str, Any]:
         return {"dataset": dataset, "outcome": outcome, "text": text, "case": case,
-                "seen": bool(it and it[above]), "measured": bool(it and it[pdr][0] is not None), **judged}
+                "seen": bool(own and own["low"] > 0), "measured": bool(it and it[pdr][0] is not None), **judged}
 
     if not it or it[pdr][0] is None:
         if it and it["raw"][0]:
             return said(NOT_JUDGED, f"{dataset}: `it` was not scored under {CASES[case]}.")
         return said(NOT_JUDGED, f"{dataset}: `it` scores 0 under its raw instruction here, so no drop rate is "
                                 "defined.")
-    judged.update(it_pdr=it[pdr][0], seen_on=it[above], seeds_on=it[pdr][2])
-    text = (f"{dataset}: {_loses('it', it[pdr][0])} of its raw score under {CASES[case]} "
-            f"(interval above 0 on {it[above]} of {it[pdr][2]} seed(s))")
+    if own is None:
+        return said(NOT_JUDGED, f"{dataset}: `it` scores 0 under its raw instruction on a seed here, so no mean drop "
+                                "rate is defined.")
+
+    def loses(found: dict[str, Any]) -> str:
+        return f"PDR {found['value']:.3f} [{found['low']:+.3f}, {found['high']:+.3f}]"
+
+    judged.update(it_pdr=own["value"], it_low=own["low"], it_high=own["high"], seen_on=it[above],
+                  seeds_on=len(own["seeds"]))
+    text = (f"{dataset}: {_loses('it', own['value'])} of its raw score under {CASES[case]} ({loses(own)}, mean over "
+            f"{len(own['seeds'])} seed(s); above 0 on {it[above]} of them alone)")
     blind = [f"`{line['method']}` on {line[f'{case}_unranked']}" for line in (it, anit)
              if line and line.get(f"{case}_unranked")]
     if blind:
         text += (f" [the attack found no worst case for {', '.join(blind)} seed(s): the raw dev score was 0, so "
                  "the worst instructions there are unranked candidates]")
-    both = [seed for seed in anit["seeds"] if seed in it["seeds"]] if anit else []
-    shared = [seed for seed in both if all(line["per_seed"][seed].get(f"{case}_scored", True) for line in (it, anit))]
-    if not shared:
-        return said(NOT_JUDGED, text + ("; `anit` not run yet" + (" on it's seeds." if anit else ".") if not both else
-                                        f"; `anit` not scored under {CASES[case]} yet on it's seeds."))
-    it_pdr = _mean_std([it["per_seed"][seed][pdr] for seed in shared])[0]
+    theirs = anit.get(f"it_pooled_{case}") if anit else None
+    if not theirs:
+        ran = anit and any(seed in it["seeds"] for seed in anit["seeds"])
+        return said(NOT_JUDGED, text + (f"; `anit` not scored under {CASES[case]} yet on it's seeds." if ran else
+                                        "; `anit` not run yet" + (" on it's seeds." if anit else ".")))
+    shared = theirs["seeds"]
     anit_pdr = _mean_std([anit["per_seed"][seed][pdr] for seed in shared])[0]
-    seen = sum((it["per_seed"][seed][low] or 0) > 0 for seed in shared)
     pooled = anit.get("pooled_vs_it")
-    judged.update(shared=shared, it_pdr=it_pdr, anit_pdr=anit_pdr, seen_on=seen, raw=pooled,
-                  seeds_on=sum(it["per_seed"][seed][pdr] is not None for seed in shared))
-    if shared != [seed for seed in it["seeds"] if it["per_seed"][seed].get(f"{case}_scored", True)]:
-        text += (f"; on the seed(s) both ran ({', '.join(map(str, shared))}) {_loses('it', it_pdr)}"
-                 f" (interval above 0 on {seen})")
+    judged.update(shared=shared, it_pdr=theirs["value"], it_low=theirs["low"], it_high=theirs["high"],
+                  anit_pdr=anit_pdr, raw=pooled, seeds_on=len(shared),
+                  seen_on=sum((it["per_seed"][seed][low] or 0) > 0 for seed in shared))
+    if shared != own["seeds"]:
+        text += (f"; on the seed(s) both ran ({', '.join(map(str, shared))}) {_loses('it', theirs['value'])} "
+                 f"({loses(theirs)})")
     raw_lower = bool(pooled and pooled["raw_high"] < 0)
     raw = (f"a raw score {pooled['raw_diff']:+.3f} [{pooled['raw_low']:+.3f}, {pooled['raw_high']:+.3f}] against "
            f"it's (mean over {len(pooled['seeds'])} seed(s)"
            + ("; lower beyond its paired interval)" if raw_lower else "; not lower beyond its paired interval)")
            if pooled else "no raw score on records it shares with it")
     if anit_pdr is None:
-        if anit["raw"][0]:
-            return said(NOT_JUDGED, text + f"; `anit` was not scored under {CASES[case]}.")
         return said(FAILS, text + f"; `anit` scores 0 under its raw instruction ({raw}). ANIT does not meet the "
                                   "goal here.")
     text += f"; {_loses('anit', anit_pdr)}, with {raw}"
-    if not seen:
+    if theirs["low"] <= 0:
         return said(NOT_JUDGED, text + ". Not judged: the protocol does not see it's drop here.")
-    if it_pdr is None or anit_pdr > 0.5 * it_pdr:
+    if anit_pdr > 0.5 * theirs["value"]:
         return said(FAILS, text + ". ANIT's drop is more than half of it's: ANIT does not meet the goal here.")
     if raw_lower:
         return said(FAILS, text + ". ANIT's drop is at most half of it's but its raw score is lower: ANIT does not "

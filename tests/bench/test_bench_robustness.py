@@ -24,8 +24,9 @@ def _run(work, name, raw, worst, wall=10.0, scoring="generate", near=None):
         (folder / f"{condition}.predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         metrics["conditions"][condition] = {"sst2": {"task": "tc", "accuracy": right / 20, "n": 20, "unparseable": 0}}
         if condition != "raw":
-            pdr = 1 - right / raw
-            low, high = (0.1, 0.5) if condition == "worst-tc-0" or pdr >= 0.2 else (-0.1, 0.3)
+            pdr = 1 - right / raw if raw else None          # as the evaluation writes it: none where raw is 0
+            low, high = (None, None) if pdr is None else (0.1, 0.5) if condition == "worst-tc-0" or pdr >= 0.2 else (
+                -0.1, 0.3)
             metrics["sensitivity"][condition.split("-")[0]] = {"sst2": {
                 "worst": right / 20, "worst_condition": condition, "pdr_worst": pdr, "pdr_worst_low": low,
                 "pdr_worst_high": high}}
@@ -46,9 +47,11 @@ def test_table_and_verdict_say_whether_anit_halves_its_worst_case_drop(tmp_path)
     sentence = said["text"]
     assert "`it` loses 50%" in sentence and "`anit` loses 12%" in sentence and "at most half" in sentence
     assert sentence.endswith("ANIT meets the goal here.") and said["outcome"] == MEETS
-    unseen_drop = [{**rows[0], "worst_above_zero": 0, "per_seed": {0: {**rows[0]["per_seed"][0], "worst_low": 0.0}}},
-                   rows[1]]
-    unseen = verdict("sst2", unseen_drop)
+    # it's drop is seen by the paired interval of its PDR (the mean over seeds): one record of 20 is not seen
+    _run(tmp_path / "small", "it-0", 16, 15)
+    _run(tmp_path / "small", "anit-0", 16, 16)
+    unseen = verdict("sst2", table(tmp_path / "small", "generate")["sst2"])
+    assert unseen["it_low"] <= 0 < unseen["it_pdr"] and not unseen["seen"]
     assert unseen["text"].endswith("Not judged: the protocol does not see it's drop here.")
     assert unseen["outcome"] == NOT_JUDGED
     _run(tmp_path / "worse", "it-0", 16, 8)
@@ -76,10 +79,11 @@ def test_verdict_compares_anit_with_it_on_the_seeds_both_ran(tmp_path):
     _run(tmp_path, "anit-0", 16, 12)
     said = verdict("sst2", table(tmp_path, "generate")["sst2"])
     # over both of it's seeds it loses 25%, as much as anit; on seed 0, where both ran, it loses 50%
-    assert said["text"].startswith("sst2: `it` loses 25% of its raw score under its worst instruction (interval "
-                                   "above 0 on 2 of 2 seed(s)); on the seed(s) both ran (0) `it` loses 50% "
-                                   "(interval above 0 on 1); `anit` loses 25%, with a raw score +0.000")
-    assert said["outcome"] == MEETS
+    assert said["text"].startswith("sst2: `it` loses 25% of its raw score under its worst instruction (PDR 0.250 "
+                                   "[+0.125, +0.375], mean over 2 seed(s); above 0 on 2 of them alone); on the "
+                                   "seed(s) both ran (0) `it` loses 50% (PDR 0.500 [+0.250, +0.750]); `anit` loses "
+                                   "25%, with a raw score +0.000")
+    assert said["outcome"] == MEETS and said["shared"] == [0] and said["it_pdr"] == pytest.approx(0.5)
 
 
 def test_readme_block_is_generated_from_the_json(tmp_path):
@@ -98,12 +102,11 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     assert "| sst2 | it | 2 | 0.850 ± 0.071 | - | - | 0.417 ± 0.118 | - | 1.00x it |" in text
     assert "![scores per method and condition](docs/results.png)" in text
     # the answer at a glance: it's drop seen on both seeds, the goal not judged until anit runs
-    assert "| sst2 | 0.417 (2/2) | - | - | - | - | not judged / - |" in text
-    zero = [{**rows[0], "method": "anit", "raw": [0.0, 0.0, 2], "pdr_worst": [None, None, 0], "vs_it_worst": {},
-             "per_seed": {seed: {**v, "pdr_worst": None} for seed, v in rows[0]["per_seed"].items()}}]
-    assert "scores 0 under its raw instruction" in verdict("sst2", [rows[0]] + zero)["text"]
-    unscored = [{**zero[0], "raw": rows[0]["raw"]}]
-    assert verdict("sst2", [rows[0]] + unscored)["text"].endswith("`anit` was not scored under its worst instruction.")
+    assert "| sst2 | 0.417 [+0.24, +0.64] | - | - | - | - | not judged / - |" in text
+    _run(tmp_path / "zero", "it-0", 16, 8)
+    _run(tmp_path / "zero", "anit-0", 0, 0)
+    zero = verdict("sst2", table(tmp_path / "zero", "generate")["sst2"])
+    assert "`anit` scores 0 under its raw instruction" in zero["text"] and zero["outcome"] == FAILS
     assert cell([0.81, 0.031, 3]) == "0.810 ± 0.031" and cell([0.5, 0.0, 1]) == "0.500" and cell(None) == "-"
 
 
@@ -243,7 +246,8 @@ def test_raw_not_lower_is_judged_on_the_mean_over_seeds_with_one_interval(tmp_pa
     assert pooled["raw_diff"] == pytest.approx(0.0) and pooled["raw_low"] < 0 < pooled["raw_high"]
     # the interval is that of the mean over seeds under one resample of records: recomputed directly
     index = np.random.default_rng(0).integers(0, 20, size=(1000, 20))
-    right = {name: np.arange(20) < n for name, n in (("it-0", 16), ("anit-0", 12), ("it-1", 14), ("anit-1", 18))}
+    order = np.array(sorted(range(20), key=str))    # the records in the order of their ids
+    right = {name: order < n for name, n in (("it-0", 16), ("anit-0", 12), ("it-1", 14), ("anit-1", 18))}
     diffs = [(right["anit-0"][row].mean() - right["it-0"][row].mean()
               + right["anit-1"][row].mean() - right["it-1"][row].mean()) / 2 for row in index]
     assert (pooled["raw_low"], pooled["raw_high"]) == pytest.approx(tuple(np.percentile(diffs, [2.5, 97.5])))
@@ -267,7 +271,8 @@ def test_the_near_worst_case_gets_its_own_verdict_and_sentence(tmp_path):
     assert it["near_above_zero"] == 1 and anit["vs_it_near"][0]["pdr_diff"] == pytest.approx(-0.1875)
     near = verdict("sst2", rows, "near")
     assert near["text"].startswith("sst2: `it` loses 25% of its raw score under its worst instruction near the raw "
-                                   "wording (interval above 0 on 1 of 1 seed(s))")
+                                   "wording (PDR 0.250 [+0.059, +0.471], mean over 1 seed(s); above 0 on 1 of them "
+                                   "alone)")
     assert near["outcome"] == MEETS and near["measured"]
     # the unbounded verdict is the one it was: it over both seeds, anit 25% against it's 50% on seed 0
     assert verdict("sst2", rows)["outcome"] == MEETS
@@ -279,8 +284,8 @@ def test_the_near_worst_case_gets_its_own_verdict_and_sentence(tmp_path):
     from bench.results import answer_table
 
     glance = answer_table({"verdicts": {"generate": [verdict("sst2", rows)]}, "verdicts_near": {"generate": [near]}})
-    assert glance[2] == ("| sst2 | 0.500 (1/1) | 0.250 | 0.250 (1/1) | 0.062 | +0.000 [+0.000, +0.000] | "
-                         "**meets** / **meets** |")
+    assert glance[2] == ("| sst2 | 0.500 [+0.25, +0.75] | 0.250 | 0.250 [+0.06, +0.47] | 0.062 | "
+                         "+0.000 [+0.000, +0.000] | **meets** / **meets** |")
     # it's small near drop (interval across 0) is not seen, so the goal is not judged there
     _run(tmp_path / "small", "it-0", 16, 8, near=14)
     _run(tmp_path / "small", "anit-0", 16, 12, near=15)
@@ -389,3 +394,22 @@ def test_the_near_attack_keeps_to_its_bound_and_reuses_the_unbounded_scores(tmp_
     assert report["evaluated"] == len(reused) > 0 and report["newly_scored"] == 0 and report["outside_bound"] > 0
     assert seeded == unbounded
     assert set(json.loads((folder / "attack_wall.json").read_text())) == {"attack_s", "near_s"}
+
+
+def test_its_drop_is_seen_by_one_interval_of_the_mean_pdr_over_seeds(tmp_path):
+    import numpy as np
+
+    from bench.robustness_report import pooled_pdr
+
+    _run(tmp_path, "it-0", 16, 8)
+    _run(tmp_path, "it-1", 10, 9)
+    found = pooled_pdr(tmp_path, "it", [0, 1], "generate", "sst2", "tc", {0: "worst-tc-0", 1: "worst-tc-0"})
+    assert found["value"] == pytest.approx((0.5 + 0.1) / 2) and found["seeds"] == [0, 1]
+    # recomputed directly: one resample of the 20 records serves both seeds, the mean of their drop rates
+    index = np.random.default_rng(0).integers(0, 20, size=(1000, 20))
+    order = np.array(sorted(range(20), key=str))    # the records in the order of their ids
+    right = {name: order < n for name, n in (("raw0", 16), ("bad0", 8), ("raw1", 10), ("bad1", 9))}
+    rates = [np.mean([1 - right[f"bad{s}"][row].mean() / right[f"raw{s}"][row].mean() for s in (0, 1)])
+             for row in index]
+    assert (found["low"], found["high"]) == pytest.approx(tuple(np.percentile(rates, [2.5, 97.5])))
+    assert verdict("sst2", table(tmp_path, "generate")["sst2"])["seen"] == (found["low"] > 0)
