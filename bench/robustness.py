@@ -38,12 +38,14 @@ DATASETS_USED = ("sst2", "ag_news", "conll2003", "aste_14res")
 NOISES = ["random_replace:0.3", "truncate_random:0.3", "char_typo:0.3", "synonym_replace:0.3", "pad_unrelated:0.3"]
 """Rule-based noise of the noisy training instructions and of the pooled noisy test condition (one per record)."""
 METHODS: dict[str, tuple[dict[str, Any], int]] = {
-    "it": ({"method": "it"}, 1), "anit": ({"method": "anit"}, 1),
-    "anit-step": ({"method": "anit", "nrm_step": "beta"}, 1), "noisy_it": ({"method": "noisy_it"}, 1),
-    "neftune": ({"method": "neftune"}, 1), "fgm": ({"method": "fgm"}, 1), "it-matched": ({"method": "it"}, 3)}
-"""Each method's TrainConfig settings and step factor (it-matched: 3x the steps, exact anit's passes; anit-step:
-anit whose ascent step, not only its random start, scales with beta(d): on seed 0 anit and fgm answered 256 of
-256 classification test records alike, since beta only scales a random start that barely moves the loss)."""
+    "it": ({"method": "it"}, 1), "anit": ({"method": "anit"}, 1), "noisy_it": ({"method": "noisy_it"}, 1),
+    "it-matched": ({"method": "it"}, 3), "fgm": ({"method": "fgm"}, 1), "neftune": ({"method": "neftune"}, 1),
+    "anit-step": ({"method": "anit", "nrm_step": "beta"}, 1)}
+"""Each method's TrainConfig settings and step factor, in the order they run after it and anit: first the controls
+that say whether anit's robustness is more than its noisy instructions (noisy_it) or its compute (it-matched: 3x the
+steps, exact anit's passes). anit-step is anit whose ascent step, not only its random start, scales with beta(d): on
+seed 0 anit and fgm answered 256 of 256 classification test records alike, since beta only scales a random start
+that barely moves the loss."""
 SHARED = {"batch_size": 4, "lr": 2e-4, "max_length": 256}
 ATTACK_NOISES = ["random_replace", "frequent_replace", "rare_replace", "truncate_front", "truncate_shuffle_front",
                  "truncate_rear", "truncate_shuffle_rear", "truncate_random", "truncate_shuffle_random", "pad_front",
