@@ -81,8 +81,8 @@ def answer_table(robustness: dict[str, Any], scoring: str = "generate") -> list[
     def pdr(verdict: dict[str, Any] | None, who: str) -> str:
         if not verdict or verdict.get(f"{who}_pdr") is None:
             return "-"
-        interval = f" [{verdict['it_low']:+.2f}, {verdict['it_high']:+.2f}]" if who == "it" else ""
-        return f"{verdict[f'{who}_pdr']:.3f}{interval}"
+        low, high = verdict.get(f"{who}_low"), verdict.get(f"{who}_high")
+        return f"{verdict[f'{who}_pdr']:.3f}" + (f" [{low:+.2f}, {high:+.2f}]" if low is not None else "")
 
     lines = ["| dataset | worst case: `it` PDR | `anit` PDR | near worst case: `it` PDR | `anit` PDR | `anit` raw − "
              "`it` raw | goal: worst / near |", "|---|---|---|---|---|---|---|"]
@@ -92,8 +92,8 @@ def answer_table(robustness: dict[str, Any], scoring: str = "generate") -> list[
         goal = OUTCOME[worst["outcome"]] + " / " + (OUTCOME[close["outcome"]] if close else "-")
         lines.append(f"| {worst['dataset']} | {pdr(worst, 'it')} | {pdr(worst, 'anit')} | {pdr(close, 'it')} | "
                      f"{pdr(close, 'anit')} | {diff} | {goal} |")
-    return lines + ["", "PDR: means over the seeds both ran (before `anit` runs, over `it`'s), `it`'s with the paired "
-                    "bootstrap interval of the mean; its drop is seen where the interval is above 0. The goal: "
+    return lines + ["", "PDR: means over the seeds both ran (before `anit` runs, over `it`'s), with the paired "
+                    "bootstrap interval of the mean; `it`'s drop is seen where its interval is above 0. The goal: "
                     "`anit`'s PDR at most half of `it`'s, its raw score not lower beyond the paired interval; judged "
                     "only where `it`'s drop is seen. Each verdict in words: "
                     "[docs/benchmarks/robustness.md](docs/benchmarks/robustness.md).", ""]

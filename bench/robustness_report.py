@@ -213,15 +213,16 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
     interval of its PDR, mean over seeds, above 0: :func:`pooled_pdr`), and if so, on the seeds both ran, is anit's
     PDR at most half of it's while its raw score is not lower (beyond the paired interval of the mean). Where it's
     drop cannot be seen, the goal is not judged. Beside them, the numbers judged: ``shared`` (the seeds both ran),
-    ``it_pdr`` with ``it_low``/``it_high`` and ``anit_pdr`` (means over them; before anit has run, it's over its own
-    seeds), ``seen_on`` of ``seeds_on`` (the seeds whose own PDR interval is above 0) and ``raw`` (anit's raw score
-    against it's, :func:`pooled_raw`); ``seen`` says whether it's drop is seen over all its seeds."""
+    ``it_pdr`` and ``anit_pdr`` with their intervals (``it_low``, ``anit_high``, ...: means over them; before anit
+    has run, it's over its own seeds), ``seen_on`` of ``seeds_on`` (the seeds whose own PDR interval is above 0)
+    and ``raw`` (anit's raw score against it's, :func:`pooled_raw`); ``seen`` says whether it's drop is seen over
+    all its seeds."""
     by = {line["method"]: line for line in lines}
     it, anit = by.get("it"), by.get("anit")
     pdr, low, above = f"pdr_{case}", f"{case}_low", f"{case}_above_zero"
     own = it.get(f"pooled_{case}") if it else None
     judged: dict[str, Any] = {"shared": [], "it_pdr": None, "it_low": None, "it_high": None, "anit_pdr": None,
-                              "seen_on": 0, "seeds_on": 0, "raw": None}
+                              "anit_low": None, "anit_high": None, "seen_on": 0, "seeds_on": 0, "raw": None}
 
     def said(outcome: str, text: str) -> dict[str, Any]:
         return {"dataset": dataset, "outcome": outcome, "text": text, "case": case,
@@ -256,9 +257,11 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
     shared = theirs["seeds"]
     anit_pdr = _mean_std([anit["per_seed"][seed][pdr] for seed in shared])[0]
     pooled = anit.get("pooled_vs_it")
+    mine = anit.get(f"pooled_{case}") if (anit.get(f"pooled_{case}") or {}).get("seeds") == shared else None
     judged.update(shared=shared, it_pdr=theirs["value"], it_low=theirs["low"], it_high=theirs["high"],
                   anit_pdr=anit_pdr, raw=pooled, seeds_on=len(shared),
-                  seen_on=sum((it["per_seed"][seed][low] or 0) > 0 for seed in shared))
+                  seen_on=sum((it["per_seed"][seed][low] or 0) > 0 for seed in shared),
+                  anit_low=mine and mine["low"], anit_high=mine and mine["high"])
     if shared != own["seeds"]:
         text += (f"; on the seed(s) both ran ({', '.join(map(str, shared))}) {_loses('it', theirs['value'])} "
                  f"({loses(theirs)})")

@@ -284,8 +284,8 @@ def test_the_near_worst_case_gets_its_own_verdict_and_sentence(tmp_path):
     from bench.results import answer_table
 
     glance = answer_table({"verdicts": {"generate": [verdict("sst2", rows)]}, "verdicts_near": {"generate": [near]}})
-    assert glance[2] == ("| sst2 | 0.500 [+0.25, +0.75] | 0.250 | 0.250 [+0.06, +0.47] | 0.062 | "
-                         "+0.000 [+0.000, +0.000] | **meets** / **meets** |")
+    assert glance[2] == ("| sst2 | 0.500 [+0.25, +0.75] | 0.250 [+0.06, +0.47] | 0.250 [+0.06, +0.47] | "
+                         "0.062 [+0.00, +0.20] | +0.000 [+0.000, +0.000] | **meets** / **meets** |")
     # it's small near drop (interval across 0) is not seen, so the goal is not judged there
     _run(tmp_path / "small", "it-0", 16, 8, near=14)
     _run(tmp_path / "small", "anit-0", 16, 12, near=15)
