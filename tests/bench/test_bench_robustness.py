@@ -413,3 +413,17 @@ def test_its_drop_is_seen_by_one_interval_of_the_mean_pdr_over_seeds(tmp_path):
              for row in index]
     assert (found["low"], found["high"]) == pytest.approx(tuple(np.percentile(rates, [2.5, 97.5])))
     assert verdict("sst2", table(tmp_path, "generate")["sst2"])["seen"] == (found["low"] > 0)
+
+
+def test_pooled_over_one_seed_is_the_paired_comparison_of_that_seed(tmp_path):
+    """Two implementations of one interval: pooled_raw on a single seed against paired_against (via versus_it)."""
+    from bench.robustness_report import pooled_raw
+
+    _run(tmp_path, "it-0", 16, 8)
+    _run(tmp_path, "anit-0", 13, 11)
+    one = pooled_raw(tmp_path, "anit", [0], "generate", "sst2", "tc")
+    anit = next(r for r in table(tmp_path, "generate")["sst2"] if r["method"] == "anit")
+    paired = anit["vs_it_worst"][0]
+    assert (one["raw_diff"], one["raw_low"], one["raw_high"]) == pytest.approx(
+        (paired["raw_diff"], paired["raw_low"], paired["raw_high"]))
+    assert one["raw_diff"] == pytest.approx(-0.15) and one["raw_low"] < -0.15 < one["raw_high"]
