@@ -110,11 +110,18 @@ def test_report_compares_each_method_with_a_baseline_on_the_same_records(tmp_pat
     _results(tmp_path / "runs" / "anit", 14, [13, 12, 14], 12)  # raw 0.7; worst 0.6: PDR 1/7
     report = write_report([tmp_path / "runs"], tmp_path / "report", baseline="it").read_text()
     line = next(row for row in report.splitlines() if row.startswith("| anit | 20 |"))
-    raw_diff, unseen_diff = (float(cell.split(" [")[0]) for cell in line.strip("|").split("|")[2:4])
+    header = next(row for row in report.splitlines() if row.startswith("| method | records |"))
+    cell = dict(zip((h.strip() for h in header.strip("|").split("|")), (c.strip() for c in line.strip("|").split("|"))))
+    raw_diff, unseen_diff = (float(cell[name].split(" [")[0]) for name in (
+        "raw - it's [95% CI]", "unseen: worst-case PDR - it's [95% CI]"))
     assert raw_diff == pytest.approx(0.7 - 0.8)
     assert unseen_diff == pytest.approx((1 - 0.6 / 0.7) - (1 - 0.4 / 0.8), abs=5e-4)
-    low, high = (float(x) for x in re.search(r"\[([-+.\d]+), ([-+.\d]+)\]", line.split("|")[4]).groups())
+    low, high = (float(x) for x in re.search(r"\[([-+.\d]+), ([-+.\d]+)\]",
+                                             cell["unseen: worst-case PDR - it's [95% CI]"]).groups())
     assert low < unseen_diff < high
     assert "noisy: worst-case PDR" not in report  # the noisy types score different records: not compared
+    # pooled, every record under its own noisy instruction is: it keeps 10 of 16 (PDR 0.375), anit 12 of 14
+    noisy_diff = float(cell["noisy (pooled): PDR - it's [95% CI]"].split(" [")[0])
+    assert noisy_diff == pytest.approx((1 - 12 / 14) - (1 - 10 / 16), abs=5e-4)
     with pytest.raises(AnitError, match="--baseline zero-shot: no result folder of that name; the names are anit, it"):
         write_report([tmp_path / "runs"], tmp_path / "report", baseline="zero-shot")

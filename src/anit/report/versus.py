@@ -14,7 +14,9 @@ from anit.evaluation.robustness import paired_against, paired_gap
 from anit.jsonl import read_jsonl
 
 SPLIT = ("noisy",)
-"""Families whose members score different records (each noisy type the records that drew it): not compared."""
+"""Families whose members score different records (each noisy type the records that drew it): not compared as
+families; their pooled condition (every record under its own noisy instruction) is, as ``POOLED``."""
+POOLED = "noisy (pooled)"
 
 
 def file_version(path: Path) -> tuple[int, int]:
@@ -37,8 +39,12 @@ def predictions(folder: Path, condition: str) -> tuple[dict[str, Any], ...]:
 
 
 def pairs(folder: Path, condition: str, dataset: str) -> dict[str, tuple[Any, Any]]:
-    """Record id -> (parsed answer, gold) of one dataset under one condition."""
-    return {r["id"]: (r["parsed"], r["gold"]) for r in predictions(folder, condition) if r["dataset"] == dataset}
+    """Record id -> (parsed answer, gold) of one dataset under one condition; ``noisy`` pools the noise types (each
+    record under the one noisy instruction it drew), as metrics.json does."""
+    names = [condition] if condition != "noisy" else sorted(
+        path.name[:-len(".predictions.jsonl")] for path in folder.glob("noisy-*.predictions.jsonl"))
+    return {r["id"]: (r["parsed"], r["gold"]) for name in names for r in predictions(folder, name)
+            if r["dataset"] == dataset}
 
 
 def compare(task: str, dataset: str, mine: tuple[Path, dict[str, Any]], theirs: tuple[Path, dict[str, Any]]
@@ -52,9 +58,12 @@ def compare(task: str, dataset: str, mine: tuple[Path, dict[str, Any]], theirs: 
     gap = paired_gap(task, [raw_b[i] for i in ids], [raw_a[i] for i in ids])
     out: dict[str, Any] = {"records": len(ids), "raw_diff": gap["gap"], "raw_low": gap["low"],
                            "raw_high": gap["high"], "families": {}}
-    for name in sorted(set(a.get("sensitivity", {})) & set(b.get("sensitivity", {})) - set(SPLIT)):
-        worst_a = a["sensitivity"][name].get(dataset, {}).get("worst_condition")
-        worst_b = b["sensitivity"][name].get(dataset, {}).get("worst_condition")
+    compared = [(name, a["sensitivity"][name].get(dataset, {}).get("worst_condition"),
+                 b["sensitivity"][name].get(dataset, {}).get("worst_condition"))
+                for name in sorted(set(a.get("sensitivity", {})) & set(b.get("sensitivity", {})) - set(SPLIT))]
+    if all(any(c.startswith("noisy-") and dataset in per for c, per in m["conditions"].items()) for m in (a, b)):
+        compared.append((POOLED, "noisy", "noisy"))
+    for name, worst_a, worst_b in compared:
         if not worst_a or not worst_b:
             continue
         sets = [raw_a, pairs(a_dir, worst_a, dataset), raw_b, pairs(b_dir, worst_b, dataset)]
@@ -86,10 +95,10 @@ def against(baseline: str, results: dict[str, dict[str, Any]], folders: dict[str
 
 def versus_table(baseline: str, rows: dict[str, dict[str, Any]]) -> list[list[str]]:
     """One dataset's comparison as rows of text: method, records, raw difference, then per family the difference
-    of the worst-case drop rates (negative: a smaller drop than the baseline's)."""
+    of the worst-case drop rates, and of the pooled noisy one (negative: a smaller drop than the baseline's)."""
     names = sorted({name for row in rows.values() for name in row["families"]})
     header = ["method", "records", f"raw - {baseline}'s [95% CI]"] + [
-        f"{name}: worst-case PDR - {baseline}'s [95% CI]" for name in names]
+        f"{name}: {'PDR' if name == POOLED else 'worst-case PDR'} - {baseline}'s [95% CI]" for name in names]
     table = [header]
     for method, row in rows.items():
         cells = [method, str(row["records"]), f"{row['raw_diff']:+.3f} [{row['raw_low']:+.3f}, {row['raw_high']:+.3f}]"]
