@@ -38,6 +38,9 @@ def scored_runs(work: Path, *scorings: str) -> list[Path]:
 CASES = {"worst": "its worst instruction", "near": "its worst instruction near the raw wording"}
 """The worst cases each run is scored under, by the instruction file its attack wrote (worst.yaml, near.yaml): any
 candidate, and those within the benchmark's bound on hard distortion (``--near``)."""
+AGAINST = {"worst": "worst case", "near": "near worst case", "unseen": "held-out worst", "noisy": "noisy (pooled)"}
+"""What each method is compared with it under, on the same seed and records: the drop rate of each model under its
+own worst case, near worst case and worst held-out instruction, and under the pooled noisy condition."""
 
 
 def run_row(metrics: dict[str, Any], dataset: str) -> dict[str, Any] | None:
@@ -52,7 +55,8 @@ def run_row(metrics: dict[str, Any], dataset: str) -> dict[str, Any] | None:
     key = "accuracy" if raw["task"] == "tc" else "f1"
     row = {"raw": raw[key], "unparseable": raw["unparseable"] / max(raw["n"], 1),
            "unseen_mean": unseen.get("mean"), "unseen_worst": unseen.get("worst"),
-           "noisy": noisy[key] if noisy else None}
+           "unseen_condition": unseen.get("worst_condition"), "noisy": noisy[key] if noisy else None,
+           "noisy_condition": "noisy" if noisy else None}
     for case in CASES:
         found = sens.get(case, {}).get(dataset, {})
         row.update({case: found.get("worst"), f"pdr_{case}": found.get("pdr_worst"),
@@ -107,8 +111,8 @@ def _pairs(folder: Path, scoring: str, condition: str, dataset: str) -> dict[str
 
 def versus_it(work: Path, method: str, seed: int, scoring: str, dataset: str, task: str,
               rows: dict[tuple[str, int], dict[str, Any]], case: str = "worst") -> dict[str, Any] | None:
-    """The paired comparison of ``method`` against ``it`` on seed ``seed``, each under its own worst instruction of
-    ``case``."""
+    """The paired comparison of ``method`` against ``it`` on seed ``seed``, each under its own condition of ``case``
+    (AGAINST: its worst instruction of a worst case or of the held-out pool, or the pooled noisy condition)."""
     mine, theirs = rows.get((method, seed)), rows.get(("it", seed))
     at = f"{case}_condition"
     if method == "it" or not mine or not theirs or not mine[at] or not theirs[at]:
@@ -181,6 +185,7 @@ def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
                 line[f"{case}_above_zero"] = sum((rows[(method, s)][f"{case}_low"] or 0) > 0 for s in seeds)
                 line[f"{case}_unranked"] = sum(unranked(work / "runs" / f"{method}-{s}", tasks[dataset], case)
                                                for s in seeds)
+            for case in AGAINST:
                 line[f"vs_it_{case}"] = {s: versus_it(work, method, s, scoring, dataset, tasks[dataset], rows, case)
                                          for s in seeds}
             shared = [s for s in seeds if ("it", s) in rows]
@@ -473,26 +478,18 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
     for scoring, per_dataset in tables.items():
         lines += [f"## Scored by {'generation' if scoring == 'generate' else 'choice'}", ""]
         for dataset, rows in per_dataset.items():
-            cells = {}
-            for r in rows:
-                vs = [v for v in r["vs_it_worst"].values() if v]
-                pdr_vs = {case: "; ".join(f"{v['pdr_diff']:+.3f} [{v['pdr_low']:+.3f}, {v['pdr_high']:+.3f}]"
-                                          for v in r[f"vs_it_{case}"].values() if v and v["pdr_low"] is not None)
-                          for case in CASES}
-                cells[r["method"]] = {
-                    "method": r["method"], "seeds": str(len(r["seeds"])), "raw": _fmt(r["raw"]),
-                    "held-out mean": _fmt(r["unseen_mean"]), "held-out worst": _fmt(r["unseen_worst"]),
-                    "noisy": _fmt(r["noisy"]), "worst-case": _fmt(r["worst"]), "worst-case PDR": _fmt(r["pdr_worst"]),
-                    "near worst-case PDR": _fmt(r["pdr_near"]), "unparseable (raw)": _fmt(r["unparseable"]),
-                    "vs it: raw diff": "; ".join(f"{v['raw_diff']:+.3f} [{v['raw_low']:+.3f}, {v['raw_high']:+.3f}]"
-                                                 for v in vs) or "-",
-                    "vs it: PDR diff": pdr_vs["worst"] or "-", "vs it: near PDR diff": pdr_vs["near"] or "-",
-                    "train s": f"{r['train_s'] or 0:.0f}"}
-            heads = [h for h in next(iter(cells.values())) if near or "near" not in h]
+            cells = [{"method": r["method"], "seeds": str(len(r["seeds"])), "raw": _fmt(r["raw"]),
+                      "held-out mean": _fmt(r["unseen_mean"]), "held-out worst": _fmt(r["unseen_worst"]),
+                      "noisy": _fmt(r["noisy"]), "worst-case": _fmt(r["worst"]),
+                      "worst-case PDR": _fmt(r["pdr_worst"]), "near worst-case PDR": _fmt(r["pdr_near"]),
+                      "unparseable (raw)": _fmt(r["unparseable"]), "train s": f"{r['train_s'] or 0:.0f}"}
+                     for r in rows]
+            heads = [h for h in cells[0] if near or "near" not in h]
             lines += [f"### {dataset}", "", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-            lines += ["| " + " | ".join(row[h] for h in heads) + " |" for row in cells.values()]
-            lines += [""] + [v["text"] for v in (verdict(dataset, rows, case) for case in CASES)
-                             if v["case"] == "worst" or v["measured"]] + [""]
+            lines += ["| " + " | ".join(row[h] for h in heads) + " |" for row in cells] + [""]
+            lines += against_it(rows, near)
+            lines += [v["text"] for v in (verdict(dataset, rows, case) for case in CASES)
+                      if v["case"] == "worst" or v["measured"]] + [""]
     if times:
         keys = [k for k in times[0] if k == "run" or any(row[k] is not None for row in times)]
         lines += ["## Wall times per run (s)", "",
@@ -502,6 +499,27 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
         lines += ["| " + " | ".join(str(row[k]) if k == "run" else "-" if row[k] is None else f"{row[k]:.0f}"
                                     for k in keys) + " |" for row in times] + [""]
     return "\n".join(lines) + "\n"
+
+
+def _interval(found: dict[str, Any] | None, key: str) -> str:
+    if not found or found.get(f"{key}_diff") is None:
+        return "-"
+    low, high = found[f"{key}_low"], found[f"{key}_high"]
+    return f"{found[f'{key}_diff']:+.3f}" + (f" [{low:+.3f}, {high:+.3f}]" if low is not None else "")
+
+
+def against_it(rows: list[dict[str, Any]], near: bool = True) -> list[str]:
+    """Markdown lines: each method against it on the same seed and records, the raw score difference and the
+    difference of the drop rates (AGAINST), with paired bootstrap 95% intervals; none where only it ran."""
+    cases = [case for case in AGAINST if near or case != "near"]
+    table = [f"| {r['method']} | {seed} | {_interval(r['vs_it_worst'][seed], 'raw')} | "
+             + " | ".join(_interval(r[f"vs_it_{case}"][seed], "pdr") for case in cases) + " |"
+             for r in rows for seed in r["seeds"] if r["vs_it_worst"].get(seed)]
+    if not table:
+        return []
+    return (["Against `it` on the same seed (paired 95% intervals; PDR: each model under its own instruction of the "
+             "kind):", "", "| method | seed | raw − it's | " + " | ".join(f"PDR − it's: {AGAINST[c]}" for c in cases)
+             + " |", "|" + "---|" * (3 + len(cases))] + table + [""])
 
 
 def other_runs(folder: Path, link: str) -> list[str]:

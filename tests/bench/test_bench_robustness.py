@@ -10,20 +10,23 @@ from bench.robustness_report import (FAILS, MEETS, NOT_JUDGED, alike, headline,
                                      scoring_compared, table, verdict, walls)
 
 
-def _run(work, name, raw, worst, wall=10.0, scoring="generate", near=None):
+def _run(work, name, raw, worst, wall=10.0, scoring="generate", near=None, noisy=None):
     """A run scored on 20 sst2 records: ``raw`` right under raw, ``worst`` under its worst instruction and, where
-    given, ``near`` under its near worst one (PDR intervals [0.1, 0.5], or [-0.1, 0.3] for a near PDR under 0.2)."""
+    given, ``near`` under its near worst one (PDR intervals [0.1, 0.5], or [-0.1, 0.3] for a near PDR under 0.2) and
+    ``noisy`` under one noise type."""
     folder = work / "runs" / name / f"eval-{scoring}"
     folder.mkdir(parents=True)
     ids = [str(i) for i in range(20)]
     metrics = {"conditions": {}, "sensitivity": {}}
-    for condition, right in (("raw", raw), ("worst-tc-0", worst), ("near-tc-0", near)):
+    for condition, right in (("raw", raw), ("worst-tc-0", worst), ("near-tc-0", near), ("noisy-char_typo", noisy)):
         if right is None:
             continue
         rows = [{"id": i, "dataset": "sst2", "parsed": "a" if int(i) < right else "b", "gold": "a"} for i in ids]
         (folder / f"{condition}.predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         metrics["conditions"][condition] = {"sst2": {"task": "tc", "accuracy": right / 20, "n": 20, "unparseable": 0}}
-        if condition != "raw":
+        if condition == "noisy-char_typo":
+            metrics["conditions"]["noisy"] = metrics["conditions"][condition]
+        elif condition != "raw":
             pdr = 1 - right / raw if raw else None          # as the evaluation writes it: none where raw is 0
             low, high = (None, None) if pdr is None else (0.1, 0.5) if condition == "worst-tc-0" or pdr >= 0.2 else (
                 -0.1, 0.3)
@@ -427,3 +430,21 @@ def test_pooled_over_one_seed_is_the_paired_comparison_of_that_seed(tmp_path):
     assert (one["raw_diff"], one["raw_low"], one["raw_high"]) == pytest.approx(
         (paired["raw_diff"], paired["raw_low"], paired["raw_high"]))
     assert one["raw_diff"] == pytest.approx(-0.15) and one["raw_low"] < -0.15 < one["raw_high"]
+
+
+def test_each_method_is_set_against_it_seed_by_seed_under_every_kind_of_instruction(tmp_path):
+    from bench.robustness_report import against_it
+
+    _run(tmp_path, "it-0", 16, 8, near=12, noisy=12)
+    _run(tmp_path, "anit-0", 16, 12, near=15, noisy=15)
+    rows = table(tmp_path, "generate")["sst2"]
+    lines = against_it(rows)
+    assert lines[2] == ("| method | seed | raw − it's | PDR − it's: worst case | PDR − it's: near worst case | "
+                        "PDR − it's: held-out worst | PDR − it's: noisy (pooled) |")
+    cells = [c.strip() for c in lines[4].strip("|").split("|")]
+    assert cells[:3] == ["anit", "0", "+0.000 [+0.000, +0.000]"]
+    # worst: 0.25 - 0.5; near: 1/16 - 1/4; noisy (pooled): 1/16 - 1/4; no held-out instructions scored
+    assert [float(c.split(" [")[0]) for c in (cells[3], cells[4], cells[6])] == pytest.approx([-0.25, -0.1875,
+                                                                                               -0.1875], abs=1e-3)
+    assert cells[5] == "-"
+    assert against_it([rows[0]]) == [] and "near" not in "".join(against_it(rows, near=False))
