@@ -181,10 +181,6 @@ def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
             line["per_seed"] = {s: {**{k: rows[(method, s)][k] for k in per_seed},
                                     **{f"{c}_scored": bool(rows[(method, s)][f"{c}_condition"]) for c in CASES}}
                                 for s in seeds}
-            for case in CASES:
-                line[f"{case}_above_zero"] = sum((rows[(method, s)][f"{case}_low"] or 0) > 0 for s in seeds)
-                line[f"{case}_unranked"] = sum(unranked(work / "runs" / f"{method}-{s}", tasks[dataset], case)
-                                               for s in seeds)
             for case in AGAINST:
                 line[f"vs_it_{case}"] = {s: versus_it(work, method, s, scoring, dataset, tasks[dataset], rows, case)
                                          for s in seeds}
@@ -192,6 +188,9 @@ def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
             line["pooled_vs_it"] = (pooled_raw(work, method, shared, scoring, dataset, tasks[dataset])
                                     if method != "it" and shared else None)
             for case in CASES:
+                line[f"{case}_above_zero"] = sum((rows[(method, s)][f"{case}_low"] or 0) > 0 for s in seeds)
+                line[f"{case}_unranked"] = sum(unranked(work / "runs" / f"{method}-{s}", tasks[dataset], case)
+                                               for s in seeds)
                 at = f"{case}_condition"
                 scored = [s for s in seeds if rows[(method, s)][at]]
                 line[f"pooled_{case}"] = pooled_pdr(work, method, scored, scoring, dataset, tasks[dataset],
