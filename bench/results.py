@@ -109,8 +109,8 @@ def plot(robustness: dict[str, Any], path: Path, scoring: str = "generate") -> b
     tables = robustness["tables"].get(scoring, {})
     if not tables:
         return False
-    conditions = (("raw", "raw"), ("unseen_mean", "held-out"), ("noisy", "noisy"), ("near", "near worst"),
-                  ("worst", "worst-case"))
+    conditions = (("raw", "raw"), ("unseen_mean", "held-out"), ("noisy", "noisy"), ("near", "near\nworst"),
+                  ("worst", "worst\ncase"))
     fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables), 3.4), squeeze=False)
     for ax, (dataset, rows) in zip(axes[0], tables.items()):
         width = 0.8 / max(len(rows), 1)
