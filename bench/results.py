@@ -71,11 +71,11 @@ OUTCOME = {"meets": "**meets**", "fails": "fails", "not judged": "not judged"}
 
 def answer_table(robustness: dict[str, Any], scoring: str = "generate") -> list[str]:
     """Markdown lines: one row per dataset with what each verdict judged (unbounded and near worst case): it's and
-    anit's PDR on the seeds both ran, on how many of them it's drop is seen, anit's raw score against it's, and the
-    outcome; the sentences themselves are on the benchmark's page."""
-    cases = [robustness.get("verdicts", {}).get(scoring, []), robustness.get("verdicts_near", {}).get(scoring, [])]
-    near = {v["dataset"]: v for v in cases[1] if v.get("measured")}
-    if not cases[0]:
+    anit's PDR on the seeds both ran with their intervals, anit's raw score against it's, and the outcome; the
+    sentences themselves are on the benchmark's page."""
+    worsts = robustness.get("verdicts", {}).get(scoring, [])
+    near = {v["dataset"]: v for v in robustness.get("verdicts_near", {}).get(scoring, []) if v.get("measured")}
+    if not worsts:
         return []
 
     def pdr(verdict: dict[str, Any] | None, who: str) -> str:
@@ -86,7 +86,7 @@ def answer_table(robustness: dict[str, Any], scoring: str = "generate") -> list[
 
     lines = ["| dataset | worst case: `it` PDR | `anit` PDR | near worst case: `it` PDR | `anit` PDR | `anit` raw − "
              "`it` raw | goal: worst / near |", "|---|---|---|---|---|---|---|"]
-    for worst in cases[0]:
+    for worst in worsts:
         close, raw = near.get(worst["dataset"]), worst.get("raw")
         diff = f"{raw['raw_diff']:+.3f} [{raw['raw_low']:+.3f}, {raw['raw_high']:+.3f}]" if raw else "-"
         goal = OUTCOME[worst["outcome"]] + " / " + (OUTCOME[close["outcome"]] if close else "-")

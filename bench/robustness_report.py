@@ -177,9 +177,7 @@ def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
             for key in ("raw", "unseen_mean", "unseen_worst", "noisy", *CASES, *(f"pdr_{c}" for c in CASES),
                         "unparseable"):
                 line[key] = _mean_std([rows[(method, s)][key] for s in seeds])
-            per_seed = ("raw", *(f"pdr_{c}" for c in CASES), *(f"{c}_low" for c in CASES))
-            line["per_seed"] = {s: {**{k: rows[(method, s)][k] for k in per_seed},
-                                    **{f"{c}_scored": bool(rows[(method, s)][f"{c}_condition"]) for c in CASES}}
+            line["per_seed"] = {s: {k: rows[(method, s)][k] for k in ("raw", *(f"pdr_{c}" for c in CASES))}
                                 for s in seeds}
             for case in AGAINST:
                 line[f"vs_it_{case}"] = {s: versus_it(work, method, s, scoring, dataset, tasks[dataset], rows, case)
@@ -218,15 +216,14 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
     PDR at most half of it's while its raw score is not lower (beyond the paired interval of the mean). Where it's
     drop cannot be seen, the goal is not judged. Beside them, the numbers judged: ``shared`` (the seeds both ran),
     ``it_pdr`` and ``anit_pdr`` with their intervals (``it_low``, ``anit_high``, ...: means over them; before anit
-    has run, it's over its own seeds), ``seen_on`` of ``seeds_on`` (the seeds whose own PDR interval is above 0)
-    and ``raw`` (anit's raw score against it's, :func:`pooled_raw`); ``seen`` says whether it's drop is seen over
-    all its seeds."""
+    has run, it's over its own seeds) and ``raw`` (anit's raw score against it's, :func:`pooled_raw`); ``seen``
+    says whether it's drop is seen over all its seeds."""
     by = {line["method"]: line for line in lines}
     it, anit = by.get("it"), by.get("anit")
-    pdr, low, above = f"pdr_{case}", f"{case}_low", f"{case}_above_zero"
+    pdr, above = f"pdr_{case}", f"{case}_above_zero"
     own = it.get(f"pooled_{case}") if it else None
     judged: dict[str, Any] = {"shared": [], "it_pdr": None, "it_low": None, "it_high": None, "anit_pdr": None,
-                              "anit_low": None, "anit_high": None, "seen_on": 0, "seeds_on": 0, "raw": None}
+                              "anit_low": None, "anit_high": None, "raw": None}
 
     def said(outcome: str, text: str) -> dict[str, Any]:
         return {"dataset": dataset, "outcome": outcome, "text": text, "case": case,
@@ -244,8 +241,7 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
     def loses(found: dict[str, Any]) -> str:
         return f"PDR {found['value']:.3f} [{found['low']:+.3f}, {found['high']:+.3f}]"
 
-    judged.update(it_pdr=own["value"], it_low=own["low"], it_high=own["high"], seen_on=it[above],
-                  seeds_on=len(own["seeds"]))
+    judged.update(it_pdr=own["value"], it_low=own["low"], it_high=own["high"])
     text = (f"{dataset}: {_loses('it', own['value'])} of its raw score under {CASES[case]} ({loses(own)}, mean over "
             f"{len(own['seeds'])} seed(s); above 0 on {it[above]} of them alone)")
     blind = [f"`{line['method']}` on {line[f'{case}_unranked']}" for line in (it, anit)
@@ -263,9 +259,7 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
     pooled = anit.get("pooled_vs_it")
     mine = anit.get(f"pooled_{case}") if (anit.get(f"pooled_{case}") or {}).get("seeds") == shared else None
     judged.update(shared=shared, it_pdr=theirs["value"], it_low=theirs["low"], it_high=theirs["high"],
-                  anit_pdr=anit_pdr, raw=pooled, seeds_on=len(shared),
-                  seen_on=sum((it["per_seed"][seed][low] or 0) > 0 for seed in shared),
-                  anit_low=mine and mine["low"], anit_high=mine and mine["high"])
+                  anit_pdr=anit_pdr, raw=pooled, anit_low=mine and mine["low"], anit_high=mine and mine["high"])
     if shared != own["seeds"]:
         text += (f"; on the seed(s) both ran ({', '.join(map(str, shared))}) {_loses('it', theirs['value'])} "
                  f"({loses(theirs)})")
