@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from anit.report.versus import difference
 from bench.common import run_benchmark
 from bench.robustness_report import other_runs
 
@@ -87,8 +88,7 @@ def answer_table(robustness: dict[str, Any], scoring: str = "generate") -> list[
     lines = ["| dataset | worst case: `it` PDR | `anit` PDR | near worst case: `it` PDR | `anit` PDR | `anit` raw − "
              "`it` raw | goal: worst / near |", "|---|---|---|---|---|---|---|"]
     for worst in worsts:
-        close, raw = near.get(worst["dataset"]), worst.get("raw")
-        diff = f"{raw['raw_diff']:+.3f} [{raw['raw_low']:+.3f}, {raw['raw_high']:+.3f}]" if raw else "-"
+        close, diff = near.get(worst["dataset"]), difference(worst.get("raw"), "raw")
         goal = OUTCOME[worst["outcome"]] + " / " + (OUTCOME[close["outcome"]] if close else "-")
         lines.append(f"| {worst['dataset']} | {pdr(worst, 'it')} | {pdr(worst, 'anit')} | {pdr(close, 'it')} | "
                      f"{pdr(close, 'anit')} | {diff} | {goal} |")

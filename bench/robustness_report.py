@@ -19,7 +19,7 @@ import numpy as np
 
 from anit.evaluation.robustness import BOOTSTRAP, paired_against, record_matrix, score_from
 from anit.jsonl import write_json
-from anit.report.versus import file_version, pairs, predictions
+from anit.report.versus import difference, file_version, pairs, predictions
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -264,8 +264,7 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
         text += (f"; on the seed(s) both ran ({', '.join(map(str, shared))}) {_loses('it', theirs['value'])} "
                  f"({loses(theirs)})")
     raw_lower = bool(pooled and pooled["raw_high"] < 0)
-    raw = (f"a raw score {pooled['raw_diff']:+.3f} [{pooled['raw_low']:+.3f}, {pooled['raw_high']:+.3f}] against "
-           f"it's (mean over {len(pooled['seeds'])} seed(s)"
+    raw = (f"a raw score {difference(pooled, 'raw')} against it's (mean over {len(pooled['seeds'])} seed(s)"
            + ("; lower beyond its paired interval)" if raw_lower else "; not lower beyond its paired interval)")
            if pooled else "no raw score on records it shares with it")
     if anit_pdr is None:
@@ -494,19 +493,12 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
     return "\n".join(lines) + "\n"
 
 
-def _interval(found: dict[str, Any] | None, key: str) -> str:
-    if not found or found.get(f"{key}_diff") is None:
-        return "-"
-    low, high = found[f"{key}_low"], found[f"{key}_high"]
-    return f"{found[f'{key}_diff']:+.3f}" + (f" [{low:+.3f}, {high:+.3f}]" if low is not None else "")
-
-
 def against_it(rows: list[dict[str, Any]], near: bool = True) -> list[str]:
     """Markdown lines: each method against it on the same seed and records, the raw score difference and the
     difference of the drop rates (AGAINST), with paired bootstrap 95% intervals; none where only it ran."""
     cases = [case for case in AGAINST if near or case != "near"]
-    table = [f"| {r['method']} | {seed} | {_interval(r['vs_it_worst'][seed], 'raw')} | "
-             + " | ".join(_interval(r[f"vs_it_{case}"][seed], "pdr") for case in cases) + " |"
+    table = [f"| {r['method']} | {seed} | {difference(r['vs_it_worst'][seed], 'raw')} | "
+             + " | ".join(difference(r[f"vs_it_{case}"][seed], "pdr") for case in cases) + " |"
              for r in rows for seed in r["seeds"] if r["vs_it_worst"].get(seed)]
     if not table:
         return []

@@ -93,6 +93,15 @@ def against(baseline: str, results: dict[str, dict[str, Any]], folders: dict[str
     return out
 
 
+def difference(found: dict[str, Any] | None, key: str) -> str:
+    """``found[key_diff]`` with its interval ``[key_low, key_high]`` as text (``+0.012 [-0.030, +0.051]``): the
+    interval left out where it is None, ``-`` where there is no difference."""
+    if not found or found.get(f"{key}_diff") is None:
+        return "-"
+    low, high = found[f"{key}_low"], found[f"{key}_high"]
+    return f"{found[f'{key}_diff']:+.3f}" + (f" [{low:+.3f}, {high:+.3f}]" if low is not None else "")
+
+
 def versus_table(baseline: str, rows: dict[str, dict[str, Any]]) -> list[list[str]]:
     """One dataset's comparison as rows of text: method, records, raw difference, then per family the difference
     of the worst-case drop rates, and of the pooled noisy one (negative: a smaller drop than the baseline's)."""
@@ -101,10 +110,6 @@ def versus_table(baseline: str, rows: dict[str, dict[str, Any]]) -> list[list[st
         f"{name}: {'PDR' if name == POOLED else 'worst-case PDR'} - {baseline}'s [95% CI]" for name in names]
     table = [header]
     for method, row in rows.items():
-        cells = [method, str(row["records"]), f"{row['raw_diff']:+.3f} [{row['raw_low']:+.3f}, {row['raw_high']:+.3f}]"]
-        for name in names:
-            f = row["families"].get(name)
-            cells.append("-" if not f or f["pdr_diff"] is None else f"{f['pdr_diff']:+.3f}" + (
-                f" [{f['pdr_low']:+.3f}, {f['pdr_high']:+.3f}]" if f["pdr_low"] is not None else ""))
-        table.append(cells)
+        table.append([method, str(row["records"]), difference(row, "raw")]
+                     + [difference(row["families"].get(name), "pdr") for name in names])
     return table
