@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from bench.robustness_report import other_runs
+from bench.robustness_page import other_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

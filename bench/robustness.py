@@ -32,7 +32,7 @@ from anit.data.prepare import mixture, sample, to_record
 from anit.jsonl import read_jsonl, write_json, write_jsonl
 from anit.noise.build import build_noisy
 from bench.common import run_benchmark
-from bench.robustness_report import summarise
+from bench.robustness_page import summarise
 
 DATASETS_USED = ("sst2", "ag_news", "conll2003", "aste_14res")
 NOISES = ["random_replace:0.3", "truncate_random:0.3", "char_typo:0.3", "synonym_replace:0.3", "pad_unrelated:0.3"]

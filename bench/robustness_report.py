@@ -1,5 +1,6 @@
-"""Summarise the robustness benchmark's work folder: per dataset and method, raw / held-out / noisy / worst-case
-scores over seeds, the paired differences against ``it`` on the same seed, and the verdict in plain words.
+"""The robustness benchmark's numbers and verdicts, from its work folder: per dataset and method, raw / held-out /
+noisy / worst-case scores over seeds, the paired differences against ``it`` on the same seed, and the verdict in plain
+words (the page and JSON that carry them: :mod:`bench.robustness_page`).
 
 The per-run numbers come from each evaluation's metrics.json (sensitivity and paired gaps); the comparisons against
 ``it`` resample the test records (the same records for both models and both instructions) from the prediction files.
@@ -18,11 +19,7 @@ from typing import Any
 import numpy as np
 
 from anit.evaluation.robustness import BOOTSTRAP, paired_against, record_matrix, score_from
-from anit.jsonl import write_json
 from anit.report.versus import difference, file_version, pairs, predictions
-
-DOCS = Path(__file__).resolve().parents[1] / "docs"
-
 
 def run_metrics(folder: Path, scoring: str) -> dict[str, Any] | None:
     path = folder / f"eval-{scoring}" / "metrics.json"
@@ -411,142 +408,3 @@ def worst_origins(work: Path) -> list[str]:
     return [f"{method}: " + ", ".join(f"{kind} {n}" for kind, n in counts.most_common())
             + f" (of {sum(counts.values())} worst instructions, {seeds[method]} seed(s))"
             for method, counts in kinds.items()]
-
-
-def _fmt(pair: tuple[float | None, float | None, int]) -> str:
-    mean, std, n = pair
-    if mean is None:
-        return "-"
-    return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
-
-
-NOTES = [
-    "Protocol: one LoRA per method and seed on a shuffled mixture of SST-2, AG News, CoNLL-2003 and ASTE 14res "
-    "(equal records per dataset, the training instructions noisy per record with five rule-based noise types at rate "
-    "0.3, hard distortion), the same steps, batch, learning rate and LoRA for every method; it-matched trains it for "
-    "3x the steps (exact anit's forward and backward passes); anit-step is anit with `nrm_step: beta` (the ascent "
-    "step scales with beta(d) too, not only the random start).",
-    "Worst case: each trained model is attacked on its own dev records (`anit attack`, the same budget for every "
-    "model: choice scoring for classification, generation for extraction), and its worst instructions are scored on "
-    "test. In the generation tables the classification worst case is therefore found by choice and scored by "
-    "generation (a transfer across scoring rules), which can understate generation's worst case; the noisy and "
-    "held-out families show the generation spread directly.",
-    "Intervals: paired bootstrap over test records (1,000 resamples), the same records for both instructions (PDR) or "
-    "both models (vs it, on the same seed). A PDR interval above 0 is a drop the protocol can see on that seed.",
-    "Wall times (train s) are one run each on a shared 2-core machine, measured while other work ran beside it; "
-    "read step costs from the speed benchmark (`python -m bench.speed`), which times them alone.",
-    "Sizes: test {test_tc} records per classification dataset and {test_ext} per extraction one (the issue's "
-    "protocol: at least 256 and 48), dev {dev_tc} and {dev_ext} (the issue: 64), attack budgets {budget_tc} and "
-    "{budget_ext} candidates (the issue: 100); every method trains {steps} steps on {train} records per dataset.",
-]
-"""What every robustness table is read with."""
-NEAR_NOTE = ("Near worst case: the same search with the same budget, among candidates within hard (word-edit) "
-             "distortion {near} of the raw instruction, as PromptBench bounds its attacks (typos and a few words "
-             "replaced, dropped, shuffled or padded; model rewrites and the held-out wordings lie beyond it); it "
-             "starts from the unbounded search's scored candidates, whose dev scores do not depend on the bound.")
-"""Read with the tables where a run was scored under its near worst case."""
-
-
-def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any],
-             compared: list[str], times: list[dict[str, Any]], same: list[str], origins: list[str] | None = None
-             ) -> str:
-    lines = ["# Robustness benchmark: multi-task LoRA, worst-case and held-out instructions", "",
-             f"`{settings.get('command', 'python -m bench.robustness')}`", ""]
-    near = any(row["pdr_near"][0] is not None for per in tables.values() for rows in per.values() for row in rows)
-    notes = NOTES[:2] + [NEAR_NOTE] + NOTES[2:] if near else NOTES
-    lines += [f"- {note.format_map(collections.defaultdict(lambda: '?', settings))}" for note in notes] + [""]
-    if compared:
-        lines += ["## Which scoring shows the drops", "", "Mean over the methods scored both ways; the worst case "
-                  "of classification is searched by choice in both (see the notes).", ""]
-        lines += [f"- {line}" for line in compared] + [""]
-    if same:
-        lines += ["## Methods that answer alike", "", "Trained on the same seed, scored by generation under the raw "
-                  f"instruction ({ALIKE:.0%} or more of the records alike):", ""] + [f"- {line}" for line in same]
-        lines += [""]
-    if origins:
-        lines += ["## Where the worst instructions come from", "", "The families of the instructions each model's "
-                  "attack ranked worst on dev (those it is scored under as the worst case):", ""]
-        lines += [f"- {line}" for line in origins] + [""]
-    for scoring, per_dataset in tables.items():
-        lines += [f"## Scored by {'generation' if scoring == 'generate' else 'choice'}", ""]
-        for dataset, rows in per_dataset.items():
-            cells = [{"method": r["method"], "seeds": str(len(r["seeds"])), "raw": _fmt(r["raw"]),
-                      "held-out mean": _fmt(r["unseen_mean"]), "held-out worst": _fmt(r["unseen_worst"]),
-                      "noisy": _fmt(r["noisy"]), "worst-case": _fmt(r["worst"]),
-                      "worst-case PDR": _fmt(r["pdr_worst"]), "near worst-case PDR": _fmt(r["pdr_near"]),
-                      "unparseable (raw)": _fmt(r["unparseable"]), "train s": f"{r['train_s'] or 0:.0f}"}
-                     for r in rows]
-            heads = [h for h in cells[0] if near or "near" not in h]
-            lines += [f"### {dataset}", "", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-            lines += ["| " + " | ".join(row[h] for h in heads) + " |" for row in cells] + [""]
-            lines += against_it(rows, near)
-            lines += [v["text"] for v in (verdict(dataset, rows, case) for case in CASES)
-                      if v["case"] == "worst" or v["measured"]] + [""]
-    if times:
-        keys = [k for k in times[0] if k == "run" or any(row[k] is not None for row in times)]
-        lines += ["## Wall times per run (s)", "",
-                  "A stage resumed after a stop counts its last part only; the runs shared the 2-core machine with "
-                  "other work and were paused while speed was measured, so read these as orders of magnitude.", "",
-                  "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-        lines += ["| " + " | ".join(str(row[k]) if k == "run" else "-" if row[k] is None else f"{row[k]:.0f}"
-                                    for k in keys) + " |" for row in times] + [""]
-    return "\n".join(lines) + "\n"
-
-
-def against_it(rows: list[dict[str, Any]], near: bool = True) -> list[str]:
-    """Markdown lines: each method against it on the same seed and records, the raw score difference and the
-    difference of the drop rates (AGAINST), with paired bootstrap 95% intervals; none where only it ran."""
-    cases = [case for case in AGAINST if near or case != "near"]
-    table = [f"| {r['method']} | {seed} | {difference(r['vs_it_worst'][seed], 'raw')} | "
-             + " | ".join(difference(r[f"vs_it_{case}"][seed], "pdr") for case in cases) + " |"
-             for r in rows for seed in r["seeds"] if r["vs_it_worst"].get(seed)]
-    if not table:
-        return []
-    return (["Against `it` on the same seed (paired 95% intervals; PDR: each model under its own instruction of the "
-             "kind):", "", "| method | seed | raw − it's | " + " | ".join(f"PDR − it's: {AGAINST[c]}" for c in cases)
-             + " |", "|" + "---|" * (3 + len(cases))] + table + [""])
-
-
-def other_runs(folder: Path, link: str) -> list[str]:
-    """One line per robustness summary in ``folder`` other than the main one (another protocol, e.g. fewer steps):
-    its page (linked as ``link`` + file name), command and headline."""
-    lines = []
-    for path in sorted(folder.glob("robustness-*.json")):
-        summary = json.loads(path.read_text())
-        page = f"{link}{path.stem}.md"
-        lines.append(f"[{page}]({page}), {summary['settings'].get('steps')} steps "
-                     f"(`{summary['settings'].get('command')}`): {summary.get('headline', {}).get('generate', '')}")
-    return lines
-
-
-def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") -> dict[str, Any]:
-    """Write docs/benchmarks/<name>.json and .md from the work folder; the protocol it ran (its protocol.json) wins
-    over ``settings``, so a summary written later with other defaults still says what ran."""
-    import shlex
-    import sys
-
-    from bench.common import machine
-
-    settings = {k: str(v) if isinstance(v, Path) else v for k, v in settings.items()}
-    if (work / "protocol.json").exists():
-        settings.update(json.loads((work / "protocol.json").read_text()))
-    ran = work / "command.json"
-    here = ("python -m bench.robustness " + shlex.join(sys.argv[1:])).strip()
-    if not settings.get("summarise_only"):
-        write_json(ran, {"command": here})
-    settings["command"] = json.loads(ran.read_text())["command"] if ran.exists() else here
-    tables = {scoring: table(work, scoring) for scoring in ("generate", "choice")}
-    verdicts = {s: [verdict(d, rows) for d, rows in t.items()] for s, t in tables.items()}
-    near = {s: [verdict(d, rows, "near") for d, rows in t.items()] for s, t in tables.items()}
-    ran = {method: len({seed for rows in tables["generate"].values() for row in rows if row["method"] == method
-                        for seed in row["seeds"]}) for method in settings.get("methods", [])}
-    payload = {"settings": settings, "machine": machine(), "tables": tables, "verdicts": verdicts,
-               "scoring_compared": scoring_compared(work, tables), "walls": walls(work), "alike": alike(work),
-               "worst_origins": worst_origins(work), "verdicts_near": near,
-               "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()},
-               "headline_near": {s: near_headline(v, settings) for s, v in near.items()}}
-    write_json(DOCS / "benchmarks" / f"{name}.json", payload)
-    text = markdown(tables, settings, payload["scoring_compared"], payload["walls"], payload["alike"],
-                    payload["worst_origins"])
-    (DOCS / "benchmarks" / f"{name}.md").write_text(text, encoding="utf-8")
-    return payload

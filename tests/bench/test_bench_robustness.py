@@ -158,7 +158,7 @@ def test_a_work_folder_keeps_its_protocol_and_refuses_another(tmp_path):
 
 
 def test_summaries_under_other_protocols_are_listed_with_their_headline(tmp_path):
-    from bench.robustness_report import other_runs
+    from bench.robustness_page import other_runs
 
     for name, steps in (("robustness", 180), ("robustness-60steps", 60), ("robustness-3x", 540)):
         payload = {"settings": {"steps": steps, "command": f"python -m bench.robustness --steps {steps}"},
@@ -172,7 +172,7 @@ def test_summaries_under_other_protocols_are_listed_with_their_headline(tmp_path
 
 
 def test_the_page_says_the_sizes_and_steps_that_ran(tmp_path):
-    from bench.robustness_report import markdown
+    from bench.robustness_page import markdown
 
     _run(tmp_path, "it-0", 16, 8)
     settings = {"command": "python -m bench.robustness --steps 180", "steps": 180, "train": 120, "test_tc": 64,
@@ -221,7 +221,8 @@ def test_the_benchmarks_attacks_try_the_noise_types_it_started_with_in_their_ord
 def test_worst_origins_count_the_families_of_each_methods_worst_instructions(tmp_path):
     import yaml
 
-    from bench.robustness_report import markdown, worst_origins
+    from bench.robustness_page import markdown
+    from bench.robustness_report import worst_origins
 
     for name, origins in (("it-0", ["opposite-1", "paraphrase-0+char_typo:0.1@1000", "opposite-3"]),
                           ("it-1", ["char_typo:0.3@1"]), ("anit-0", ["unseen-2"])):
@@ -263,7 +264,8 @@ def test_raw_not_lower_is_judged_on_the_mean_over_seeds_with_one_interval(tmp_pa
 
 
 def test_the_near_worst_case_gets_its_own_verdict_and_sentence(tmp_path):
-    from bench.robustness_report import markdown, near_headline
+    from bench.robustness_page import markdown
+    from bench.robustness_report import near_headline
 
     _run(tmp_path, "it-0", 16, 8, near=12)      # near the raw wording it loses 25% (interval above 0)
     _run(tmp_path, "anit-0", 16, 12, near=15)   # anit 6%: at most half of it's near drop
@@ -433,7 +435,7 @@ def test_pooled_over_one_seed_is_the_paired_comparison_of_that_seed(tmp_path):
 
 
 def test_each_method_is_set_against_it_seed_by_seed_under_every_kind_of_instruction(tmp_path):
-    from bench.robustness_report import against_it
+    from bench.robustness_page import against_it
 
     _run(tmp_path, "it-0", 16, 8, near=12, noisy=12)
     _run(tmp_path, "anit-0", 16, 12, near=15, noisy=15)
