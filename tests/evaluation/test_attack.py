@@ -15,7 +15,7 @@ import tiny  # noqa: E402
 
 from anit.cli import app  # noqa: E402
 from anit.evaluation.attack import (Candidate, Evaluator, candidate_family, compositions, raw_instruction,  # noqa: E402
-                                    rule_candidates, search, threshold_of, within)
+                                    rule_candidates, search, shown_row, threshold_of, within)
 
 RECORDS = [{"id": str(i), "dataset": "sst2", "task": "tc", "instruction": "Classify the text.",
             "question": "Which label?", "format": "one label", "options": ["negative", "positive"],
@@ -100,6 +100,39 @@ def test_search_spends_the_budget_finds_the_worst_and_composes():
     assert "+x" in ranked[0].origin and ranked[0].instruction.count("x") == 3
 
 
+def test_search_scores_the_users_own_instructions_first_whatever_the_pool():
+    """Round 0 is a shuffled draw when the pool outgrows the budget; a user's instructions are not left to it."""
+    calls = []
+
+    def evaluate(c, threshold):
+        calls.append(c.origin)
+        c.score, c.scored, c.complete = 0.5, 10, True
+        return c
+
+    pool = [Candidate(f"rule {k}", f"op{k}") for k in range(40)]
+    own = [Candidate("mine b", "file-1"), Candidate("mine a", "file-0"), Candidate("rule 3", "file-2")]
+    for seed in range(5):
+        calls.clear()
+        search(evaluate, pool, lambda parent, depth: [], budget=6, top_k=2, beam=2, rng=random.Random(seed),
+               pinned=own)
+        # in the user's order; "rule 3" is theirs too, so the pool's copy of it is not scored again
+        assert calls[:3] == ["file-1", "file-0", "file-2"] and "op3" not in calls
+        assert len(calls) == 6 and all(origin.startswith("op") for origin in calls[3:])
+    calls.clear()
+    search(evaluate, pool, lambda parent, depth: [], budget=2, top_k=2, beam=2, rng=random.Random(0), pinned=own)
+    assert calls == ["file-1", "file-0"]
+
+
+def test_worst_yaml_rows_read_as_a_person_writes_them():
+    where = {"model": "m", "adapter": None, "score": 0.1 + 0.2}
+    row = shown_row({"dev_score": 1 - 0.8 / 1.0, "pdr": None, "origin": "raw", "found_on": where})
+    assert row == {"dev_score": 0.2, "pdr": None, "origin": "raw", "found_on": {"model": "m", "adapter": None,
+                                                                                  "score": 0.3}}
+    assert row["found_on"] is not where
+    rows = [shown_row({"found_on": where}) for _ in range(2)]
+    assert "&id" not in yaml.safe_dump(rows)
+
+
 def test_evaluator_stops_early_only_when_the_candidate_cannot_enter_the_worst():
     asked = []
 
@@ -152,16 +185,22 @@ def tiny_model(tmp_path_factory):
 def test_attack_writes_worst_instructions_that_eval_takes_and_resumes(tiny_model, tmp_path):
     data = tmp_path / "dev.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("tc:\n  - Say how the reviewer felt.\n  - Pick the label.\n")
     runner = CliRunner()
     args = ["attack", "--model", str(tiny_model), "--data", str(data), "--budget", "8", "--rewrites", "0",
-            "--top-k", "2", "--scoring", "choice", "--batch-size", "3", "--out", str(tmp_path / "atk")]
+            "--top-k", "2", "--scoring", "choice", "--batch-size", "3", "--instructions", str(mine),
+            "--out", str(tmp_path / "atk")]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "atk" / "attack.json").read_text())["tasks"]["tc"]
     assert report["evaluated"] == 8 and report["newly_scored"] == 8
+    # dozens of rule-based candidates compete for 8 evaluations; the user's two are scored whatever the draw
+    assert {"file-0", "file-1"} <= {r["origin"] for r in report["ranked"]}
+    assert "your instructions: 2 of 2 scored first" in result.output
     worst = yaml.safe_load((tmp_path / "atk" / "worst.yaml").read_text())["tc"]
     assert len(worst) == 2 and worst[0]["dev_score"] <= worst[1]["dev_score"]
-    assert worst[0]["dev_score"] == min(row["dev_score"] for row in report["ranked"])
+    assert worst[0]["dev_score"] == round(min(row["dev_score"] for row in report["ranked"]), 4)
     # the note that nothing went below raw is said exactly when it is so
     assert ("no candidate scored below the raw instruction" in result.output) == (
         worst[0]["dev_score"] >= report["raw_dev_score"])
@@ -175,8 +214,8 @@ def test_attack_writes_worst_instructions_that_eval_takes_and_resumes(tiny_model
                                     "--out", str(out)])
     assert evaluated.exit_code == 0, evaluated.output
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["conditions"]["worst-tc-0"]["sst2"]["accuracy"] == pytest.approx(worst[0]["dev_score"])
-    assert metrics["sensitivity"]["worst"]["sst2"]["worst"] == pytest.approx(worst[0]["dev_score"])
+    assert metrics["conditions"]["worst-tc-0"]["sst2"]["accuracy"] == pytest.approx(worst[0]["dev_score"], abs=5e-5)
+    assert metrics["sensitivity"]["worst"]["sst2"]["worst"] == pytest.approx(worst[0]["dev_score"], abs=5e-5)
     assert worst[0]["found_on"] == {"model": str(tiny_model), "adapter": None} and "transfer" not in metrics
     # the same file against another model is the transfer setting, and eval says so
     other = tiny.build(tmp_path / "other", chat=True, seed=4)

@@ -99,6 +99,9 @@ def attack(cfg: AttackConfig) -> None:
         if result["raw_instructions"] > 1:
             typer.echo(f"  note: the {task} records carry {result['raw_instructions']} different instructions; the "
                        f"attack perturbed the most common one: {result['raw_instruction']}")
+        if result["own"]:
+            typer.echo(f"  your instructions: {result['own_scored']} of {result['own']} scored first"
+                       + ("" if result["own_scored"] == result["own"] else f" (--budget {cfg.budget} ran out)"))
         if cfg.max_distortion is not None:
             typer.echo(f"  {result['outside_bound']} candidates beyond distortion {cfg.max_distortion:g} were not "
                        "scored")

@@ -162,16 +162,19 @@ def threshold_of(scored: Sequence[Candidate], top_k: int) -> float | None:
 
 def search(evaluate: Callable[[Candidate, float | None], Candidate], first: Sequence[Candidate],
            expand: Callable[[Candidate, int], list[Candidate]], budget: int, top_k: int, beam: int,
-           rng: random.Random, progress: Callable[[Candidate], None] = lambda c: None) -> list[Candidate]:
-    """The budgeted search: up to ``budget`` evaluations, round 0 from ``first`` (shuffled with ``rng``, at most
-    two thirds of the budget when there are more candidates than budget), then rounds that ``expand`` the ``beam``
-    worst with a further operation (the rest of round 0 queues behind the first of them). Returns every scored
-    candidate, worst first."""
+           rng: random.Random, progress: Callable[[Candidate], None] = lambda c: None,
+           pinned: Sequence[Candidate] = ()) -> list[Candidate]:
+    """The budgeted search: up to ``budget`` evaluations. The ``pinned`` candidates (a user's own instructions) run
+    first, in their order; round 0 then draws from ``first`` (shuffled with ``rng``, at most two thirds of the
+    budget left when there are more candidates than that), then rounds ``expand`` the ``beam`` worst with a further
+    operation (the rest of round 0 queues behind the first of them). Returns every scored candidate, worst first."""
     seen: set[str] = set()
+    ahead = unique(pinned, seen)
     pool = unique(first, seen)
     rng.shuffle(pool)
-    cut = max(1, (2 * budget) // 3) if len(pool) > budget else len(pool)
-    opening, rest = pool[:cut], pool[cut:]
+    left = max(0, budget - len(ahead))
+    cut = max(1, (2 * left) // 3) if len(pool) > left else len(pool)
+    opening, rest = ahead + pool[:cut], pool[cut:]
     scored: list[Candidate] = []
 
     def run(batch: Iterator[Candidate]) -> None:
@@ -302,13 +305,21 @@ def run_attack(cfg: Any, predict: Callable[[list[tuple[dict[str, Any], str]]], l
     where = found_on(model_name, cfg.adapter)
     for task in sorted({r["task"] for r in records}):
         report["tasks"][task] = attack_task(task, cfg, evaluator, cache, scorer, rewriter, user or {})
-        worst_yaml[task] = [{**row, "found_on": where} for row in report["tasks"][task]["ranked"][:cfg.top_k]]
+        ranked = report["tasks"][task]["ranked"][:cfg.top_k]
+        worst_yaml[task] = [shown_row({**row, "found_on": where}) for row in ranked]
     with atomic_path(out / "worst.yaml") as tmp:
         tmp.write_text("# The worst instructions found on dev, worst first; `anit eval --instructions` takes this "
                        "file as it is.\n" + yaml.safe_dump(worst_yaml, sort_keys=False, allow_unicode=True,
                                                             width=1000), encoding="utf-8")
     write_json(out / "attack.json", report)
     return report
+
+
+def shown_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A worst.yaml entry as a person reads it: scores to 4 decimals (1 - 0.333/0.417 is 0.2, not
+    0.20000000000000007), every mapping its own (so YAML writes no anchors)."""
+    return {key: shown_row(value) if isinstance(value, dict) else round(value, 4) if isinstance(value, float)
+            else value for key, value in row.items()}
 
 
 def raw_instruction(records: Sequence[dict[str, Any]]) -> tuple[str, int]:
@@ -351,6 +362,8 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
     first = first_candidates(task, base, cfg, rewriter, user)
     bounded = within(first, base, cfg.max_distortion, scorer)
     outside = len(first) - len(bounded)
+    own = unique([c for c in bounded if candidate_family(c.origin) == "file"], set())
+    others = [c for c in bounded if candidate_family(c.origin) != "file"]
 
     def expand(parent: Candidate, depth: int) -> list[Candidate]:
         """A composition adds rule-based noise: only where the noise family is searched, within the bound."""
@@ -360,8 +373,8 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
         outside += len(children) - len(kept)
         return kept
 
-    ranked = search(evaluate, bounded, expand, cfg.budget, cfg.top_k, cfg.beam, random.Random(cfg.seed),
-                    progress=lambda c: bar.update(1))
+    ranked = search(evaluate, others, expand, cfg.budget, cfg.top_k, cfg.beam,
+                    random.Random(cfg.seed), progress=lambda c: bar.update(1), pinned=own)
     bar.close()
     complete = [c for c in ranked if c.complete]
     distortion = scorer.score([base] * len(complete), [c.instruction for c in complete])
@@ -371,7 +384,9 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
             for c, d in zip(complete, distortion)]
     return {"raw_instruction": base, "raw_instructions": bases, "raw_dev_score": raw.score, "dev_records": raw.scored,
             "evaluated": len(ranked), "newly_scored": fresh, "stopped_early": sum(not c.complete for c in ranked),
-            "outside_bound": outside, "seconds": time.perf_counter() - started, "ranked": rows}
+            "outside_bound": outside, "own": len(own),
+            "own_scored": len({c.key for c in own} & {c.key for c in ranked}), "seconds": time.perf_counter() - started,
+            "ranked": rows}
 
 
 def attack_model(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], out: str | Path | None = None, *,
