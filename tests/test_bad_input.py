@@ -49,6 +49,8 @@ def make_files(tmp: Path) -> SimpleNamespace:
     (tmp / "ner-only.yaml").write_text("ner: [Tag it.]\n")
     (tmp / "empty.yaml").write_text("tc: []\n")
     (tmp / "broken.yaml").write_text("tc:\n  - [unclosed\n")
+    (tmp / "typo-task.yaml").write_text("tc: [Classify.]\nclassification:\n  - Classify it.\n")
+    (tmp / "blank-entry.yaml").write_text("tc:\n  - Classify.\n  -\n")
     (tmp / "adapter").mkdir()
     (tmp / "a-file").write_text("x")
     (tmp / "empty-results").mkdir()
@@ -76,6 +78,17 @@ CASES = {
                                          "broken.yaml:"),
     "eval gold is null": (lambda t, f: ["eval", "--data", _jsonl(t / "g.jsonl", GOOD, {**GOOD, "gold": None})], 2,
                           "g.jsonl:2: field 'gold': expected text or a list, got null"),
+    "eval gold outside the options": (
+        lambda t, f: ["eval", "--data", _jsonl(t / "o.jsonl", GOOD, {**GOOD, "gold": "Positive"})], 2,
+                                      "o.jsonl:2: field 'gold': 'Positive' is not among the options (negative, "
+                                      "positive): no answer is right"),
+    "eval instructions for an unknown task": (
+        lambda t, f: ["eval", "--data", f.data, "--instructions", t / "typo-task.yaml"], 2,
+                                              "typo-task.yaml:2: unknown task 'classification'; known: absa, ner, "
+                                              "re, tc"),
+    "attack instruction entry that is empty": (
+        lambda t, f: ["attack", "--data", f.data, "--instructions", t / "blank-entry.yaml"], 2,
+                                               "blank-entry.yaml:3: tc[1]: expected an instruction"),
     "eval instruction is a number": (
         lambda t, f: ["eval", "--data", _jsonl(t / "i.jsonl", {**GOOD, "instruction": 3})], 2,
                                      "i.jsonl:1: field 'instruction': expected text, got int"),

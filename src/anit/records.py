@@ -46,6 +46,9 @@ def problem(record: dict[str, Any], fields: Iterable[str]) -> str | None:
             got = "null" if value is None else type(value).__name__
             wanted = " or ".join(dict.fromkeys(_NAMES[t] for t in allowed))
             return f"field {name!r}: expected {wanted}, got {got}"
+    gold, options = record.get("gold"), record.get("options")
+    if "gold" in fields and isinstance(gold, str) and options and gold not in options:
+        return f"field 'gold': {gold!r} is not among the options ({', '.join(map(str, options))}): no answer is right"
     return None
 
 

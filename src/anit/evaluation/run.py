@@ -51,25 +51,30 @@ def limit_records(records: Sequence[dict[str, Any]], limit: int | None) -> list[
 
 def instruction_file(path: Path) -> dict[str, list[str]]:
     """Task -> instructions from a YAML/JSON file; an entry is the text, or a mapping with ``instruction`` (as
-    ``anit attack`` writes it, with its dev score and distortion beside it)."""
+    ``anit attack`` writes it, with its dev score and distortion beside it). A bad task or entry names its line."""
+    text = path.read_text(encoding="utf-8")
     try:
-        table = yaml.safe_load(path.read_text(encoding="utf-8"))
+        table, node = yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise AnitError(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML "
                         f"({getattr(err, 'problem', err)})") from None
     if not isinstance(table, dict) or not table or not all(isinstance(v, list) and v for v in table.values()):
-        raise AnitError(f"{path}: expected a mapping from task name (ner, re, tc, absa) to a non-empty list of "
-                        "instructions")
+        raise AnitError(f"{path}: expected a mapping from task name ({', '.join(sorted(TASKS.names()))}) to a "
+                        "non-empty list of instructions")
+    lines = {str(key.value): (key.start_mark.line + 1, [item.start_mark.line + 1 for item in value.value])
+             for key, value in node.value}
     out: dict[str, list[str]] = {}
     for task, entries in table.items():
-        TASKS.get(str(task))
+        line, entry_lines = lines[str(task)]
+        if str(task) not in TASKS:
+            raise AnitError(f"{path}:{line}: unknown task {task!r}; known: {', '.join(sorted(TASKS.names()))}")
         texts = []
         for j, entry in enumerate(entries):
             text = entry.get("instruction") if isinstance(entry, dict) else entry
             if not isinstance(text, str) or not text.strip():
-                raise AnitError(f"{path}: {task}[{j}]: expected an instruction (text, or a mapping with "
-                                f"'instruction'), got {entry!r}")
+                raise AnitError(f"{path}:{entry_lines[j]}: {task}[{j}]: expected an instruction (text, or a mapping "
+                                f"with 'instruction'), got {entry!r}")
             texts.append(text)
         out[str(task)] = texts
     return out
