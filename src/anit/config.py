@@ -32,13 +32,13 @@ ALIASES = {"learning_rate": "lr", "num_train_epochs": "epochs", "per_device_trai
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, min: float | None = None,
-           max: float | None = None, flag: str | None = None) -> Any:
+           max: float | None = None, flag: str | None = None, kw_only: bool = False) -> Any:
     """A dataclass field with its help text, allowed values and bounds (and its command-line flag where it is not
-    ``--field-name``)."""
+    ``--field-name``); ``kw_only`` for a field a base class gives every config (it stays out of their positions)."""
     meta = {"help": help, "choices": choices, "min": min, "max": max, "flag": flag}
     if isinstance(default, (list, dict)):
-        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta, kw_only=kw_only)
+    return dataclasses.field(default=default, metadata=meta, kw_only=kw_only)
 
 
 def _yaml_lines(path: Path) -> tuple[dict[str, Any], dict[str, int]]:

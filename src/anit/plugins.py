@@ -1,7 +1,13 @@
 """Your own extensions, loaded by name: a module path (``my_project.methods``) or a ``.py`` file.
 
-Importing one runs its ``@register_method``, ``@register_noise`` and ``@register_scorer`` decorators, so the names
-it registers can be used on the command line (``anit train --set plugins=[my_methods.py] --method freelb``).
+Importing one runs its ``@register_dataset``, ``@register_noise``, ``@register_scorer``, ``@register_method`` (or
+``TASKS.register``) decorators, so the names it registers can be used by every command::
+
+    anit data prepare --plugins my_data.py --dataset my_ner --split train --out train.jsonl
+    anit train --plugins my_methods.py --method freelb ...
+
+Every command's config is :class:`Pluggable`: ``plugins`` is a field like any other (YAML, ``--plugins``,
+``--set plugins=[...]``), imported before anything is looked up by name.
 """
 
 from __future__ import annotations
@@ -9,30 +15,63 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from anit.config import option
 from anit.errors import AnitError
 
 _LOADED: set[str] = set()
+HELP = ("Python modules or .py files to import first, where your own datasets, tasks, noise types, scorers or "
+        "training methods are registered.")
 
 
 def load_plugins(names: Iterable[str]) -> None:
-    """Import each plugin once; a missing one stops with its name."""
+    """Import each plugin once (a file by its absolute path); a missing one, or one that fails to import, stops
+    with one line naming it."""
     for name in names:
-        if name in _LOADED:
+        key = str(Path(name).resolve()) if name.endswith(".py") else name
+        if key in _LOADED:
             continue
-        if name.endswith(".py"):
-            path = Path(name)
-            if not path.exists():
-                raise AnitError(f"plugin {name}: file not found")
-            spec = importlib.util.spec_from_file_location(f"anit_plugin_{path.stem}", path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module
-            spec.loader.exec_module(module)
-        else:
-            try:
+        if key.endswith(".py") and not Path(key).exists():
+            raise AnitError(f"plugin {name}: file not found")
+        try:
+            if key.endswith(".py"):
+                spec = importlib.util.spec_from_file_location(f"anit_plugin_{Path(key).stem}", key)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[spec.name] = module
+                spec.loader.exec_module(module)
+            else:
                 importlib.import_module(name)
-            except ModuleNotFoundError as err:
+        except ModuleNotFoundError as err:
+            if name == err.name or name.startswith(f"{err.name}."):
                 raise AnitError(f"plugin {name}: no such module ({err})") from None
-        _LOADED.add(name)
+            _fail(name, err)
+        except Exception as err:  # noqa: BLE001 - any error in the user's module becomes one line
+            _fail(name, err)
+        _LOADED.add(key)
+
+
+def _fail(name: str, err: Exception) -> None:
+    """One line for a plugin that failed to import: where (its own file and line) and what."""
+    if isinstance(err, SyntaxError):
+        raise AnitError(f"{err.filename}:{err.lineno}: plugin {name}: {err.msg}") from None
+    frames = traceback.extract_tb(err.__traceback__)
+    mine = [f for f in frames if not f.filename.startswith((str(Path(__file__).parent), "<frozen"))]
+    frame = (mine or frames)[-1]
+    raise AnitError(f"{frame.filename}:{frame.lineno}: plugin {name}: {type(err).__name__}: {err}") from None
+
+
+@dataclass
+class Pluggable:
+    """What every command's config shares: the plugins imported before any registered name is looked up. A
+    ``.py`` plugin is kept by its absolute path, so a saved config (an adapter's anit_config.yaml) loads it from
+    any working directory."""
+
+    plugins: list[str] = option([], HELP, kw_only=True)
+
+    def __post_init__(self) -> None:
+        load_plugins(self.plugins)
+        self.plugins = [str(Path(name).resolve()) if name.endswith(".py") else name for name in self.plugins]

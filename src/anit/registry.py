@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import difflib
 from typing import Callable, Generic, Iterator, TypeVar
 
 from anit.errors import AnitError
@@ -41,7 +42,10 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             known = ", ".join(sorted(self._items)) or "(none)"
-            raise AnitError(f"unknown {self.kind} {name!r}; known: {known}") from None
+            close = difflib.get_close_matches(str(name), list(self._items), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise AnitError(f"unknown {self.kind} {name!r}; known: {known}{hint} (your own: name the module that "
+                            "registers it with --plugins)") from None
 
     def names(self) -> list[str]:
         return list(self._items)

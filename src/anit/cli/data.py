@@ -15,6 +15,7 @@ from anit.data.base import split_path
 from anit.data.prepare import mixture, prepare as prepare_records
 from anit.errors import AnitError
 from anit.jsonl import write_jsonl
+from anit.plugins import HELP as PLUGINS_HELP, Pluggable, load_plugins
 
 app = typer.Typer(help="Datasets: list them, count their splits, and prepare instruction records.",
                   no_args_is_help=True)
@@ -23,7 +24,7 @@ DATA_DIR_HELP = "Folder holding the datasets (default: $ANIT_DATA_DIR, else ../s
 
 
 @dataclass
-class PrepareConfig:
+class PrepareConfig(Pluggable):
     dataset: list[str] = option(["sst2"], "Registered dataset name(s) (see `anit data list`); several make a "
                                           "multi-task mixture.")
     split: str = option("train", "Split to read: train, dev or test.")
@@ -38,6 +39,7 @@ class PrepareConfig:
     out: str = option("prepared.jsonl", "Output JSONL file.")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in self.dataset:
             DATASETS.get(name)
         if len(set(self.dataset)) != len(self.dataset):
@@ -50,9 +52,14 @@ def _data_dir(value: Optional[Path]) -> Path:
     return value if value is not None else default_data_dir()
 
 
+PLUGINS = typer.Option(None, "--plugins", help=PLUGINS_HELP)
+
+
 @app.command("list")
-def list_(data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP)) -> None:
+def list_(data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
+          plugins: Optional[list[str]] = PLUGINS) -> None:
     """Print each registered dataset: name, task, splits (absent ones marked), description."""
+    load_plugins(plugins or [])
     root = _data_dir(data_dir)
     for name in DATASETS:
         spec = DATASETS.get(name)
@@ -62,8 +69,10 @@ def list_(data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP)) -> 
 
 @app.command()
 def stats(data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
-          dataset: Optional[list[str]] = typer.Option(None, help="Only these datasets (repeat the option).")) -> None:
+          dataset: Optional[list[str]] = typer.Option(None, help="Only these datasets (repeat the option)."),
+          plugins: Optional[list[str]] = PLUGINS) -> None:
     """Print the number of examples of every split found (sentences for NER and SciERC, rows elsewhere)."""
+    load_plugins(plugins or [])
     root = _data_dir(data_dir)
     for name in dataset or DATASETS.names():
         spec = DATASETS.get(name)

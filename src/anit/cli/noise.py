@@ -17,13 +17,14 @@ from anit.jsonl import write_jsonl
 from anit.noise import NOISES
 from anit.noise.build import NoiseSpec, format_summary, noise_records, score_records, summary
 from anit.noise.rewrite import Rewriter
+from anit.plugins import HELP as PLUGINS_HELP, Pluggable, load_plugins
 from anit.records import NOISE, read_records
 
 app = typer.Typer(help="Noisy instructions and their semantic distortion.", no_args_is_help=True)
 
 
 @dataclass
-class NoiseConfig:
+class NoiseConfig(Pluggable):
     input: str = option("prepared.jsonl", "Prepared records (from `anit data prepare`).", flag="--in")
     noise: list[str] = option(["random_replace:0.2"], "Noise types with rates, name:rate (repeatable).")
     mix: str = option("per-type", "per-type: one noisy copy per type; per-example: one type drawn per record.",
@@ -40,6 +41,7 @@ class NoiseConfig:
                            min=1)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.specs = [NoiseSpec.parse(text) for text in self.noise]
         if any(scorer.name == "openai" for scorer in resolve_scorers(self.distortion)):
             from anit.distortion.soft import OpenAIEmbeddings
@@ -48,8 +50,9 @@ class NoiseConfig:
 
 
 @app.command("list")
-def list_() -> None:
+def list_(plugins: Optional[list[str]] = typer.Option(None, "--plugins", help=PLUGINS_HELP)) -> None:
     """Print every registered noise type and distortion scorer, one per line, name first."""
+    load_plugins(plugins or [])
     for name in NOISES:
         typer.echo(f"{name}\tnoise\t{NOISES.get(name).description}")
     for name in SCORERS:

@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from anit.config import load_config, option
 from anit.errors import AnitError
+from anit.plugins import Pluggable
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 FAMILIES = ("noise", "unseen", "file", "paraphrase", "opposite")
@@ -19,7 +20,7 @@ FAMILIES = ("noise", "unseen", "file", "paraphrase", "opposite")
 
 
 @dataclass
-class ModelOptions:
+class ModelOptions(Pluggable):
     model: Optional[str] = option(None, "Base model: preset, Hugging Face id or path (default: the adapter's "
                                         "training model, else smollm2-135m).")
     adapter: Optional[str] = option(None, "Trained adapter folder (omit for the base model, zero-shot).")
@@ -46,6 +47,7 @@ class ModelOptions:
     timeout: float = option(120.0, "--backend openai: seconds per request.", min=1.0)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.backend == "openai" and not (self.base_url and self.served_model):
             raise AnitError("--backend openai needs --base-url and --served-model")
         if self.backend == "openai" and self.adapter:

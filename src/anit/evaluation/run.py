@@ -67,8 +67,10 @@ def instruction_file(path: Path) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for task, entries in table.items():
         line, entry_lines = lines[str(task)]
-        if str(task) not in TASKS:
-            raise AnitError(f"{path}:{line}: unknown task {task!r}; known: {', '.join(sorted(TASKS.names()))}")
+        try:
+            TASKS.get(str(task))
+        except AnitError as err:
+            raise AnitError(f"{path}:{line}: {err}") from None
         texts = []
         for j, entry in enumerate(entries):
             text = entry.get("instruction") if isinstance(entry, dict) else entry

@@ -7,17 +7,16 @@ from typing import Optional
 
 from anit.config import option
 from anit.errors import AnitError
+from anit.plugins import Pluggable
 
 TASK_NOISE_RATES = {"ner": 0.8, "re": 0.9, "tc": 0.5, "absa": 0.5}
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Pluggable):
     model: str = option("smollm2-135m", "Preset (smollm2-135m, gemma3-270m), Hugging Face id, or local path.")
     method: str = option("anit", "Training method: a registered name (it, noisy_it, neftune, fgm, anit, or one of "
                                  "your own, registered in a module named in plugins).")
-    plugins: list[str] = option([], "Python modules or .py files imported before the method is looked up, where "
-                                    "your own methods, noise types or scorers are registered.")
     data: str = option("noisy.jsonl", "Training records (from `anit noise build`, or prepared records for `it`).")
     eval_data: Optional[str] = option(None, "Records to compute the eval loss on during training.")
     output_dir: str = option("runs/train", "Where checkpoints, logs and the final adapter go.")
@@ -87,13 +86,12 @@ class TrainConfig:
     prefix: ``nrm_*`` (the adversarial step of fgm and anit; ``fgm_beta`` is fgm's own), ``neftune_*``, ``lora_*``."""
 
     def __post_init__(self) -> None:
-        from anit.plugins import load_plugins
         from anit.training.methods import METHODS
 
         if self.max_steps == 0:
             raise AnitError("field 'max_steps': 0 trains nothing; give a positive number of steps, or -1 to train "
                             "for `epochs`")
-        load_plugins(self.plugins)
+        super().__post_init__()
         try:
             METHODS.get(self.method)
         except AnitError as err:

@@ -1,0 +1,109 @@
+"""Your own datasets, noise types and scorers, from a file named with --plugins, on every command; a plugin that
+fails to import stops with one line naming its own file and line."""
+
+import json
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+from anit.cli import app
+from anit.config import load_config
+from anit.errors import AnitError
+from anit.evaluation.config import AttackConfig
+from anit.plugins import load_plugins
+from anit.training.config import TrainConfig
+
+EXTENSION = '''
+from anit.data import DatasetSpec, register_dataset
+from anit.data.ner import read_bio_columns
+from anit.distortion import register_scorer
+from anit.noise.operators import Noisy, register_noise
+
+
+@register_dataset
+def plug_ner():
+    return DatasetSpec(name="plug_ner", task="ner", reader=read_bio_columns, labels=("PER", "LOC"),
+                       files={"train": "plug_ner/train.txt"})
+
+
+@register_noise("plug_shout", "Upper-case the instruction.")
+def plug_shout(instruction, rate, rng, mode="fixed"):
+    return Noisy(instruction.upper(), len(instruction.split()), "")
+
+
+@register_scorer("plug_length", family="hard")
+def plug_length(raw, noisy):
+    return 1 - min(len(raw), len(noisy)) / max(len(raw), len(noisy), 1)
+'''
+BIO = "Alice B-PER\nlives O\nin O\nNew B-LOC\nYork I-LOC\n. O\n\nBob B-PER\nleft O\n. O\n"
+
+
+def test_a_dataset_noise_and_scorer_of_your_own_work_on_every_command(tmp_path):
+    plugin = tmp_path / "ext.py"
+    plugin.write_text(EXTENSION)
+    (tmp_path / "plug_ner").mkdir()
+    (tmp_path / "plug_ner" / "train.txt").write_text(BIO)
+    runner = CliRunner()
+    before = runner.invoke(app, ["data", "prepare", "--dataset", "plug_ner", "--out", str(tmp_path / "x.jsonl")])
+    assert isinstance(before.exception, AnitError)
+    assert "unknown dataset 'plug_ner'" in str(before.exception) and "--plugins" in str(before.exception)
+    listed = runner.invoke(app, ["data", "list", "--plugins", str(plugin), "--data-dir", str(tmp_path)])
+    assert listed.exit_code == 0 and "plug_ner\ttask=ner\tsplits=train" in listed.output
+    prepared = tmp_path / "p.jsonl"
+    result = runner.invoke(app, ["data", "prepare", "--plugins", str(plugin), "--dataset", "plug_ner", "--split",
+                                 "train", "--data-dir", str(tmp_path), "--out", str(prepared)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in prepared.read_text().splitlines()]
+    assert [r["gold"] for r in records] == [[["PER", "Alice"], ["LOC", "New York"]], [["PER", "Bob"]]]
+    assert [r["output"] for r in records] == ["PER: Alice; LOC: New York", "PER: Bob"]
+    shown = runner.invoke(app, ["noise", "list", "--plugins", str(plugin)])
+    assert "plug_shout\tnoise" in shown.output and "plug_length\tscorer:hard" in shown.output
+    noisy = tmp_path / "n.jsonl"
+    built = runner.invoke(app, ["noise", "build", "--plugins", str(plugin), "--in", str(prepared), "--noise",
+                                "plug_shout:0.5", "--distortion", "plug_length", "--out", str(noisy)])
+    assert built.exit_code == 0, built.output
+    for row in map(json.loads, noisy.read_text().splitlines()):
+        assert row["noisy_instruction"] == row["instruction"].upper()
+        assert row["distortion"] == {"plug_length": 0.0}    # upper-casing keeps the length
+    # an attack's config takes the noise type once the plugin is named, before any model loads
+    assert load_config(AttackConfig, None, {"plugins": [str(plugin)], "noises": ["plug_shout"]}).noises == [
+        "plug_shout"]
+
+
+def test_a_saved_config_names_its_plugin_file_so_it_loads_from_any_folder(tmp_path, monkeypatch):
+    (tmp_path / "methods.py").write_text("X = 1\n")
+    monkeypatch.chdir(tmp_path)
+    cfg = TrainConfig(method="it", plugins=["methods.py"])
+    assert cfg.plugins == [str(tmp_path / "methods.py")]
+    monkeypatch.chdir(tmp_path.parent)
+    assert TrainConfig(method="it", plugins=cfg.plugins).plugins == cfg.plugins   # imported once, not again
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("def broken(:\n    pass\n", r"bad\d\.py:1: plugin .*bad\d\.py: invalid syntax"),
+    ("X = 1\nraise RuntimeError('no licence key')\n", r"bad\d\.py:2: plugin .*: RuntimeError: no licence key"),
+    ("import numpy\nimport not_installed_anywhere\n",
+     r"bad\d\.py:2: plugin .*: ModuleNotFoundError: No module named 'not_installed_anywhere'"),
+])
+def test_a_plugin_that_fails_to_import_stops_with_its_own_file_and_line(tmp_path, source, expected):
+    path = tmp_path / f"bad{len(source) % 10}.py"
+    path.write_text(source)
+    with pytest.raises(AnitError, match=expected) as raised:
+        load_plugins([str(path)])
+    assert "\n" not in str(raised.value) and str(path) in str(raised.value)
+
+
+def test_a_missing_plugin_is_named():
+    with pytest.raises(AnitError, match=r"plugin no/such\.py: file not found"):
+        load_plugins(["no/such.py"])
+    with pytest.raises(AnitError, match=r"plugin no_such_module_here: no such module"):
+        load_plugins(["no_such_module_here"])
+
+
+def test_the_command_line_error_of_a_bad_plugin_is_one_line(tmp_path):
+    path = tmp_path / "oops.py"
+    path.write_text("1/0\n")
+    result = CliRunner().invoke(app, ["noise", "build", "--plugins", str(path), "--in", os.devnull])
+    assert isinstance(result.exception, AnitError)
+    assert str(result.exception) == f"command line: {path}:1: plugin {path}: ZeroDivisionError: division by zero"
