@@ -36,6 +36,21 @@ def plug_shout(instruction, rate, rng, mode="fixed"):
 def plug_length(raw, noisy):
     return 1 - min(len(raw), len(noisy)) / max(len(raw), len(noisy), 1)
 '''
+@pytest.fixture(autouse=True)
+def registries_as_they_were(monkeypatch):
+    """What a test's plugins register stays in that test: the other tests' noise pools and name lists are left as
+    they were (an attack's default noises are every registered type)."""
+    import anit.plugins
+    from anit.data import DATASETS
+    from anit.distortion import SCORERS
+    from anit.noise import NOISES
+    from anit.tasks import TASKS
+
+    for registry in (DATASETS, SCORERS, NOISES, TASKS):
+        monkeypatch.setattr(registry, "_items", dict(registry._items))
+    monkeypatch.setattr(anit.plugins, "_LOADED", set(anit.plugins._LOADED))
+
+
 BIO = "Alice B-PER\nlives O\nin O\nNew B-LOC\nYork I-LOC\n. O\n\nBob B-PER\nleft O\n. O\n"
 
 
@@ -107,3 +122,31 @@ def test_the_command_line_error_of_a_bad_plugin_is_one_line(tmp_path):
     result = CliRunner().invoke(app, ["noise", "build", "--plugins", str(path), "--in", os.devnull])
     assert isinstance(result.exception, AnitError)
     assert str(result.exception) == f"command line: {path}:1: plugin {path}: ZeroDivisionError: division by zero"
+
+
+TASK = '''
+from anit.tasks import TASKS, classification, metrics
+from anit.tasks.base import Task
+
+TASKS.register("plug_nli")(Task(
+    name="plug_nli", question="Does the premise entail the hypothesis?", format="one label from the options",
+    instructions=("Decide whether the premise entails the hypothesis.", "Is the hypothesis implied?"),
+    format_answer=classification.format_answer, parse_answer=classification.parse_answer,
+    metric=metrics.classification, primary="accuracy", record_counts=metrics.label_counts, max_new_tokens=8))
+'''
+
+
+def test_a_label_task_of_your_own_is_scored_by_choice_as_tc_is(tmp_path):
+    from anit.evaluation.run import check_scoring
+
+    plugin = tmp_path / "nli.py"
+    plugin.write_text(TASK)
+    record = {"id": "n1", "task": "plug_nli", "options": ["entailment", "neutral", "contradiction"]}
+    with pytest.raises(AnitError, match="unknown task 'plug_nli'"):
+        check_scoring([record], "choice")
+    load_plugins([str(plugin)])
+    check_scoring([record, {**record, "id": "t1", "task": "tc"}], "choice")
+    with pytest.raises(AnitError, match="record 'e1' is of task 'ner'; use --scoring generate"):
+        check_scoring([record, {**record, "id": "e1", "task": "ner"}], "choice")
+    with pytest.raises(AnitError, match="record 'n2' is of task 'plug_nli' and has none"):
+        check_scoring([{**record, "id": "n2", "options": []}], "choice")

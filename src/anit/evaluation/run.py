@@ -251,13 +251,14 @@ def evaluate(model: Any, tokenizer: Any, records: Sequence[dict[str, Any]], whic
 
 
 def check_scoring(records: Sequence[dict[str, Any]], scoring: str) -> None:
-    """Choice scoring ranks a record's options, so every record must be a classification record with options."""
+    """Choice scoring ranks a record's options, so every record must have options and be of a task whose answer is
+    one of them (scored by accuracy: tc, or a label task of your own), not a list of items."""
     if scoring != "choice":
         return
-    bad = next((r for r in records if r["task"] != "tc" or not r.get("options")), None)
+    bad = next((r for r in records if TASKS.get(r["task"]).primary != "accuracy" or not r.get("options")), None)
     if bad is not None:
-        raise AnitError(f"--scoring choice ranks label options and needs classification records with options; "
-                        f"record {bad['id']!r} is of task {bad['task']!r}"
+        raise AnitError(f"--scoring choice ranks label options and needs label records (one option per answer) with "
+                        f"options; record {bad['id']!r} is of task {bad['task']!r}"
                         + ("" if bad.get("options") else " and has none") + "; use --scoring generate")
 
 
