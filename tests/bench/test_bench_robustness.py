@@ -190,6 +190,9 @@ def test_runs_go_it_and_anit_on_every_seed_first():
     assert run_order(["it", "anit", "fgm", "neftune"], [0, 1]) == [
         ("it", 0), ("anit", 0), ("it", 1), ("anit", 1), ("fgm", 0), ("neftune", 0), ("fgm", 1), ("neftune", 1)]
     assert run_order(["fgm"], [2]) == [("fgm", 2)]
+    assert run_order(["it", "anit", "noisy_it", "it-matched", "fgm"], [0, 1]) == [
+        ("it", 0), ("anit", 0), ("it", 1), ("anit", 1), ("it-matched", 0), ("it-matched", 1),
+        ("noisy_it", 0), ("fgm", 0), ("noisy_it", 1), ("fgm", 1)]
 
 
 def test_verdict_says_where_the_attack_could_not_rank_candidates(tmp_path):
