@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from anit.evaluation.robustness import BOOTSTRAP, paired_against, record_matrix, score_from
-from anit.report.versus import difference, file_version, pairs, predictions
+from anit.report.versus import (MET, NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, difference, file_version, goal,
+                                 pairs, predictions)
 
 def run_metrics(folder: Path, scoring: str) -> dict[str, Any] | None:
     path = folder / f"eval-{scoring}" / "metrics.json"
@@ -264,19 +265,19 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
     raw = (f"a raw score {difference(pooled, 'raw')} against it's (mean over {len(pooled['seeds'])} seed(s)"
            + ("; lower beyond its paired interval)" if raw_lower else "; not lower beyond its paired interval)")
            if pooled else "no raw score on records it shares with it")
-    if anit_pdr is None:
+    reading = goal(theirs["value"], theirs["low"], anit_pdr, pooled and pooled["raw_high"])
+    if reading == NO_SCORE:
         return said(FAILS, text + f"; `anit` scores 0 under its raw instruction ({raw}). ANIT does not meet the "
                                   "goal here.")
     text += f"; {_loses('anit', anit_pdr)}, with {raw}"
-    if theirs["low"] <= 0:
-        return said(NOT_JUDGED, text + ". Not judged: the protocol does not see it's drop here.")
-    if anit_pdr > 0.5 * theirs["value"]:
-        return said(FAILS, text + ". ANIT's drop is more than half of it's: ANIT does not meet the goal here.")
-    if raw_lower:
-        return said(FAILS, text + ". ANIT's drop is at most half of it's but its raw score is lower: ANIT does not "
-                                  "meet the goal here.")
-    return said(MEETS, text + ". ANIT's drop is at most half of it's and its raw score is not lower: ANIT meets "
-                              "the goal here.")
+    outcome, why = {
+        NOT_SEEN: (NOT_JUDGED, "Not judged: the protocol does not see it's drop here."),
+        OVER_HALF: (FAILS, "ANIT's drop is more than half of it's: ANIT does not meet the goal here."),
+        RAW_LOWER: (FAILS, "ANIT's drop is at most half of it's but its raw score is lower: ANIT does not meet the "
+                           "goal here."),
+        MET: (MEETS, "ANIT's drop is at most half of it's and its raw score is not lower: ANIT meets the goal here."),
+    }[reading]
+    return said(outcome, f"{text}. {why}")
 
 
 def headline(verdicts: list[dict[str, Any]], settings: dict[str, Any], ran: dict[str, int]) -> str:

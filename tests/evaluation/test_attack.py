@@ -320,7 +320,7 @@ def test_attack_refuses_bad_input_before_loading_a_model(tmp_path):
     runner = CliRunner()
     missing_model = ["--model", str(tmp_path / "no-such-model"), "--data", str(data), "--out", str(tmp_path / "o")]
     result = runner.invoke(app, ["attack", "--scoring", "choice", *missing_model])
-    assert result.exit_code != 0 and "classification records with options" in str(result.exception)
+    assert result.exit_code != 0 and "label records (one option per answer) with options" in str(result.exception)
     mine = tmp_path / "mine.yaml"
     mine.write_text("tc: [Sort it.]\n")
     result = runner.invoke(app, ["attack", "--instructions", str(mine), *missing_model])

@@ -139,9 +139,16 @@ def test_paired_against_matches_a_direct_computation_on_each_resample():
     diffs = [np.mean([answers[0][i] == gold[i] for i in row]) - np.mean([answers[2][i] == gold[i] for i in row])
              for row in index]
     assert got["raw_low"] == pytest.approx(np.percentile(diffs, 2.5))
+    # each model's own drop rate and interval is what paired_gap gives for it alone (the same resample of records)
+    for side, (raw, worst) in {"mine": (0, 1), "theirs": (2, 3)}.items():
+        alone = paired_gap("tc", pairs[raw], pairs[worst], seed=4)
+        assert (got[f"{side}_pdr"], got[f"{side}_low"], got[f"{side}_high"]) == pytest.approx(
+            (alone["pdr"], alone["pdr_low"], alone["pdr_high"]))
 
 
 def test_paired_against_has_no_drop_rate_difference_where_a_raw_score_is_0():
     right, wrong = [("a", "a")] * 5, [("b", "a")] * 5
     got = paired_against("tc", (right, wrong), (wrong, wrong))  # theirs scores 0 under raw
     assert got["raw_diff"] == 1.0 and (got["pdr_diff"], got["pdr_low"], got["pdr_high"]) == (None, None, None)
+    assert (got["theirs_pdr"], got["theirs_low"], got["theirs_high"]) == (None, None, None)
+    assert (got["mine_pdr"], got["mine_low"], got["mine_high"]) == (1.0, 1.0, 1.0)

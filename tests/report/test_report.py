@@ -123,5 +123,33 @@ def test_report_compares_each_method_with_a_baseline_on_the_same_records(tmp_pat
     # pooled, every record under its own noisy instruction is: it keeps 10 of 16 (PDR 0.375), anit 12 of 14
     noisy_diff = float(cell["noisy (pooled): PDR - it's [95% CI]"].split(" [")[0])
     assert noisy_diff == pytest.approx((1 - 12 / 14) - (1 - 10 / 16), abs=5e-4)
+    # the glance table opens the report: the same differences, each side's PDR, and what they say
+    assert report.index("## At a glance: against it") < report.index("## sst2")
+    glance = {row.split("|")[3].strip(): [c.strip() for c in row.strip("|").split("|")]
+              for row in report.splitlines() if row.startswith("| sst2 | anit |")}
+    assert set(glance) == {"unseen", "noisy (pooled)"}
+    it_pdr, anit_pdr, diff = (float(glance["unseen"][k].split(" [")[0]) for k in (3, 4, 5))
+    assert (it_pdr, anit_pdr) == pytest.approx((1 - 0.4 / 0.8, 1 - 0.6 / 0.7), abs=5e-4)
+    assert diff == pytest.approx(unseen_diff, abs=1e-3)
+    # it's drop 0.5 is seen; anit's 1/7 is under half of it and its raw score (0.7 against 0.8) is not lower
+    # beyond the interval of 20 records
+    assert glance["unseen"][7] == "**meets the goal**: at most half of it's drop, raw not lower"
     with pytest.raises(AnitError, match="--baseline zero-shot: no result folder of that name; the names are anit, it"):
         write_report([tmp_path / "runs"], tmp_path / "report", baseline="zero-shot")
+
+
+@pytest.mark.parametrize("theirs, mine, diff, raw_high, expected", [
+    ((0.4, 0.1), 0.15, (-0.25, -0.40, -0.10), 0.02, "**meets the goal**: at most half of it's drop, raw not lower"),
+    ((0.4, 0.1), 0.15, (-0.25, -0.40, -0.10), -0.01, "at most half of it's drop, but raw lower"),
+    ((0.4, 0.1), 0.30, (-0.10, -0.20, -0.02), 0.02, "a smaller drop, but more than half of it's"),
+    ((0.4, 0.1), 0.30, (-0.10, -0.20, +0.02), 0.02, "no clear difference from it's drop"),
+    ((0.2, 0.05), 0.45, (+0.25, +0.05, +0.40), 0.02, "a larger drop than it's"),
+    ((0.2, -0.05), 0.0, (-0.20, -0.40, +0.01), 0.02, "not judged: it's drop is not seen (its interval reaches 0)"),
+    ((0.2, 0.05), None, (None, None, None), -0.5, "no drop rate: scores 0 raw"),
+])
+def test_reading_says_the_goal_and_the_direction(theirs, mine, diff, raw_high, expected):
+    from anit.report.versus import reading
+
+    found = {"theirs_pdr": theirs[0], "theirs_low": theirs[1], "mine_pdr": mine,
+             "pdr_diff": diff[0], "pdr_low": diff[1], "pdr_high": diff[2]}
+    assert reading("it", {"raw_high": raw_high}, found) == expected

@@ -74,8 +74,9 @@ def paired_gap(task: str, base: Sequence[tuple[Any, Any]], other: Sequence[tuple
 def paired_against(task: str, mine: tuple[list, list], theirs: tuple[list, list], seed: int = 0) -> dict[str, Any]:
     """Two models compared on the same records: ``mine`` and ``theirs`` are (raw pairs, worst pairs) of (parsed,
     gold), all four aligned on the same records. The raw score difference and the difference of the drop rates PDR
-    (mine - theirs), each with a paired bootstrap 95% interval (one resample of records serves all four); the PDR
-    difference and its interval are None where either raw score is 0."""
+    (mine - theirs), each with a paired bootstrap 95% interval (one resample of records serves all four), and each
+    model's own PDR with its interval from the same resample (``mine_pdr``, ``theirs_low``, ...); a PDR and its
+    interval are None where its raw score is 0 (the difference where either is)."""
     stats = [record_matrix(task, pairs) for pairs in (*mine, *theirs)]
     n = len(mine[0])
     index = np.random.default_rng(seed).integers(0, n, size=(BOOTSTRAP, n))
@@ -90,10 +91,19 @@ def paired_against(task: str, mine: tuple[list, list], theirs: tuple[list, list]
     pdr_diff = pdr_diff[np.isfinite(pdr_diff)]
     whole_pdr = float(drop(np.array(whole[0]), np.array(whole[1])) - drop(np.array(whole[2]), np.array(whole[3])))
     defined = np.isfinite(whole_pdr)  # not where a raw score is 0: no drop rate, and no interval either
+    own = {}
+    for side, (raw, worst, clean, attacked) in {"mine": (raw_a, worst_a, *whole[:2]),
+                                                "theirs": (raw_b, worst_b, *whole[2:])}.items():
+        drops = drop(raw, worst)
+        drops = drops[np.isfinite(drops)]
+        known = clean > 0 and drops.size
+        own.update({f"{side}_pdr": pdr(clean, attacked),
+                    f"{side}_low": float(np.percentile(drops, 2.5)) if known else None,
+                    f"{side}_high": float(np.percentile(drops, 97.5)) if known else None})
     return {"raw_diff": whole[0] - whole[2], "raw_low": float(np.percentile(raw_diff, 2.5)),
             "raw_high": float(np.percentile(raw_diff, 97.5)), "pdr_diff": whole_pdr if defined else None,
             "pdr_low": float(np.percentile(pdr_diff, 2.5)) if defined and pdr_diff.size else None,
-            "pdr_high": float(np.percentile(pdr_diff, 97.5)) if defined and pdr_diff.size else None}
+            "pdr_high": float(np.percentile(pdr_diff, 97.5)) if defined and pdr_diff.size else None, **own}
 
 
 def family(condition: str) -> str | None:

@@ -20,7 +20,7 @@ from anit.errors import AnitError
 from anit.jsonl import read_jsonl
 from anit.report.plots import distortion_plot, sensitivity_plot, training_plot
 from anit.report.tables import datasets_of, detail_table, distortion_bins, summary_table
-from anit.report.versus import against, versus_table
+from anit.report.versus import against, glance_table, versus_table
 
 
 def _names(found: list[tuple[Path, Path]]) -> dict[Path, str]:
@@ -112,6 +112,16 @@ def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) 
              for method, data in results.items() for stem, found in data.get("transfer", {}).items()]
     md += [f"- {line}" for line in moved] + ([""] if moved else [])
     body += [f"<p>{html.escape(line)}</p>" for line in moved]
+    if compared:
+        glance = glance_table(baseline, compared)
+        said = (f"Each method against {baseline} on the records both scored, under each family of instructions (each "
+                "model under its own worst of the family; noisy pooled: every record under the noisy instruction it "
+                f"drew). The goal: a worst-case drop rate at most half of {baseline}'s, the raw score not lower beyond "
+                f"the paired interval; judged where {baseline}'s drop is seen (its interval above 0). Paired bootstrap "
+                "95% intervals.")
+        md += [f"## At a glance: against {baseline}", "", said, ""] + _md_table(glance)
+        body += [f"<h2>At a glance: against {html.escape(baseline)}</h2><p>{html.escape(said)}</p>",
+                 _html_table(glance)]
     binned = distortion_bins(noisy_rows, datasets)
     for dataset in datasets:
         summary, detail = summary_table(results, dataset), detail_table(results, dataset)

@@ -72,8 +72,9 @@ def compare(task: str, dataset: str, mine: tuple[Path, dict[str, Any]], theirs: 
             continue
         aligned = [[s[i] for i in shared] for s in sets]
         diff = paired_against(task, (aligned[0], aligned[1]), (aligned[2], aligned[3]))
-        out["families"][name] = {"records": len(shared), "mine": worst_a, "theirs": worst_b,
-                                 **{k: diff[k] for k in ("pdr_diff", "pdr_low", "pdr_high")}}
+        out["families"][name] = {"records": len(shared), "mine": worst_a, "theirs": worst_b, **{
+            k: diff[k] for k in ("pdr_diff", "pdr_low", "pdr_high", "mine_pdr", "mine_low", "mine_high", "theirs_pdr",
+                                 "theirs_low", "theirs_high")}}
     return out
 
 
@@ -93,6 +94,23 @@ def against(baseline: str, results: dict[str, dict[str, Any]], folders: dict[str
     return out
 
 
+NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, MET = "no score", "not seen", "over half", "raw lower", "met"
+
+
+def goal(base_pdr: float, base_low: float, pdr: float | None, raw_high: float | None) -> str:
+    """The robustness goal, as the benchmark judges it: a method's worst-case drop rate at most half of the
+    baseline's while its raw score is not lower (``raw_high``, the top of the paired interval of raw - baseline's
+    raw, not below 0). Judged only where the baseline's drop is seen (``base_low``, the bottom of its PDR interval,
+    above 0). Returns NO_SCORE (the method scores 0 raw: no PDR), NOT_SEEN, OVER_HALF, RAW_LOWER or MET."""
+    if pdr is None:
+        return NO_SCORE
+    if base_low <= 0:
+        return NOT_SEEN
+    if pdr > 0.5 * base_pdr:
+        return OVER_HALF
+    return RAW_LOWER if raw_high is not None and raw_high < 0 else MET
+
+
 def difference(found: dict[str, Any] | None, key: str) -> str:
     """``found[key_diff]`` with its interval ``[key_low, key_high]`` as text (``+0.012 [-0.030, +0.051]``): the
     interval left out where it is None, ``-`` where there is no difference."""
@@ -100,6 +118,44 @@ def difference(found: dict[str, Any] | None, key: str) -> str:
         return "-"
     low, high = found[f"{key}_low"], found[f"{key}_high"]
     return f"{found[f'{key}_diff']:+.3f}" + (f" [{low:+.3f}, {high:+.3f}]" if low is not None else "")
+
+
+def reading(baseline: str, row: dict[str, Any], found: dict[str, Any]) -> str:
+    """In words, what one method's comparison with the baseline under one family of instructions says: the goal
+    (:func:`goal`) and, where the drop is not halved, whether it is smaller or larger beyond its interval."""
+    if found.get("theirs_low") is None:
+        return f"no drop rate: {baseline} scores 0 raw"
+    outcome = goal(found["theirs_pdr"], found["theirs_low"], found["mine_pdr"], row["raw_high"])
+    if outcome == NO_SCORE:
+        return "no drop rate: scores 0 raw"
+    if outcome == NOT_SEEN:
+        return f"not judged: {baseline}'s drop is not seen (its interval reaches 0)"
+    if outcome == MET:
+        return f"**meets the goal**: at most half of {baseline}'s drop, raw not lower"
+    if outcome == RAW_LOWER:
+        return f"at most half of {baseline}'s drop, but raw lower"
+    clear = found["pdr_high"] is not None and found["pdr_high"] < 0
+    worse = found["pdr_low"] is not None and found["pdr_low"] > 0
+    return ("a smaller drop, but more than half of " + baseline + "'s" if clear else
+            f"a larger drop than {baseline}'s" if worse else f"no clear difference from {baseline}'s drop")
+
+
+def glance_table(baseline: str, compared: dict[str, dict[str, dict[str, Any]]]) -> list[list[str]]:
+    """Every method against the baseline, one row per dataset and family of instructions: both drop rates with
+    their paired intervals, their difference, the raw difference and the :func:`reading` of them."""
+    table = [["dataset", "method", "instructions", f"{baseline} PDR", "method PDR", f"PDR - {baseline}'s",
+              f"raw - {baseline}'s", "reading"]]
+    for dataset, rows in compared.items():
+        for method, row in rows.items():
+            for name, found in sorted(row["families"].items()):
+                table.append([dataset, method, name, _pdr(found, "theirs"), _pdr(found, "mine"),
+                              difference(found, "pdr"), difference(row, "raw"), reading(baseline, row, found)])
+    return table
+
+
+def _pdr(found: dict[str, Any], side: str) -> str:
+    value, low, high = found[f"{side}_pdr"], found[f"{side}_low"], found[f"{side}_high"]
+    return "-" if value is None else f"{value:.3f}" + (f" [{low:+.2f}, {high:+.2f}]" if low is not None else "")
 
 
 def versus_table(baseline: str, rows: dict[str, dict[str, Any]]) -> list[list[str]]:
