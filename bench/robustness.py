@@ -256,9 +256,22 @@ def run_order(methods: list[str], seeds: list[int]) -> list[tuple[str, int]]:
     return [(m, s) for tier in tiers for s in seeds for m in tier] + [(m, s) for s in seeds for m in rest]
 
 
+def load_stack() -> None:
+    """Import now every module the runs import later: a benchmark lasts hours, and a module edited meanwhile (a
+    checkout that moves on) would otherwise be imported in its new version beside the old ones already loaded."""
+    import peft  # noqa: F401
+
+    import anit.evaluation.attack  # noqa: F401
+    import anit.evaluation.config  # noqa: F401
+    import anit.evaluation.run  # noqa: F401
+    import anit.noise.rewrite  # noqa: F401
+    import anit.training.run  # noqa: F401
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not args.summarise_only:
+        load_stack()
         check_protocol(args)
         paths = build_data(args)
         scorer = None
