@@ -134,6 +134,8 @@ def test_report_compares_each_method_with_a_baseline_on_the_same_records(tmp_pat
     # it's drop 0.5 is seen; anit's 1/7 is under half of it and its raw score (0.7 against 0.8) is not lower
     # beyond the interval of 20 records
     assert glance["unseen"][7] == "**meets the goal**: at most half of it's drop, raw not lower"
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "<strong>meets the goal</strong>: at most half of it&#x27;s drop" in page and "**" not in page
     with pytest.raises(AnitError, match="--baseline zero-shot: no result folder of that name; the names are anit, it"):
         write_report([tmp_path / "runs"], tmp_path / "report", baseline="zero-shot")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -76,9 +77,14 @@ def _md_table(rows: list[list[str]]) -> list[str]:
         "| " + " | ".join(r) + " |" for r in rows[1:]] + [""]
 
 
+def _html_cell(text: str) -> str:
+    """A table cell's text as HTML: escaped, with the markdown **bold** the tables use made bold."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
+
+
 def _html_table(rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
+    body = "".join("<tr>" + "".join(f"<td>{_html_cell(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
