@@ -223,6 +223,8 @@ def render() -> None:
         if summary.get("headline_near", {}).get("generate"):
             lines += [summary["headline_near"]["generate"], ""]
             lines += [f"- {v['text']}" for v in summary["verdicts_near"]["generate"] if v["measured"]] + [""]
+        if summary.get("headline_matched", {}).get("generate"):
+            lines += [summary["headline_matched"]["generate"], ""]
     if others := other_runs(DOCS / "benchmarks", "benchmarks/"):
         lines += ["The same benchmark under another protocol:", ""] + [f"- {line}" for line in others] + [""]
     paths = sorted((DOCS / "benchmarks").glob("*.json"),

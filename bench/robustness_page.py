@@ -10,8 +10,9 @@ from typing import Any
 
 from anit.jsonl import write_json
 from anit.report.versus import difference
-from bench.robustness_report import (AGAINST, ALIKE, CASES, alike, headline, near_headline, scoring_compared,
-                                     table, verdict, walls, worst_origins)
+from bench.robustness_report import (AGAINST, ALIKE, CASES, MATCHED, MATCHED_SAID, alike, headline, matched_headline,
+                                     matched_reading, near_headline, scoring_compared, table, verdict, walls,
+                                     worst_origins)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -83,6 +84,7 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
             lines += [f"### {dataset}", "", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
             lines += ["| " + " | ".join(row[h] for h in heads) + " |" for row in cells] + [""]
             lines += against_it(rows, near)
+            lines += against_matched(rows)
             lines += [v["text"] for v in (verdict(dataset, rows, case) for case in CASES)
                       if v["case"] == "worst" or v["measured"]] + [""]
     if times:
@@ -108,6 +110,26 @@ def against_it(rows: list[dict[str, Any]], near: bool = True) -> list[str]:
     return (["Against `it` on the same seed (paired 95% intervals; PDR: each model under its own instruction of the "
              "kind):", "", "| method | seed | raw − it's | " + " | ".join(f"PDR − it's: {AGAINST[c]}" for c in cases)
              + " |", "|" + "---|" * (3 + len(cases))] + table + [""])
+
+
+def against_matched(rows: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines: anit against it at anit's compute on the seeds both ran, under each worst case: both PDRs
+    (mean over those seeds, paired intervals), the raw difference and the goal's reading; none before they share a
+    seed."""
+    anit = next((r for r in rows if r["method"] == "anit"), None)
+    found = {case: (anit or {}).get("matched", {}).get(case) for case in CASES}
+    table = [f"| {case} | {', '.join(map(str, f['seeds']))} | {_pdr(f['matched'])} | {_pdr(f['anit'])} | "
+             f"{difference(f['raw'], 'raw')} | {MATCHED_SAID.get(matched_reading(f), '-')} |"
+             for case, f in found.items() if f]
+    if not table:
+        return []
+    return ([f"Against `{MATCHED}` (it at anit's compute) on the seeds both ran (means over them, paired 95% "
+             "intervals; the goal as against it):", "", f"| case | seeds | {MATCHED} PDR | anit PDR | "
+             f"raw − {MATCHED}'s | reading |", "|---|---|---|---|---|---|"] + table + [""])
+
+
+def _pdr(found: dict[str, Any] | None) -> str:
+    return "-" if not found else f"{found['value']:.3f} [{found['low']:+.2f}, {found['high']:+.2f}]"
 
 
 def other_runs(folder: Path, link: str) -> list[str]:
@@ -147,7 +169,8 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
                "scoring_compared": scoring_compared(work, tables), "walls": walls(work), "alike": alike(work),
                "worst_origins": worst_origins(work), "verdicts_near": near,
                "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()},
-               "headline_near": {s: near_headline(v, settings) for s, v in near.items()}}
+               "headline_near": {s: near_headline(v, settings) for s, v in near.items()},
+               "headline_matched": {s: matched_headline(t) for s, t in tables.items()}}
     write_json(DOCS / "benchmarks" / f"{name}.json", payload)
     text = markdown(tables, settings, payload["scoring_compared"], payload["walls"], payload["alike"],
                     payload["worst_origins"])

@@ -82,12 +82,12 @@ def pooled(task: str, runs: list[tuple[dict[str, Any], dict[str, Any]]], combine
     return {"value": whole, "low": float(low), "high": float(high), "n": len(ids)}
 
 
-def pooled_raw(work: Path, method: str, seeds: list[int], scoring: str, dataset: str, task: str
-               ) -> dict[str, Any] | None:
-    """``method``'s raw score minus it's, averaged over ``seeds`` (each pair trained on the same seed), with one
-    paired bootstrap 95% interval for the mean (:func:`pooled`)."""
+def pooled_raw(work: Path, method: str, seeds: list[int], scoring: str, dataset: str, task: str,
+               baseline: str = "it") -> dict[str, Any] | None:
+    """``method``'s raw score minus ``baseline``'s, averaged over ``seeds`` (each pair trained on the same seed),
+    with one paired bootstrap 95% interval for the mean (:func:`pooled`)."""
     runs = [(_pairs(work / "runs" / f"{method}-{seed}", scoring, "raw", dataset),
-             _pairs(work / "runs" / f"it-{seed}", scoring, "raw", dataset)) for seed in seeds]
+             _pairs(work / "runs" / f"{baseline}-{seed}", scoring, "raw", dataset)) for seed in seeds]
     found = pooled(task, runs, lambda a, b: a - b)
     return found and {"seeds": seeds, "raw_diff": found["value"], "raw_low": found["low"], "raw_high": found["high"]}
 
@@ -150,6 +150,62 @@ def _mean_std(values: list[float | None]) -> tuple[float | None, float | None, i
     return statistics.fmean(kept), statistics.stdev(kept) if len(kept) > 1 else 0.0, len(kept)
 
 
+MATCHED = "it-matched"
+"""The compute control: it trained for as many forward and backward passes as anit."""
+
+
+def matched(work: Path, scoring: str, dataset: str, task: str, rows: dict[tuple[str, int], dict[str, Any]],
+            case: str) -> dict[str, Any] | None:
+    """anit against it at anit's compute under one worst case, on the seeds both ran: each one's PDR (mean over
+    those seeds, one paired interval) and anit's raw score minus it-matched's; None before both ran a seed."""
+    at = f"{case}_condition"
+    both = sorted(s for m, s in rows if m == "anit" and rows[("anit", s)][at]
+                  and (rows.get((MATCHED, s)) or {}).get(at))
+    if not both:
+        return None
+    drop = {m: pooled_pdr(work, m, both, scoring, dataset, task, {s: rows[(m, s)][at] for s in both})
+            for m in (MATCHED, "anit")}
+    return {"seeds": both, "matched": drop[MATCHED], "anit": drop["anit"],
+            "raw": pooled_raw(work, "anit", both, scoring, dataset, task, baseline=MATCHED)}
+
+
+def matched_reading(found: dict[str, Any] | None) -> str | None:
+    """The goal (:func:`anit.report.versus.goal`) with it-matched as the baseline; None where it cannot be read."""
+    if not found or not found["matched"]:
+        return None
+    anit = found["anit"]["value"] if found["anit"] else None
+    return goal(found["matched"]["value"], found["matched"]["low"], anit, found["raw"] and found["raw"]["raw_high"])
+
+
+MATCHED_SAID = {MET: "meets", OVER_HALF: "fails: more than half of its drop", RAW_LOWER: "fails: raw score lower",
+                NO_SCORE: "fails: anit scores 0 raw", NOT_SEEN: f"not judged: {MATCHED}'s drop is not seen"}
+"""Each reading of the goal against it-matched in words (``MET`` ... from :func:`anit.report.versus.goal`)."""
+
+
+def matched_headline(lines_by_dataset: dict[str, list[dict[str, Any]]]) -> str:
+    """One sentence: against it at anit's compute, under each worst case, where ANIT meets the goal, where it does
+    not and why, and where it-matched's own drop is not seen ("" before anit and it-matched share a seed)."""
+    clauses, seeds = [], set()
+    for case in CASES:
+        by: dict[str, list[str]] = collections.defaultdict(list)
+        for dataset, lines in lines_by_dataset.items():
+            found = next((line.get("matched", {}).get(case) for line in lines if line["method"] == "anit"), None)
+            reading = matched_reading(found)
+            if reading:
+                by[reading].append(dataset)
+                seeds.update(found["seeds"])
+        if by:
+            clauses.append(f"under {CASES[case]}, " + ", ".join(
+                phrase.format(", ".join(by[r])) for r, phrase in (
+                    (MET, "ANIT meets it on {}"), (OVER_HALF, "not on {} (more than half of its drop)"),
+                    (RAW_LOWER, "not on {} (raw score lower)"), (NO_SCORE, "not on {} (anit scores 0 raw)"),
+                    (NOT_SEEN, MATCHED + "'s own drop is not seen on {}")) if by[r]))
+    if not clauses:
+        return ""
+    return (f"Against `it` at anit's compute (`{MATCHED}`, seed{'s' if len(seeds) > 1 else ''} "
+            f"{', '.join(map(str, sorted(seeds)))}), the same goal: " + "; ".join(clauses) + ".")
+
+
 def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
     """Per dataset: one row per method, mean and std over seeds, and the paired comparisons against it."""
     runs = scored_runs(work, scoring)
@@ -195,6 +251,8 @@ def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
                 line[f"it_pooled_{case}"] = (pooled_pdr(work, "it", both, scoring, dataset, tasks[dataset],
                                                         {s: rows[("it", s)][at] for s in both})
                                              if method != "it" and both else None)
+            if method == "anit":
+                line["matched"] = {case: matched(work, scoring, dataset, tasks[dataset], rows, case) for case in CASES}
             line["train_s"] = _mean_std(walls.get(method, []))[0]
             lines.append(line)
         out[dataset] = lines

@@ -106,6 +106,9 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     assert "![scores per method and condition](docs/results.png)" in text
     # the answer at a glance: it's drop seen on both seeds, the goal not judged until anit runs
     assert "| sst2 | 0.417 [+0.24, +0.64] | - | - | - | - | not judged / - |" in text
+    assert "at anit's compute" not in text      # no it-matched yet: nothing to say
+    said = "Against `it` at anit's compute (`it-matched`, seed 0), the same goal: ..."
+    assert said in block({**robustness, "headline_matched": {"generate": said}}, speed, "docs/results.png")
     _run(tmp_path / "zero", "it-0", 16, 8)
     _run(tmp_path / "zero", "anit-0", 0, 0)
     zero = verdict("sst2", table(tmp_path / "zero", "generate")["sst2"])
@@ -453,3 +456,34 @@ def test_each_method_is_set_against_it_seed_by_seed_under_every_kind_of_instruct
                                                                                                -0.1875], abs=1e-3)
     assert cells[5] == "-"
     assert against_it([rows[0]]) == [] and "near" not in "".join(against_it(rows, near=False))
+
+
+def test_anit_is_judged_against_it_at_its_compute_on_the_seeds_both_ran(tmp_path):
+    from bench.robustness_page import against_matched
+    from bench.robustness_report import matched_headline
+
+    _run(tmp_path, "it-0", 16, 8)
+    _run(tmp_path, "anit-0", 16, 14, near=15)
+    _run(tmp_path, "anit-1", 18, 12)
+    _run(tmp_path, "it-matched-0", 18, 9, near=9)
+    rows = table(tmp_path, "generate")["sst2"]
+    anit = next(r for r in rows if r["method"] == "anit")
+    worst, near = anit["matched"]["worst"], anit["matched"]["near"]
+    # seed 1 has no it-matched run: only seed 0 is compared; it-matched loses half (9 of 18), anit 2 of 16
+    assert worst["seeds"] == [0] and near["seeds"] == [0]
+    assert worst["matched"]["value"] == pytest.approx(0.5) and worst["anit"]["value"] == pytest.approx(1 - 14 / 16)
+    assert worst["raw"]["raw_diff"] == pytest.approx((16 - 18) / 20)
+    assert near["anit"]["value"] == pytest.approx(1 - 15 / 16)
+    assert all(r.get("matched") is None for r in rows if r["method"] != "anit")
+    assert matched_headline(table(tmp_path, "generate")) == (
+        "Against `it` at anit's compute (`it-matched`, seed 0), the same goal: under its worst instruction, ANIT "
+        "meets it on sst2; under its worst instruction near the raw wording, ANIT meets it on sst2.")
+    lines = against_matched(rows)
+    assert lines[2] == "| case | seeds | it-matched PDR | anit PDR | raw − it-matched's | reading |"
+    assert lines[4].startswith("| worst | 0 | 0.500 [") and lines[4].endswith(" | meets |")
+    # raw lower beyond the interval: the drop is halved, and the goal still fails
+    _run(tmp_path / "lower", "anit-0", 10, 9)
+    _run(tmp_path / "lower", "it-matched-0", 20, 10)
+    lower = table(tmp_path / "lower", "generate")
+    assert "not on sst2 (raw score lower)" in matched_headline(lower)
+    assert matched_headline(table(tmp_path / "lower", "choice")) == ""
