@@ -1,7 +1,7 @@
 """A FreeLB-style method registered from your own code (the README's example): K ascent steps on the embedding
 output, the parameter gradients of every step accumulated (Zhu et al., 2020).
 
-    anit train --method freelb --set plugins=[docs/examples/freelb.py] --data noisy.jsonl
+    anit train --method freelb --plugins docs/examples/freelb.py --data noisy.jsonl
 """
 
 import torch
