@@ -150,3 +150,22 @@ def test_a_label_task_of_your_own_is_scored_by_choice_as_tc_is(tmp_path):
         check_scoring([record, {**record, "id": "e1", "task": "ner"}], "choice")
     with pytest.raises(AnitError, match="record 'n2' is of task 'plug_nli' and has none"):
         check_scoring([{**record, "id": "n2", "options": []}], "choice")
+
+
+def test_a_report_on_a_task_of_your_own_names_its_metric(tmp_path):
+    from anit.report.build import write_report
+
+    plugin = tmp_path / "nli.py"
+    plugin.write_text(TASK)
+    (tmp_path / "runs" / "zero-shot").mkdir(parents=True)
+    (tmp_path / "runs" / "zero-shot" / "metrics.json").write_text(json.dumps({"conditions": {"raw": {
+        "toy_nli": {"task": "plug_nli", "accuracy": 0.5, "macro_f1": 0.4, "n": 6, "unparseable": 1}}}}))
+    runner = CliRunner()
+    before = runner.invoke(app, ["report", str(tmp_path / "runs"), "--out", str(tmp_path / "rep")])
+    assert "unknown task 'plug_nli'" in str(before.exception)
+    result = runner.invoke(app, ["report", str(tmp_path / "runs"), "--out", str(tmp_path / "rep"),
+                                 "--plugins", str(plugin)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "rep" / "report.md").read_text()
+    assert "Scores are each task's metric: accuracy (plug_nli)." in text and "| zero-shot | 0.500 |" in text
+    assert write_report([tmp_path / "runs"], tmp_path / "again").exists()

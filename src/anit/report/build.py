@@ -22,6 +22,7 @@ from anit.jsonl import read_jsonl
 from anit.report.plots import distortion_plot, sensitivity_plot, training_plot
 from anit.report.tables import datasets_of, detail_table, distortion_bins, summary_table
 from anit.report.versus import against, glance_table, versus_table
+from anit.tasks import TASKS
 
 
 def _names(found: list[tuple[Path, Path]]) -> dict[Path, str]:
@@ -99,6 +100,10 @@ STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto
          "th{background:#f3f3f3}img{max-width:100%}")
 
 
+METRIC_NAMES = {"f1": "micro-F1"}
+"""How the intro names a task's primary metric (the key itself where not here)."""
+
+
 def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) -> Path:
     """The report of every result folder under ``roots``; with ``baseline`` (a method name as the tables show it)
     each dataset also compares every method with it, paired on the records both scored."""
@@ -109,9 +114,13 @@ def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) 
     out.mkdir(parents=True, exist_ok=True)
     datasets = datasets_of(results)
     compared = against(baseline, results, folders, datasets) if baseline else {}
-    intro = ("Scores are each task's metric: accuracy (tc) or micro-F1 (ner, re, absa). A gap is the score under a "
-             "condition minus raw on the same records, with a paired bootstrap 95% interval; a family's worst gives "
-             "the drop rate PDR = 1 - worst/raw.")
+    metrics: dict[str, list[str]] = {}
+    for task in sorted(set(datasets.values())):
+        metrics.setdefault(METRIC_NAMES.get(TASKS.get(task).primary, TASKS.get(task).primary), []).append(task)
+    intro = ("Scores are each task's metric: " + " or ".join(f"{name} ({', '.join(tasks)})" for name, tasks in
+                                                            metrics.items())
+             + ". A gap is the score under a condition minus raw on the same records, with a paired bootstrap 95% "
+             "interval; a family's worst gives the drop rate PDR = 1 - worst/raw.")
     md, body = ["# anit report", "", intro, ""], [f"<h1>anit report</h1><p>{html.escape(intro)}</p>"]
     moved = [f"Transfer: {method}'s {stem} instructions were searched on {found['model']}"
              + (f" + {found['adapter']}" if found.get("adapter") else "") + ", not on the model scored."
