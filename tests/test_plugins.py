@@ -169,3 +169,18 @@ def test_a_report_on_a_task_of_your_own_names_its_metric(tmp_path):
     text = (tmp_path / "rep" / "report.md").read_text()
     assert "Scores are each task's metric: accuracy (plug_nli)." in text and "| zero-shot | 0.500 |" in text
     assert write_report([tmp_path / "runs"], tmp_path / "again").exists()
+
+
+def test_held_out_conditions_of_a_task_with_one_instruction_stop_with_a_way_out(tmp_path):
+    from anit.evaluation.run import conditions
+
+    plugin = tmp_path / "one.py"
+    plugin.write_text(TASK.replace('"plug_nli"', '"plug_one"').replace(', "Is the hypothesis implied?"', ","))
+    load_plugins([str(plugin)])
+    records = [{"id": "1", "task": "plug_one", "instruction": "Decide.", "input": "x", "gold": "a"},
+               {"id": "2", "task": "tc", "instruction": "Classify.", "input": "y", "gold": "a"}]
+    for which in ("unseen", "unseen-pool"):
+        with pytest.raises(AnitError, match=f"--instructions {which}: task plug_one has no held-out instructions"):
+            conditions(records, which)
+    assert [ins for _, ins in conditions(records[1:], "unseen")["unseen"]] == [
+        "Please read the following text and decide which of the provided labels best describes it."]

@@ -129,6 +129,10 @@ def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[
         if not out:
             raise AnitError("--instructions noisy: no record has a noisy_instruction; use `anit noise build`")
         return dict(out)
+    bare = sorted(t for t in {r["task"] for r in unique} if not TASKS.get(t).unseen_instructions)
+    if which in ("unseen", "unseen-pool") and bare:
+        raise AnitError(f"--instructions {which}: task {', '.join(bare)} has no held-out instructions (its Task lists "
+                        "one instruction, the raw one); list your own wordings in a YAML file and pass that instead")
     if which == "unseen":
         pairs = []
         for i, r in enumerate(unique):
