@@ -184,3 +184,12 @@ def test_held_out_conditions_of_a_task_with_one_instruction_stop_with_a_way_out(
             conditions(records, which)
     assert [ins for _, ins in conditions(records[1:], "unseen")["unseen"]] == [
         "Please read the following text and decide which of the provided labels best describes it."]
+
+
+def test_a_task_whose_instructions_are_one_string_stops_at_its_line(tmp_path):
+    plugin = tmp_path / "str_task.py"
+    plugin.write_text(TASK.replace('"plug_nli"', '"plug_str"').replace(', "Is the hypothesis implied?"', ""))
+    line = 1 + TASK.splitlines().index('TASKS.register("plug_nli")(Task(')
+    with pytest.raises(AnitError, match=rf"str_task\.py:{line}: plugin .*ValueError: task 'plug_str': instructions "
+                                        "must be a tuple of one or more texts"):
+        load_plugins([str(plugin)])

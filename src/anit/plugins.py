@@ -55,11 +55,12 @@ def load_plugins(names: Iterable[str]) -> None:
 
 
 def _fail(name: str, err: Exception) -> None:
-    """One line for a plugin that failed to import: where (its own file and line) and what."""
+    """One line for a plugin that failed to import: where (the deepest line of the user's own code: not anit's,
+    not generated code such as <frozen importlib> or a dataclass's <string> __init__) and what."""
     if isinstance(err, SyntaxError):
         raise AnitError(f"{err.filename}:{err.lineno}: plugin {name}: {err.msg}") from None
     frames = traceback.extract_tb(err.__traceback__)
-    mine = [f for f in frames if not f.filename.startswith((str(Path(__file__).parent), "<frozen"))]
+    mine = [f for f in frames if not f.filename.startswith((str(Path(__file__).parent), "<"))]
     frame = (mine or frames)[-1]
     raise AnitError(f"{frame.filename}:{frame.lineno}: plugin {name}: {type(err).__name__}: {err}") from None
 

@@ -30,6 +30,12 @@ class Task:
     record_counts: Callable[[Any, Any], tuple[float, ...]]
     """One record's counts towards ``primary`` (see ``anit.evaluation.robustness``)."""
 
+    def __post_init__(self) -> None:
+        if isinstance(self.instructions, str) or not self.instructions or not all(
+                isinstance(text, str) and text.strip() for text in self.instructions):
+            raise ValueError(f"task {self.name!r}: instructions must be a tuple of one or more texts (the raw one "
+                             f"first, then held-out ones), got {self.instructions!r}")
+
     def correct(self, parsed: Any, gold: Any) -> bool:
         """Whether an answer is entirely right: the label, or exactly the gold items."""
         counts = self.record_counts(parsed, gold)
