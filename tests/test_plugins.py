@@ -193,3 +193,28 @@ def test_a_task_whose_instructions_are_one_string_stops_at_its_line(tmp_path):
     with pytest.raises(AnitError, match=rf"str_task\.py:{line}: plugin .*ValueError: task 'plug_str': instructions "
                                         "must be a tuple of one or more texts"):
         load_plugins([str(plugin)])
+
+
+def test_the_readmes_extensions_load_as_one_plugin_and_work(tmp_path):
+    """The README's scorer, dataset and task examples, written to one file as a user would, register and work."""
+    import re
+    from pathlib import Path
+
+    from anit.data import DATASETS
+    from anit.distortion import SCORERS
+    from anit.evaluation.run import check_scoring
+    from anit.tasks import TASKS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Extending"):readme.index("## Configuration")]
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.DOTALL) if "register_method" not in b]
+    assert len(blocks) == 3
+    plugin = tmp_path / "my_ext.py"
+    plugin.write_text("\n\n".join(blocks))
+    load_plugins([str(plugin)])
+    assert SCORERS.get("length_ratio").score(["four"], ["eight"]) == [pytest.approx(1 - 4 / 5)]
+    assert DATASETS.get("my_ner").labels == ("PER", "LOC") and DATASETS.get("my_ner").task == "ner"
+    nli = TASKS.get("nli")
+    assert nli.primary == "accuracy" and len(nli.unseen_instructions) == 1
+    assert nli.parse_answer("Answer: contradiction.", ["entailment", "contradiction"]) == "contradiction"
+    check_scoring([{"id": "1", "task": "nli", "options": ["entailment", "contradiction"]}], "choice")
