@@ -146,9 +146,9 @@ def block(robustness: dict[str, Any] | None, speed: dict[str, Any] | None, image
         lines += [robustness["headline"]["generate"]
                   + (" " + robustness["headline_near"]["generate"] if robustness.get("headline_near", {}).get(
                       "generate") else ""), ""]
-    lines += answer_table(robustness)
     if robustness.get("headline_matched", {}).get("generate"):
         lines += [robustness["headline_matched"]["generate"], ""]
+    lines += answer_table(robustness)
     lines += family_tables(robustness, step_costs(speed))
     if robustness.get("alike"):
         lines += ["", "Methods that answer alike (same seed, raw instruction, by generation): "

@@ -195,7 +195,7 @@ def matched_headline(lines_by_dataset: dict[str, list[dict[str, Any]]]) -> str:
                 by[reading].append(dataset)
                 seeds.update(found["seeds"])
         if by:
-            clauses.append(f"under {CASES[case]}, " + ", ".join(
+            clauses.append(f"under {CASES[case]}, " + ("" if by[MET] else "ANIT meets it on none: ") + ", ".join(
                 phrase.format(", ".join(by[r])) for r, phrase in (
                     (MET, "ANIT meets it on {}"), (OVER_HALF, "not on {} (more than half of its drop)"),
                     (RAW_LOWER, "not on {} (raw score lower)"), (NO_SCORE, "not on {} (anit scores 0 raw)"),
