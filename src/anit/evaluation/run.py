@@ -54,7 +54,7 @@ def instruction_file(path: Path) -> dict[str, list[str]]:
     ``anit attack`` writes it, with its dev score and distortion beside it). A bad task or entry names its line."""
     text = path.read_text(encoding="utf-8")
     try:
-        table, node = yaml.safe_load(text), yaml.compose(text)
+        table = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise AnitError(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML "
@@ -62,24 +62,28 @@ def instruction_file(path: Path) -> dict[str, list[str]]:
     if not isinstance(table, dict) or not table or not all(isinstance(v, list) and v for v in table.values()):
         raise AnitError(f"{path}: expected a mapping from task name ({', '.join(sorted(TASKS.names()))}) to a "
                         "non-empty list of instructions")
-    lines = {str(key.value): (key.start_mark.line + 1, [item.start_mark.line + 1 for item in value.value])
-             for key, value in node.value}
     out: dict[str, list[str]] = {}
     for task, entries in table.items():
-        line, entry_lines = lines[str(task)]
         try:
             TASKS.get(str(task))
         except AnitError as err:
-            raise AnitError(f"{path}:{line}: {err}") from None
+            raise AnitError(f"{path}:{_line_of(text, str(task))}: {err}") from None
         texts = []
         for j, entry in enumerate(entries):
-            text = entry.get("instruction") if isinstance(entry, dict) else entry
-            if not isinstance(text, str) or not text.strip():
-                raise AnitError(f"{path}:{entry_lines[j]}: {task}[{j}]: expected an instruction (text, or a mapping "
-                                f"with 'instruction'), got {entry!r}")
-            texts.append(text)
+            found = entry.get("instruction") if isinstance(entry, dict) else entry
+            if not isinstance(found, str) or not found.strip():
+                raise AnitError(f"{path}:{_line_of(text, str(task), j)}: {task}[{j}]: expected an instruction (text, "
+                                f"or a mapping with 'instruction'), got {entry!r}")
+            texts.append(found)
         out[str(task)] = texts
     return out
+
+
+def _line_of(text: str, task: str, entry: int | None = None) -> int:
+    """The line of ``task``'s key in an instruction file's text, or of its ``entry``-th instruction: composed only
+    when an error names it."""
+    key, value = next((k, v) for k, v in yaml.compose(text).value if str(k.value) == task)
+    return (key if entry is None else value.value[entry]).start_mark.line + 1
 
 
 NAMED_CONDITIONS = ("raw", "noisy", "unseen", "unseen-pool")
@@ -129,8 +133,9 @@ def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[
         if not out:
             raise AnitError("--instructions noisy: no record has a noisy_instruction; use `anit noise build`")
         return dict(out)
-    bare = sorted(t for t in {r["task"] for r in unique} if not TASKS.get(t).unseen_instructions)
-    if which in ("unseen", "unseen-pool") and bare:
+    bare = which in ("unseen", "unseen-pool") and sorted(
+        t for t in {r["task"] for r in unique} if not TASKS.get(t).unseen_instructions)
+    if bare:
         raise AnitError(f"--instructions {which}: task {', '.join(bare)} has no held-out instructions (its Task lists "
                         "one instruction, the raw one); list your own wordings in a YAML file and pass that instead")
     if which == "unseen":
