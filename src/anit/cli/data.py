@@ -8,14 +8,14 @@ from typing import Optional
 
 import typer
 
-from anit.cli.options import command_from
+from anit.cli.options import PLUGINS, command_from
 from anit.config import option
 from anit.data import DATASETS, default_data_dir, load_examples
 from anit.data.base import split_path
 from anit.data.prepare import mixture, prepare as prepare_records
 from anit.errors import AnitError
 from anit.jsonl import write_jsonl
-from anit.plugins import HELP as PLUGINS_HELP, Pluggable, load_plugins
+from anit.plugins import Pluggable, load_plugins
 
 app = typer.Typer(help="Datasets: list them, count their splits, and prepare instruction records.",
                   no_args_is_help=True)
@@ -50,9 +50,6 @@ class PrepareConfig(Pluggable):
 
 def _data_dir(value: Optional[Path]) -> Path:
     return value if value is not None else default_data_dir()
-
-
-PLUGINS = typer.Option(None, "--plugins", help=PLUGINS_HELP)
 
 
 @app.command("list")

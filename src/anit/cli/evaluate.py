@@ -7,11 +7,11 @@ from typing import Any, Optional
 
 import typer
 
-from anit.cli.options import command_from
+from anit.cli.options import PLUGINS, command_from
 from anit.errors import AnitError
 from anit.evaluation.config import AttackConfig, EvalConfig, ModelOptions
 from anit.records import EVALUATION, read_records
-from anit.plugins import HELP as PLUGINS_HELP, load_plugins
+from anit.plugins import load_plugins
 
 
 def open_model(cfg: ModelOptions) -> tuple[Any, Any, str, str]:
@@ -123,7 +123,7 @@ def report(dirs: list[Path] = typer.Argument(..., help="Result folders (searched
            baseline: Optional[str] = typer.Option(None, help="A method as the tables name it (e.g. it, or seed0/it): "
                                                              "every other one is compared with it, paired on the "
                                                              "same records (raw and worst-case PDR differences)."),
-           plugins: Optional[list[str]] = typer.Option(None, "--plugins", help=PLUGINS_HELP)) -> None:
+           plugins: Optional[list[str]] = PLUGINS) -> None:
     """Write report.md and report.html: methods x conditions per dataset, gaps, score by distortion, plots."""
     from anit.report.build import write_report
 

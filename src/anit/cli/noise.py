@@ -10,14 +10,14 @@ from typing import Optional
 
 import typer
 
-from anit.cli.options import command_from
+from anit.cli.options import PLUGINS, command_from
 from anit.config import option
 from anit.distortion import DEFAULTS, SCORERS, resolve_scorers
 from anit.jsonl import write_jsonl
 from anit.noise import NOISES
 from anit.noise.build import NoiseSpec, format_summary, noise_records, score_records, summary
 from anit.noise.rewrite import Rewriter
-from anit.plugins import HELP as PLUGINS_HELP, Pluggable, load_plugins
+from anit.plugins import Pluggable, load_plugins
 from anit.records import NOISE, read_records
 
 app = typer.Typer(help="Noisy instructions and their semantic distortion.", no_args_is_help=True)
@@ -50,7 +50,7 @@ class NoiseConfig(Pluggable):
 
 
 @app.command("list")
-def list_(plugins: Optional[list[str]] = typer.Option(None, "--plugins", help=PLUGINS_HELP)) -> None:
+def list_(plugins: Optional[list[str]] = PLUGINS) -> None:
     """Print every registered noise type and distortion scorer, one per line, name first."""
     load_plugins(plugins or [])
     for name in NOISES:
