@@ -218,3 +218,13 @@ def test_the_readmes_extensions_load_as_one_plugin_and_work(tmp_path):
     assert nli.primary == "accuracy" and len(nli.unseen_instructions) == 1
     assert nli.parse_answer("Answer: contradiction.", ["entailment", "contradiction"]) == "contradiction"
     check_scoring([{"id": "1", "task": "nli", "options": ["entailment", "contradiction"]}], "choice")
+
+
+def test_an_error_inside_anit_during_a_plugins_import_keeps_its_traceback(tmp_path):
+    """Not the plugin's fault as far as anit can tell (raised in anit's own code, not a refusal of what it
+    registers): a bug, which keeps its type and traceback instead of becoming one line."""
+    path = tmp_path / "calls_in.py"
+    path.write_text("from anit.noise.operators import count\ncount('three words', 0.5, None)\n")
+    with pytest.raises(TypeError) as raised:
+        load_plugins([str(path)])
+    assert raised.traceback[-1].path.name == "operators.py"

@@ -45,24 +45,31 @@ def load_plugins(names: Iterable[str]) -> None:
                 spec.loader.exec_module(module)
             else:
                 importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if name == err.name or name.startswith(f"{err.name}."):
+        except Exception as err:  # noqa: BLE001 - the user's fault becomes one line (_users); anit's own, re-raised
+            if isinstance(err, ModuleNotFoundError) and (name == err.name or name.startswith(f"{err.name}.")):
                 raise AnitError(f"plugin {name}: no such module ({err})") from None
-            _fail(name, err)
-        except Exception as err:  # noqa: BLE001 - any error in the user's module becomes one line
-            _fail(name, err)
+            said = _users(name, err)
+            if said is None:
+                raise
+            raise said from None
         _LOADED.add(key)
 
 
-def _fail(name: str, err: Exception) -> None:
-    """One line for a plugin that failed to import: where (the deepest line of the user's own code: not anit's,
-    not generated code such as <frozen importlib> or a dataclass's <string> __init__) and what."""
+ANIT = str(Path(__file__).parent)
+
+
+def _users(name: str, err: Exception) -> AnitError | None:
+    """The one-line error of a plugin that failed to import, where the fault is the user's: a syntax error, an error
+    raised in their own code (the deepest line that is neither anit's nor generated, such as <frozen importlib> or a
+    dataclass's <string> __init__, names where), or anit refusing what it registers (AnitError, ValueError: a name
+    taken, a Task's instructions a string). None for an error inside anit itself: a bug keeps its traceback."""
     if isinstance(err, SyntaxError):
-        raise AnitError(f"{err.filename}:{err.lineno}: plugin {name}: {err.msg}") from None
-    frames = traceback.extract_tb(err.__traceback__)
-    mine = [f for f in frames if not f.filename.startswith((str(Path(__file__).parent), "<"))]
-    frame = (mine or frames)[-1]
-    raise AnitError(f"{frame.filename}:{frame.lineno}: plugin {name}: {type(err).__name__}: {err}") from None
+        return AnitError(f"{err.filename}:{err.lineno}: plugin {name}: {err.msg}")
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if not f.filename.startswith("<")]
+    mine = [f for f in frames if not f.filename.startswith(ANIT)]
+    if not mine or (frames[-1] is not mine[-1] and not isinstance(err, (AnitError, ValueError))):
+        return None
+    return AnitError(f"{mine[-1].filename}:{mine[-1].lineno}: plugin {name}: {type(err).__name__}: {err}")
 
 
 @dataclass
