@@ -177,35 +177,6 @@ def matched_reading(found: dict[str, Any] | None) -> str | None:
     return goal(found["matched"]["value"], found["matched"]["low"], anit, found["raw"] and found["raw"]["raw_high"])
 
 
-MATCHED_SAID = {MET: "meets", OVER_HALF: "fails: more than half of its drop", RAW_LOWER: "fails: raw score lower",
-                NO_SCORE: "fails: anit scores 0 raw", NOT_SEEN: f"not judged: {MATCHED}'s drop is not seen"}
-"""Each reading of the goal against it-matched in words (``MET`` ... from :func:`anit.report.versus.goal`)."""
-
-
-def matched_headline(lines_by_dataset: dict[str, list[dict[str, Any]]]) -> str:
-    """One sentence: against it at anit's compute, under each worst case, where ANIT meets the goal, where it does
-    not and why, and where it-matched's own drop is not seen ("" before anit and it-matched share a seed)."""
-    clauses, seeds = [], set()
-    for case in CASES:
-        by: dict[str, list[str]] = collections.defaultdict(list)
-        for dataset, lines in lines_by_dataset.items():
-            found = next((line.get("matched", {}).get(case) for line in lines if line["method"] == "anit"), None)
-            reading = matched_reading(found)
-            if reading:
-                by[reading].append(dataset)
-                seeds.update(found["seeds"])
-        if by:
-            clauses.append(f"under {CASES[case]}, " + ("" if by[MET] else "ANIT meets it on none: ") + ", ".join(
-                phrase.format(", ".join(by[r])) for r, phrase in (
-                    (MET, "ANIT meets it on {}"), (OVER_HALF, "not on {} (more than half of its drop)"),
-                    (RAW_LOWER, "not on {} (raw score lower)"), (NO_SCORE, "not on {} (anit scores 0 raw)"),
-                    (NOT_SEEN, MATCHED + "'s own drop is not seen on {}")) if by[r]))
-    if not clauses:
-        return ""
-    return (f"Against `it` at anit's compute (`{MATCHED}`, seed{'s' if len(seeds) > 1 else ''} "
-            f"{', '.join(map(str, sorted(seeds)))}), the same goal: " + "; ".join(clauses) + ".")
-
-
 def table(work: Path, scoring: str) -> dict[str, list[dict[str, Any]]]:
     """Per dataset: one row per method, mean and std over seeds, and the paired comparisons against it."""
     runs = scored_runs(work, scoring)
@@ -336,48 +307,6 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
         MET: (MEETS, "ANIT's drop is at most half of it's and its raw score is not lower: ANIT meets the goal here."),
     }[reading]
     return said(outcome, f"{text}. {why}")
-
-
-def headline(verdicts: list[dict[str, Any]], settings: dict[str, Any], ran: dict[str, int]) -> str:
-    """The answer in one sentence: on how many datasets the protocol sees it's drop and, there, where ANIT meets
-    the goal; with how much of the protocol has run (``ran``: method -> seeds finished)."""
-    seen = [v for v in verdicts if v["seen"]]
-    meets = [v["dataset"] for v in seen if v["outcome"] == MEETS]
-    fails = [v["dataset"] for v in seen if v["outcome"] == FAILS]
-    done = ", ".join(f"{method} {n}" for method, n in ran.items() if n)
-    goal = "the goal (at most half of `it`'s drop, raw score not lower)"
-    judged = (f"ANIT meets {goal} on {', '.join(meets)}" + (f" and not on {', '.join(fails)}" if fails else "")
-              if meets else f"ANIT does not meet {goal} on {', '.join(fails)}" if fails else "")
-    answer = (f"the protocol sees `it`'s worst-case drop on {len(seen)} of {len(verdicts)} datasets"
-              + (f" ({', '.join(v['dataset'] for v in seen)})" if seen else "")
-              + (f"; {judged}" if judged else ""))
-    if len(meets) + len(fails) < len(verdicts):
-        answer += "; elsewhere the goal is not judged" if judged else "; the goal is not judged on any yet"
-    return (f"**Answer so far: {answer}.** Runs finished (seeds per method, of {len(settings.get('seeds', []))}): "
-            f"{done or 'none'}.")
-
-
-def near_headline(verdicts: list[dict[str, Any]], settings: dict[str, Any]) -> str:
-    """The near worst case's answer in one sentence, as :func:`headline` words the unbounded one ("" where no
-    dataset has it measured)."""
-    seen = [v for v in verdicts if v["seen"]]
-    meets = [v["dataset"] for v in seen if v["outcome"] == MEETS]
-    fails = [v["dataset"] for v in seen if v["outcome"] == FAILS]
-    measured = [v for v in verdicts if v["measured"]]
-    if not measured:
-        return ""
-    text = (f"Near the raw wording (the worst within hard distortion {settings.get('near', '?')}: typos and a few "
-            f"words edited), the protocol sees `it`'s drop on {len(seen)} of {len(verdicts)} datasets"
-            + (f" ({', '.join(v['dataset'] for v in seen)})" if seen else ""))
-    if meets:
-        text += f"; ANIT meets the goal on {', '.join(meets)}" + (f" and not on {', '.join(fails)}" if fails else "")
-    elif fails:
-        text += f"; ANIT does not meet the goal on {', '.join(fails)}"
-    else:
-        text += "; the goal is not judged on any yet"
-    if len(measured) < len(verdicts):
-        text += f" (measured on {len(measured)} datasets so far)"
-    return text + "."
 
 
 def scoring_compared(work: Path, tables: dict[str, dict[str, list[dict[str, Any]]]]) -> list[str]:

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from bench.results import END, START, block, cell, step_costs
-from bench.robustness_report import (FAILS, MEETS, NOT_JUDGED, alike, headline,
-                                     scoring_compared, table, verdict, walls)
+from bench.robustness_page import headline
+from bench.robustness_report import FAILS, MEETS, NOT_JUDGED, alike, scoring_compared, table, verdict, walls
 
 
 def _run(work, name, raw, worst, wall=10.0, scoring="generate", near=None, noisy=None):
@@ -271,7 +271,7 @@ def test_raw_not_lower_is_judged_on_the_mean_over_seeds_with_one_interval(tmp_pa
 
 def test_the_near_worst_case_gets_its_own_verdict_and_sentence(tmp_path):
     from bench.robustness_page import markdown
-    from bench.robustness_report import near_headline
+    from bench.robustness_page import near_headline
 
     _run(tmp_path, "it-0", 16, 8, near=12)      # near the raw wording it loses 25% (interval above 0)
     _run(tmp_path, "anit-0", 16, 12, near=15)   # anit 6%: at most half of it's near drop
@@ -459,8 +459,7 @@ def test_each_method_is_set_against_it_seed_by_seed_under_every_kind_of_instruct
 
 
 def test_anit_is_judged_against_it_at_its_compute_on_the_seeds_both_ran(tmp_path):
-    from bench.robustness_page import against_matched
-    from bench.robustness_report import matched_headline
+    from bench.robustness_page import against_matched, matched_headline
 
     _run(tmp_path, "it-0", 16, 8)
     _run(tmp_path, "anit-0", 16, 14, near=15)
