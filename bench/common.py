@@ -7,8 +7,10 @@ import json
 import os
 import platform
 import shlex
+import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -32,6 +34,22 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "python": platform.python_version(), "date": datetime.date.today().isoformat()}
+
+
+def worker_threads(cores: int, jobs: int) -> int:
+    """The CPU threads each of ``jobs`` workers gets on a machine of ``cores``."""
+    return max(1, cores // jobs)
+
+
+def in_parallel(commands: list[list[str]], jobs: int) -> None:
+    """Runs ``commands``, ``jobs`` at a time, each with its share of the CPU threads; stops naming every command
+    that failed once all have ended (the runs that finished are kept and reused on the next try)."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(worker_threads(os.cpu_count() or 1, jobs))}
+    with ThreadPoolExecutor(jobs) as pool:
+        codes = list(pool.map(lambda argv: subprocess.run(argv, env=env).returncode, commands))
+    failed = [f"{shlex.join(argv)} (exit {code})" for argv, code in zip(commands, codes) if code]
+    if failed:
+        raise SystemExit("worker failed: " + "; ".join(failed))
 
 
 class Timer:

@@ -19,17 +19,13 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
-import shlex
 import statistics
-import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.common import DOCS, in_place, run_benchmark, save
+from bench.common import DOCS, in_parallel, in_place, run_benchmark, save, worker_threads
 from bench.quality_runs import (
     EXPERIMENTS, GRIDS, GROUPS, METHODS, NOISES, SHARED, TEST_SEED, borrowed_knobs,
     conditions_of, dev_value, draw, eval_dir, group_score, kept_records, knobs_elsewhere,
@@ -152,22 +148,6 @@ def worker_commands(argv: list[str], dataset: str, seeds: list[int]) -> list[lis
     seed stays in ``--seeds``, since the dev draw excludes all of their training records)."""
     return [[sys.executable, "-m", "bench.quality", *argv, "--datasets", dataset, "--only-seed", str(seed),
              "--jobs", "1"] for seed in seeds]
-
-
-def worker_threads(cores: int, jobs: int) -> int:
-    """The CPU threads each of ``jobs`` workers gets on a machine of ``cores``."""
-    return max(1, cores // jobs)
-
-
-def in_parallel(commands: list[list[str]], jobs: int) -> None:
-    """Runs ``commands``, ``jobs`` at a time, each with its share of the CPU threads; stops naming every command
-    that failed once all have ended (the runs that finished are kept and reused on the next try)."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(worker_threads(os.cpu_count() or 1, jobs))}
-    with ThreadPoolExecutor(jobs) as pool:
-        codes = list(pool.map(lambda argv: subprocess.run(argv, env=env).returncode, commands))
-    failed = [f"{shlex.join(argv)} (exit {code})" for argv, code in zip(commands, codes) if code]
-    if failed:
-        raise SystemExit("worker failed: " + "; ".join(failed))
 
 
 def summarise(args: argparse.Namespace, root: Path, borrowed: dict[str, dict[str, float]] | None) -> None:

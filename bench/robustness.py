@@ -13,6 +13,9 @@ Runs go in order of what they tell: it and anit on every seed first (the verdict
 every seed (the control that can overturn it), then the other methods seed by seed.
 Classification is scored twice, by generation (the paper's protocol; an unparseable answer is wrong) and by choice.
 
+``--jobs N`` runs N of the runs at once, each in a worker process (the order above, N at a time): a GPU that one
+run of this small model leaves idle fills up; the page says how many shared the machine.
+
 The defaults fit a 2-core CPU in one to two hours per method and seed (180 steps; test 128 per classification
 dataset, 32 per extraction one; attacks of 24 and 8 candidates); ``--test-tc 256 --test-ext 48 --dev-tc 64
 --budget-tc 100`` is the full protocol for a faster machine. At 60 steps (``--steps 60``, the first protocol) the
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,7 @@ from anit.data import DATASETS, default_data_dir, load_examples
 from anit.data.prepare import mixture, sample, to_record
 from anit.jsonl import read_jsonl, write_json, write_jsonl
 from anit.noise.build import build_noisy
-from bench.common import run_benchmark
+from bench.common import in_parallel, machine, run_benchmark
 from bench.robustness_page import summarise
 
 DATASETS_USED = ("sst2", "ag_news", "conll2003", "aste_14res")
@@ -83,6 +87,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--name", default="robustness", help="The summary's name: docs/benchmarks/<name>.{json,md}.")
     p.add_argument("--summarise-only", action="store_true")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="Runs at once, each in a worker process: fills a GPU that one run of this model leaves idle.")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -153,6 +160,14 @@ def train_run(args: argparse.Namespace, paths: dict[str, Path], method: str, see
     return folder
 
 
+def batch_size(scoring: str) -> int:
+    """Records per forward pass: 16 scored by choice and 8 by generation on a CPU, 4x that on a GPU (one run of
+    this small model leaves most of one idle)."""
+    import torch
+
+    return (16 if scoring == "choice" else 8) * (4 if torch.cuda.is_available() else 1)
+
+
 class Scorer:
     """The base model once, with each run's adapter loaded on it in turn."""
 
@@ -193,7 +208,7 @@ def attack_run(args: argparse.Namespace, paths: dict[str, Path], folder: Path, m
         out = unbounded if bound is None else folder / f"near-{scoring}"
         cfg = AttackConfig(data=str(paths["dev"]), adapter=str(folder), budget=budget, top_k=args.top_k,
                            rewrites=args.rewrites, noises=ATTACK_NOISES, max_distortion=bound, scoring=scoring,
-                           batch_size=16 if scoring == "choice" else 8, out=str(out), seed=0,
+                           batch_size=batch_size(scoring), out=str(out), seed=0,
                            reuse=None if bound is None else str(unbounded))
         attack_model(model, tokenizer, records, config=cfg, name="smollm2-135m", rewriter=rewriter)
         merged.update(yaml.safe_load((out / "worst.yaml").read_text()))
@@ -237,7 +252,7 @@ def eval_run(paths: dict[str, Path], folder: Path, model: Any, tokenizer: Any) -
             continue
         out = folder / f"eval-{scoring}"
         started = time.perf_counter()
-        evaluate(model, tokenizer, records, which, out, EvalOptions(16 if scoring == "choice" else 8, None, scoring),
+        evaluate(model, tokenizer, records, which, out, EvalOptions(batch_size(scoring), None, scoring),
                  reuse=True)
         wall = out / "wall.json"
         earlier = json.loads(wall.read_text()).get("eval_s", 0.0) if wall.exists() else 0.0
@@ -268,14 +283,29 @@ def load_stack() -> None:
     import anit.training.run  # noqa: F401
 
 
+def worker_commands(argv: list[str], order: list[tuple[str, int]]) -> list[list[str]]:
+    """One worker per run of ``order``: this script's ``argv`` narrowed to that method and seed (the last
+    ``--methods`` and ``--seeds`` win)."""
+    return [[sys.executable, "-m", "bench.robustness", *argv, "--methods", method, "--seeds", str(seed), "--jobs",
+             "1", "--worker"] for method, seed in order]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not args.summarise_only:
         load_stack()
         check_protocol(args)
         paths = build_data(args)
-        scorer = None
         order = run_order(args.methods, args.seeds)
+        if not args.worker:
+            write_json(args.work / "machine.json", {**machine(), "jobs": args.jobs})
+        if args.jobs > 1:
+            try:
+                in_parallel(worker_commands(sys.argv[1:] if argv is None else argv, order), args.jobs)
+            finally:
+                summarise(args.work, vars(args), args.name)
+            return
+        scorer = None
         for method, seed in order:
             folder = train_run(args, paths, method, seed)
             if finished(paths, folder):
@@ -286,8 +316,10 @@ def main(argv: list[str] | None = None) -> None:
             attack_run(args, paths, folder, model, scorer.tokenizer, bound=args.near)
             eval_run(paths, folder, model, scorer.tokenizer)
             scorer.base = model.unload()
-            summarise(args.work, vars(args), args.name)
-    summarise(args.work, vars(args), args.name)
+            if not args.worker:
+                summarise(args.work, vars(args), args.name)
+    if not args.worker:
+        summarise(args.work, vars(args), args.name)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ NOTES = [
     "held-out families show the generation spread directly.",
     "Intervals: paired bootstrap over test records (1,000 resamples), the same records for both instructions (PDR) or "
     "both models (vs it, on the same seed). A PDR interval above 0 is a drop the protocol can see on that seed.",
-    "Wall times (train s) are one run each on a shared 2-core machine, measured while other work ran beside it; "
-    "read step costs from the speed benchmark (`python -m bench.speed`), which times them alone.",
+    "Wall times (train s) are one run each on the machine named above, measured while other work ran beside it "
+    "(other runs too, where it ran several at once); read step costs from the speed benchmark "
+    "(`python -m bench.speed`), which times them alone.",
     "Sizes: test {test_tc} records per classification dataset and {test_ext} per extraction one (the issue's "
     "protocol: at least 256 and 48), dev {dev_tc} and {dev_ext} (the issue: 64), attack budgets {budget_tc} and "
     "{budget_ext} candidates (the issue: 100); every method trains {steps} steps on {train} records per dataset.",
@@ -122,11 +123,19 @@ def matched_headline(lines_by_dataset: dict[str, list[dict[str, Any]]]) -> str:
             f"{', '.join(map(str, sorted(seeds)))}), the same goal: " + "; ".join(clauses) + ".")
 
 
+def ran_on(m: dict[str, Any]) -> str:
+    """Where the runs ran, in one line: the machine the work folder recorded (``machine.json``), which can differ
+    from the one that summarises it."""
+    jobs = m.get("jobs", 1)
+    return (f"Ran on {m['cpu']}, {m['cores']} cores, GPU: {m['cuda'] or 'none'}, torch {m['torch']}, Python "
+            f"{m['python']}, {m['date']}" + (f"; {jobs} runs at a time (`--jobs`)." if jobs > 1 else "."))
+
+
 def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any],
-             compared: list[str], times: list[dict[str, Any]], same: list[str], origins: list[str] | None = None
-             ) -> str:
+             compared: list[str], times: list[dict[str, Any]], same: list[str], origins: list[str],
+             where: dict[str, Any]) -> str:
     lines = ["# Robustness benchmark: multi-task LoRA, worst-case and held-out instructions", "",
-             f"`{settings.get('command', 'python -m bench.robustness')}`", ""]
+             f"`{settings.get('command', 'python -m bench.robustness')}`", "", ran_on(where), ""]
     near = any(row["pdr_near"][0] is not None for per in tables.values() for rows in per.values() for row in rows)
     notes = NOTES[:2] + [NEAR_NOTE] + NOTES[2:] if near else NOTES
     lines += [f"- {note.format_map(collections.defaultdict(lambda: '?', settings))}" for note in notes] + [""]
@@ -161,8 +170,8 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
     if times:
         keys = [k for k in times[0] if k == "run" or any(row[k] is not None for row in times)]
         lines += ["## Wall times per run (s)", "",
-                  "A stage resumed after a stop counts its last part only; the runs shared the 2-core machine with "
-                  "other work and were paused while speed was measured, so read these as orders of magnitude.", "",
+                  "A stage resumed after a stop counts its last part only; the runs shared the machine with other "
+                  "work, so read these as orders of magnitude.", "",
                   "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
         lines += ["| " + " | ".join(str(row[k]) if k == "run" else "-" if row[k] is None else f"{row[k]:.0f}"
                                     for k in keys) + " |" for row in times] + [""]
@@ -236,7 +245,9 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
     near = {s: [verdict(d, rows, "near") for d, rows in t.items()] for s, t in tables.items()}
     ran = {method: len({seed for rows in tables["generate"].values() for row in rows if row["method"] == method
                         for seed in row["seeds"]}) for method in settings.get("methods", [])}
-    payload = {"settings": settings, "machine": machine(), "tables": tables, "verdicts": verdicts,
+    recorded = work / "machine.json"
+    where = json.loads(recorded.read_text()) if recorded.exists() else machine()
+    payload = {"settings": settings, "machine": where, "tables": tables, "verdicts": verdicts,
                "scoring_compared": scoring_compared(work, tables), "walls": walls(work), "alike": alike(work),
                "worst_origins": worst_origins(work), "verdicts_near": near,
                "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()},
@@ -244,6 +255,6 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
                "headline_matched": {s: matched_headline(t) for s, t in tables.items()}}
     write_json(DOCS / "benchmarks" / f"{name}.json", payload)
     text = markdown(tables, settings, payload["scoring_compared"], payload["walls"], payload["alike"],
-                    payload["worst_origins"])
+                    payload["worst_origins"], where)
     (DOCS / "benchmarks" / f"{name}.md").write_text(text, encoding="utf-8")
     return payload

@@ -9,6 +9,8 @@ from bench.results import END, START, block, cell, step_costs
 from bench.robustness_page import headline
 from bench.robustness_report import FAILS, MEETS, NOT_JUDGED, alike, scoring_compared, table, verdict, walls
 
+CPU = {"cpu": "Test CPU", "cores": 2, "cuda": None, "torch": "2.13.0", "python": "3.11.7", "date": "2026-12-04"}
+
 
 def _run(work, name, raw, worst, wall=10.0, scoring="generate", near=None, noisy=None):
     """A run scored on 20 sst2 records: ``raw`` right under raw, ``worst`` under its worst instruction and, where
@@ -180,11 +182,11 @@ def test_the_page_says_the_sizes_and_steps_that_ran(tmp_path):
     _run(tmp_path, "it-0", 16, 8)
     settings = {"command": "python -m bench.robustness --steps 180", "steps": 180, "train": 120, "test_tc": 64,
                 "test_ext": 16, "dev_tc": 32, "dev_ext": 8, "budget_tc": 24, "budget_ext": 8}
-    page = markdown({"generate": table(tmp_path, "generate")}, settings, [], [], [])
+    page = markdown({"generate": table(tmp_path, "generate")}, settings, [], [], [], [], CPU)
     assert "`python -m bench.robustness --steps 180`" in page
     assert ("test 64 records per classification dataset and 16 per extraction one" in page
             and "every method trains 180 steps on 120 records per dataset" in page)
-    assert "trains ? steps on ? records" in markdown({}, {}, [], [], [])
+    assert "trains ? steps on ? records" in markdown({}, {}, [], [], [], [], CPU)
 
 
 def test_runs_go_it_and_anit_on_every_seed_first():
@@ -239,7 +241,7 @@ def test_worst_origins_count_the_families_of_each_methods_worst_instructions(tmp
     lines = worst_origins(tmp_path)
     assert lines == ["anit: unseen 1 (of 1 worst instructions, 1 seed(s))",
                      "it: opposite 2, paraphrase 1, noise 1 (of 4 worst instructions, 2 seed(s))"]
-    page = markdown({}, {}, [], [], [], lines)
+    page = markdown({}, {}, [], [], [], lines, CPU)
     assert "## Where the worst instructions come from" in page and "- it: opposite 2, paraphrase 1, noise 1" in page
 
 
@@ -316,10 +318,10 @@ def test_the_near_worst_case_gets_its_own_verdict_and_sentence(tmp_path):
     unmeasured = verdict("sst2", old["sst2"], "near")
     assert unmeasured["text"] == "sst2: `it` was not scored under its worst instruction near the raw wording."
     assert near_headline([unmeasured], settings) == ""
-    page = markdown({"generate": old}, settings, [], [], [])
+    page = markdown({"generate": old}, settings, [], [], [], [], CPU)
     assert "near the raw wording" not in page.split("### sst2")[1] and "under its worst instruction (" in page
     assert "Near worst case:" not in page
-    measured = markdown({"generate": table(tmp_path, "generate")}, settings, [], [], [])
+    measured = markdown({"generate": table(tmp_path, "generate")}, settings, [], [], [], [], CPU)
     assert "- Near worst case: the same search with the same budget, among candidates within hard (word-edit) " \
            "distortion 0.35" in measured and near["text"] in measured
 
@@ -486,3 +488,25 @@ def test_anit_is_judged_against_it_at_its_compute_on_the_seeds_both_ran(tmp_path
     lower = table(tmp_path / "lower", "generate")
     assert "not on sst2 (raw score lower)" in matched_headline(lower)
     assert matched_headline(table(tmp_path / "lower", "choice")) == ""
+
+
+def test_the_page_says_where_the_runs_ran_and_how_many_at_once():
+    from bench.robustness_page import ran_on
+
+    assert ran_on(CPU) == "Ran on Test CPU, 2 cores, GPU: none, torch 2.13.0, Python 3.11.7, 2026-12-04."
+    gpu = {**CPU, "cores": 16, "cuda": "NVIDIA H200", "jobs": 8}
+    assert ran_on(gpu) == ("Ran on Test CPU, 16 cores, GPU: NVIDIA H200, torch 2.13.0, Python 3.11.7, 2026-12-04; "
+                           "8 runs at a time (`--jobs`).")
+
+
+def test_each_worker_runs_one_method_and_seed_of_the_parents_protocol():
+    from bench.robustness import parse_args, run_order, worker_commands
+
+    argv = ["--steps", "540", "--methods", "it", "anit", "--seeds", "0", "1", "--jobs", "3", "--work", "w"]
+    commands = worker_commands(argv, run_order(["it", "anit"], [0, 1]))
+    assert [c[c.index("bench.robustness") + 1:][-7:] for c in commands][1] == [
+        "--methods", "anit", "--seeds", "0", "--jobs", "1", "--worker"]
+    parsed = [parse_args(c[c.index("bench.robustness") + 1:]) for c in commands]
+    assert [(a.methods, a.seeds, a.steps, a.jobs, a.worker, str(a.work)) for a in parsed] == [
+        (["it"], [0], 540, 1, True, "w"), (["anit"], [0], 540, 1, True, "w"), (["it"], [1], 540, 1, True, "w"),
+        (["anit"], [1], 540, 1, True, "w")]
