@@ -31,3 +31,6 @@ def test_an_unknown_name_suggests_the_closest_and_says_how_to_bring_your_own():
                                  "--plugins)")
     with pytest.raises(AnitError, match=r"; known: char_typo, random_replace, truncate_front \(your own"):
         reg.get("zzz")
+    reg.add("tc", "tc")
+    with pytest.raises(AnitError, match=r"did you mean 'tc'\?"):        # too short for a close match; same letters
+        reg.get("TC")

@@ -6,12 +6,14 @@ A prepared record (``anit data prepare``)::
      "question": "Which label ...", "format": "one label from the options", "options": ["negative", "positive"],
      "input": "it 's a charming ...", "output": "positive", "gold": "positive"}
 
-``anit noise build`` adds ``noisy_instruction``, ``noise_type``, ``noise_rate``, ``noise_changed``,
-``noise_note`` and ``distortion`` ({scorer: score}).
+A record written by hand may leave out ``question``, ``format``, ``instruction`` and ``gold``: its task supplies
+them (:func:`completed`). ``anit noise build`` adds ``noisy_instruction``, ``noise_type``, ``noise_rate``,
+``noise_changed``, ``noise_note`` and ``distortion`` ({scorer: score}).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -36,7 +38,16 @@ _NAMES = {str: "text", int: "a number", float: "a number", list: "a list", dict:
 
 def problem(record: dict[str, Any], fields: Iterable[str]) -> str | None:
     """What is wrong with ``record`` for a stage that reads ``fields`` (plus any noise fields it holds), or None."""
+    from anit.errors import AnitError
+    from anit.tasks import TASKS
+
     fields = tuple(fields)
+    task = record.get("task")
+    if "task" in fields and isinstance(task, str) and task not in TASKS:
+        try:
+            TASKS.get(task)
+        except AnitError as unknown:
+            return f"field 'task': {unknown}"
     missing = [name for name in fields if name not in record]
     if missing:
         return f"missing field(s) {', '.join(missing)}"
@@ -52,7 +63,30 @@ def problem(record: dict[str, Any], fields: Iterable[str]) -> str | None:
     return None
 
 
+def completed(record: dict[str, Any]) -> dict[str, Any]:
+    """``record``, in place, with what its registered task supplies where the record lacks it: ``question`` and
+    ``format`` (the task's wording), ``instruction`` (its raw instruction) and ``gold`` (its parser's reading of
+    ``output``, which gives back exactly the gold of every prepared record). So a record written by hand needs only
+    ``id``, ``dataset``, ``task``, ``options``, ``input`` and ``output``."""
+    from anit.tasks import TASKS
+
+    name = record.get("task")
+    if not isinstance(name, str) or name not in TASKS:
+        return record
+    task = TASKS.get(name)
+    record.setdefault("question", task.question)
+    record.setdefault("format", task.format)
+    record.setdefault("instruction", task.default_instruction)
+    output, options = record.get("output"), record.get("options")
+    if "gold" not in record and isinstance(output, str) and (options is None or isinstance(options, list)):
+        gold = task.parse_answer(output, options)
+        if gold is not None:
+            record["gold"] = json.loads(json.dumps(gold))       # tuples as lists, as a prepared record holds them
+    return record
+
+
 def read_records(path: str | Path, fields: Iterable[str]) -> list[dict[str, Any]]:
-    """The records of a JSONL file, each checked for ``fields``; a bad one stops with ``file:line: field ...``."""
+    """The records of a JSONL file, each :func:`completed` and checked for ``fields``; a bad one stops with
+    ``file:line: field ...``."""
     fields = tuple(fields)
-    return read_jsonl(path, check=lambda record: problem(record, fields))
+    return read_jsonl(path, check=lambda record: problem(completed(record), fields))

@@ -159,8 +159,11 @@ def test_bad_training_input(tiny_model, tmp_path):
     with pytest.raises(DataError, match="no training records"):
         train(_cfg(tiny_model, empty, tmp_path / "o"))
     missing = tmp_path / "missing.jsonl"
-    missing.write_text('{"id": "1", "task": "tc"}\n')
-    with pytest.raises(DataError, match=r"missing.jsonl:1: missing field\(s\) instruction"):
+    missing.write_text('{"id": "1", "task": "tc"}\n')          # the task supplies the wording, not the example
+    with pytest.raises(DataError, match=r"missing.jsonl:1: missing field\(s\) options, input, output$"):
+        train(_cfg(tiny_model, missing, tmp_path / "o"))
+    missing.write_text('{"id": "1", "task": "TC"}\n')
+    with pytest.raises(DataError, match=r"missing.jsonl:1: field 'task': unknown task 'TC'; known: .* mean 'tc'"):
         train(_cfg(tiny_model, missing, tmp_path / "o"))
 
 
