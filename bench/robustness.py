@@ -36,7 +36,7 @@ from anit.data.prepare import mixture, sample, to_record
 from anit.jsonl import read_jsonl, write_json, write_jsonl
 from anit.noise.build import build_noisy
 from bench.common import in_parallel, machine, run_benchmark
-from bench.robustness_page import summarise
+from bench.robustness_page import summarise, this_command
 
 DATASETS_USED = ("sst2", "ag_news", "conll2003", "aste_14res")
 NOISES = ["random_replace:0.3", "truncate_random:0.3", "char_typo:0.3", "synonym_replace:0.3", "pad_unrelated:0.3"]
@@ -297,8 +297,9 @@ def main(argv: list[str] | None = None) -> None:
         check_protocol(args)
         paths = build_data(args)
         order = run_order(args.methods, args.seeds)
-        if not args.worker:
+        if not args.worker:                 # where and how it ran, kept though a deadline stops it before the summary
             write_json(args.work / "machine.json", {**machine(), "jobs": args.jobs})
+            write_json(args.work / "command.json", {"command": this_command(argv)})
         if args.jobs > 1:
             try:
                 in_parallel(worker_commands(sys.argv[1:] if argv is None else argv, order), args.jobs)

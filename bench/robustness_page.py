@@ -7,12 +7,12 @@ from __future__ import annotations
 import collections
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from anit.jsonl import write_json
 from anit.report.versus import MET, NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, difference
-from bench.robustness_report import (AGAINST, ALIKE, CASES, FAILS, MATCHED, MEETS, alike, matched_reading,
-                                     scoring_compared, table, verdict, walls, worst_origins)
+from bench.robustness_report import (AGAINST, ALIKE, CASES, FAILS, MATCHED, MEETS, alike, dev_attacks,
+                                     matched_reading, scoring_compared, table, verdict, walls, worst_origins)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -55,6 +55,8 @@ NEAR_NOTE = ("Near worst case: the same search with the same budget, among candi
 def headline(verdicts: list[dict[str, Any]], settings: dict[str, Any], ran: dict[str, int]) -> str:
     """The answer in one sentence: on how many datasets the protocol sees it's drop and, there, where ANIT meets
     the goal; with how much of the protocol has run (``ran``: method -> seeds finished)."""
+    if not verdicts:
+        return "**No run is scored on test yet**; what the attacks found on dev, where they finished, is on the page."
     seen = [v for v in verdicts if v["seen"]]
     meets = [v["dataset"] for v in seen if v["outcome"] == MEETS]
     fails = [v["dataset"] for v in seen if v["outcome"] == FAILS]
@@ -133,7 +135,7 @@ def ran_on(m: dict[str, Any]) -> str:
 
 def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any],
              compared: list[str], times: list[dict[str, Any]], same: list[str], origins: list[str],
-             where: dict[str, Any]) -> str:
+             where: dict[str, Any], dev: Sequence[dict[str, Any]] = ()) -> str:
     lines = ["# Robustness benchmark: multi-task LoRA, worst-case and held-out instructions", "",
              f"`{settings.get('command', 'python -m bench.robustness')}`", "", ran_on(where), ""]
     near = any(row["pdr_near"][0] is not None for per in tables.values() for rows in per.values() for row in rows)
@@ -151,7 +153,16 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
         lines += ["## Where the worst instructions come from", "", "The families of the instructions each model's "
                   "attack ranked worst on dev (those it is scored under as the worst case):", ""]
         lines += [f"- {line}" for line in origins] + [""]
-    for scoring, per_dataset in tables.items():
+    if dev:
+        lines += ["## What the attacks found on dev", "", "Before any test record is scored: each model's raw dev "
+                  "score and that of the worst instruction its own search found (means ± std over the seeds whose "
+                  "attack finished; classification pools its datasets and is scored by choice). The search keeps "
+                  "the lowest of many candidates on few records, so this PDR overstates what test shows; every "
+                  "model has the same budget, so the methods compare.", "",
+                  "| task | case | method | seeds | raw (dev) | worst (dev) | PDR (dev) |", "|" + "---|" * 7]
+        lines += [f"| {d['task']} | {AGAINST[d['case']]} | {d['method']} | {d['raw'][2]} | {_fmt(d['raw'])} | "
+                  f"{_fmt(d['worst'])} | {_fmt(d['pdr'])} |" for d in dev] + [""]
+    for scoring, per_dataset in ((s, t) for s, t in tables.items() if t):
         lines += [f"## Scored by {'generation' if scoring == 'generate' else 'choice'}", ""]
         for dataset, rows in per_dataset.items():
             cells = [{"method": r["method"], "seeds": str(len(r["seeds"])), "raw": _fmt(r["raw"]),
@@ -224,19 +235,24 @@ def other_runs(folder: Path, link: str) -> list[str]:
     return lines
 
 
-def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") -> dict[str, Any]:
-    """Write docs/benchmarks/<name>.json and .md from the work folder; the protocol it ran (its protocol.json) wins
-    over ``settings``, so a summary written later with other defaults still says what ran."""
+def this_command(argv: list[str] | None = None) -> str:
+    """The benchmark's command line as a reader reruns it (``argv``: this process's arguments by default)."""
     import shlex
     import sys
 
+    return ("python -m bench.robustness " + shlex.join(sys.argv[1:] if argv is None else argv)).strip()
+
+
+def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") -> dict[str, Any]:
+    """Write docs/benchmarks/<name>.json and .md from the work folder; the protocol it ran (its protocol.json) wins
+    over ``settings``, so a summary written later with other defaults still says what ran."""
     from bench.common import machine
 
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in settings.items()}
     if (work / "protocol.json").exists():
         settings.update(json.loads((work / "protocol.json").read_text()))
     ran = work / "command.json"
-    here = ("python -m bench.robustness " + shlex.join(sys.argv[1:])).strip()
+    here = this_command()
     if not settings.get("summarise_only"):
         write_json(ran, {"command": here})
     settings["command"] = json.loads(ran.read_text())["command"] if ran.exists() else here
@@ -249,12 +265,12 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
     where = json.loads(recorded.read_text()) if recorded.exists() else machine()
     payload = {"settings": settings, "machine": where, "tables": tables, "verdicts": verdicts,
                "scoring_compared": scoring_compared(work, tables), "walls": walls(work), "alike": alike(work),
-               "worst_origins": worst_origins(work), "verdicts_near": near,
+               "worst_origins": worst_origins(work), "verdicts_near": near, "dev_attacks": dev_attacks(work),
                "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()},
                "headline_near": {s: near_headline(v, settings) for s, v in near.items()},
                "headline_matched": {s: matched_headline(t) for s, t in tables.items()}}
     write_json(DOCS / "benchmarks" / f"{name}.json", payload)
     text = markdown(tables, settings, payload["scoring_compared"], payload["walls"], payload["alike"],
-                    payload["worst_origins"], where)
+                    payload["worst_origins"], where, payload["dev_attacks"])
     (DOCS / "benchmarks" / f"{name}.md").write_text(text, encoding="utf-8")
     return payload

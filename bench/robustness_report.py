@@ -396,3 +396,22 @@ def worst_origins(work: Path) -> list[str]:
     return [f"{method}: " + ", ".join(f"{kind} {n}" for kind, n in counts.most_common())
             + f" (of {sum(counts.values())} worst instructions, {seeds[method]} seed(s))"
             for method, counts in kinds.items()]
+
+
+def dev_attacks(work: Path) -> list[dict[str, Any]]:
+    """Per method, task and case, what each run's attack found on dev before any test record is scored: the raw dev
+    score and that of the worst instruction, and its PDR (means ± std over the seeds whose attack finished). The
+    search picks the lowest of many candidates on few records, so its PDR overstates what test will show; each model
+    gets the same budget, so the methods compare."""
+    found: dict[tuple[str, str, str], list[tuple[float, float, float | None]]] = collections.defaultdict(list)
+    for folder in sorted((work / "runs").glob("*-*")):
+        method = folder.name.rsplit("-", 1)[0]
+        for case in CASES:
+            for task, entries in worst_entries(folder, case).items():
+                top = next((e for e in entries if isinstance(e, dict)), None)
+                if top and top.get("raw_dev_score") is not None:
+                    found[method, task, case].append((top["raw_dev_score"], top["dev_score"], top.get("pdr")))
+    order = sorted(found, key=lambda key: (key[1], list(CASES).index(key[2])))      # stable: methods by folder
+    return [{"method": key[0], "task": key[1], "case": key[2], "raw": _mean_std([r for r, _, _ in found[key]]),
+             "worst": _mean_std([w for _, w, _ in found[key]]), "pdr": _mean_std([p for _, _, p in found[key]])}
+            for key in order]

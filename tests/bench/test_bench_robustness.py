@@ -510,3 +510,33 @@ def test_each_worker_runs_one_method_and_seed_of_the_parents_protocol():
     assert [(a.methods, a.seeds, a.steps, a.jobs, a.worker, str(a.work)) for a in parsed] == [
         (["it"], [0], 540, 1, True, "w"), (["anit"], [0], 540, 1, True, "w"), (["it"], [1], 540, 1, True, "w"),
         (["anit"], [1], 540, 1, True, "w")]
+
+
+def test_the_attacks_on_dev_are_reported_per_method_before_test_is_scored(tmp_path):
+    import yaml
+
+    from bench.robustness_page import markdown
+    from bench.robustness_report import dev_attacks
+
+    found = {("it", 0): (0.75, 0.625), ("it", 1): (0.75, 0.5625), ("anit", 0): (0.75, 0.75)}
+    for (method, seed), (raw, worst) in found.items():
+        folder = tmp_path / "runs" / f"{method}-{seed}"
+        folder.mkdir(parents=True)
+        entry = {"instruction": "x", "dev_score": worst, "raw_dev_score": raw, "pdr": 1 - worst / raw,
+                 "origin": "char_typo:0.1@1"}
+        (folder / "worst.yaml").write_text(yaml.safe_dump({"tc": [entry, {**entry, "dev_score": 0.9}]}))
+    (tmp_path / "runs" / "it-0" / "near.yaml").write_text(yaml.safe_dump(
+        {"tc": [{"instruction": "y", "dev_score": 0.7, "raw_dev_score": 0.75, "pdr": 0.0667, "origin": "pad_rear"}]}))
+    (tmp_path / "runs" / "fgm-0").mkdir()                                      # trained, not attacked yet
+    rows = dev_attacks(tmp_path)
+    assert [(r["method"], r["case"], r["raw"][2]) for r in rows] == [("anit", "worst", 1), ("it", "worst", 2),
+                                                                     ("it", "near", 1)]
+    it = rows[1]
+    assert it["worst"][0] == pytest.approx(0.59375) and it["pdr"][0] == pytest.approx((1 / 6 + 0.25) / 2)
+    assert rows[0]["pdr"] == (0.0, 0.0, 1)
+    page = markdown({}, {}, [], [], [], [], CPU, rows)
+    assert "| tc | worst case | it | 2 | 0.750 ± 0.000 | 0.594 ± 0.044 | 0.208 ± 0.059 |" in page
+    assert "| tc | near worst case | it | 1 | 0.750 | 0.700 | 0.067 |" in page
+    assert "## What the attacks found on dev" not in markdown({}, {}, [], [], [], [], CPU)
+    assert headline([], {}, {}) == ("**No run is scored on test yet**; what the attacks found on dev, where they "
+                                    "finished, is on the page.")
