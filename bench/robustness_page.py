@@ -34,7 +34,9 @@ NOTES = [
     "model: choice scoring for classification, generation for extraction), and its worst instructions are scored on "
     "test. In the generation tables the classification worst case is therefore found by choice and scored by "
     "generation (a transfer across scoring rules), which can understate generation's worst case; the noisy and "
-    "held-out families show the generation spread directly.",
+    "held-out families show the generation spread directly. Its candidates include the 135M model's paraphrases, "
+    "whose meaning nothing checks (they often drift off the task), and opposites, which reverse it by design, so "
+    "this worst case can ask for another task; the near worst case keeps every candidate close to the raw wording.",
     "Intervals: paired bootstrap over test records (1,000 resamples), the same records for both instructions (PDR) or "
     "both models (vs it, on the same seed). A PDR interval above 0 is a drop the protocol can see on that seed.",
     "Wall times (train s) are one run each on the machine named above, measured while other work ran beside it "
