@@ -9,8 +9,9 @@
 #                                          # pack the work folder (without weights) into $OUT, to be
 #                                          # summarised here (--summarise-only)
 # A run the deadline cuts short is lost with the machine: its adapter (19 MB) is larger than a file a call returns.
-# Measured on 2026-12-04 (8 runs at once, 540 steps): it trains in ~210 s, anit in ~360 s, an attack takes ~90 s
-# and its near search ~60 s, and scoring test takes longer than the rest; so give a lease's calls to few runs.
+# Measured on 2026-12-04 (8 runs at once, 540 steps): it trains in ~210 s (0.39 s/step per run, about 5x the
+# throughput of one run alone at ~0.25 s/step, bench/gpu.py), anit in ~360 s, an attack takes ~90 s and its near
+# search ~60 s, and scoring test takes longer than the rest: no run finished within one 520 s call.
 set -uo pipefail
 SITE=/tmp/anit-site
 WORK=${WORK:-runs/bench-robustness-gpu}
