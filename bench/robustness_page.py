@@ -163,7 +163,9 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
                   "model has the same budget, so the methods compare.", "",
                   "| task | case | method | seeds | raw (dev) | worst (dev) | PDR (dev) |", "|" + "---|" * 7]
         lines += [f"| {d['task']} | {AGAINST[d['case']]} | {d['method']} | {d['raw'][2]} | {_fmt(d['raw'])} | "
-                  f"{_fmt(d['worst'])} | {_fmt(d['pdr'])} |" for d in dev] + [""]
+                  f"{_fmt(d['worst'])} | {_fmt(d['pdr'])}"
+                  + (f" ({d['pdr'][2]} seed{'s' if d['pdr'][2] > 1 else ''}: raw 0 on the others)"
+                     if 0 < d['pdr'][2] < d['raw'][2] else "") + " |" for d in dev] + [""]
     for scoring, per_dataset in ((s, t) for s, t in tables.items() if t):
         lines += [f"## Scored by {'generation' if scoring == 'generate' else 'choice'}", ""]
         for dataset, rows in per_dataset.items():

@@ -537,6 +537,13 @@ def test_the_attacks_on_dev_are_reported_per_method_before_test_is_scored(tmp_pa
     page = markdown({}, {}, [], [], [], [], CPU, rows)
     assert "| tc | worst case | it | 2 | 0.750 ± 0.000 | 0.594 ± 0.044 | 0.208 ± 0.059 |" in page
     assert "| tc | near worst case | it | 1 | 0.750 | 0.700 | 0.067 |" in page
+    zero = tmp_path / "runs" / "it-2"
+    zero.mkdir()
+    (zero / "worst.yaml").write_text(yaml.safe_dump(
+        {"tc": [{"instruction": "z", "dev_score": 0.0, "raw_dev_score": 0.0, "pdr": None, "origin": "pad_rear"}]}))
+    page = markdown({}, {}, [], [], [], [], CPU, dev_attacks(tmp_path))
+    assert "| tc | worst case | it | 3 | 0.500 ± 0.433 | 0.396 ± 0.344 | 0.208 ± 0.059 (2 seeds: raw 0 on the " \
+           "others) |" in page
     assert "## What the attacks found on dev" not in markdown({}, {}, [], [], [], [], CPU)
     assert headline([], {}, {}) == ("**No run is scored on test yet**; what the attacks found on dev, where they "
                                     "finished, is on the page.")
