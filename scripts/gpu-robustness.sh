@@ -11,7 +11,9 @@
 # A run the deadline cuts short is lost with the machine: its adapter (19 MB) is larger than a file a call returns.
 # Measured on 2026-12-04 (8 runs at once, 540 steps): it trains in ~210 s (0.39 s/step per run, about 5x the
 # throughput of one run alone at ~0.25 s/step, bench/gpu.py), anit in ~360 s, an attack takes ~90 s and its near
-# search ~60 s, and scoring test takes longer than the rest: no run finished within one 520 s call.
+# search ~60 s, and scoring test takes longer than the rest: no run finished within one 520 s call. So JOBS is 6 by
+# default (it and anit on three seeds, the verdict's runs), and a lease's time left after the first run call goes
+# to a second one on the still-warm machine, which resumes the runs where they stopped.
 set -uo pipefail
 SITE=/tmp/anit-site
 WORK=${WORK:-runs/bench-robustness-gpu}
@@ -48,7 +50,7 @@ run)
   fi
   echo "$(cat /tmp/gguf.sha256)  $GGUF" | sha256sum -c || exit 1     # a later call on the warm machine reuses it
   timeout "${DEADLINE:-530}" python3 -m bench.robustness --steps 540 --work "$WORK" --name robustness-gpu \
-    --jobs "${JOBS:-8}" 2>&1 | grep -v -E "it/s\]|s/it\]|Warning|warn" | tail -60
+    --jobs "${JOBS:-6}" 2>&1 | grep -v -E "it/s\]|s/it\]|Warning|warn" | tail -60
   tar czf "$OUT/robustness-gpu.tgz" --exclude='*.safetensors' --exclude='checkpoint-*' --exclude='tokenizer*' \
     --exclude='training_args.bin' --exclude='chat_template.jinja' "$WORK"
   ls -la "$OUT"
