@@ -148,11 +148,11 @@ def block(robustness: dict[str, Any] | None, speed: dict[str, Any] | None, image
                       "generate") else ""), ""]
     if robustness.get("headline_matched", {}).get("generate"):
         lines += [robustness["headline_matched"]["generate"], ""]
+    if robustness.get("alike"):
+        lines += ["Methods that answer alike (same seed, raw instruction, by generation): "
+                  + " ".join(robustness["alike"]), ""]
     lines += answer_table(robustness)
     lines += family_tables(robustness, step_costs(speed))
-    if robustness.get("alike"):
-        lines += ["", "Methods that answer alike (same seed, raw instruction, by generation): "
-                  + " ".join(robustness["alike"])]
     if image:
         lines += ["", f"![scores per method and condition]({image})"]
     if others:

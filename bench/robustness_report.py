@@ -349,6 +349,12 @@ ALIKE = 0.99
 """The share of raw answers two methods must give alike to be named as answering alike."""
 
 
+SETS_APART = {frozenset(("anit", "fgm")): "anit's response to distortion (fgm perturbs every sample at one strength)",
+              frozenset(("anit", "anit-step")): "scaling the ascent step with distortion too",
+              frozenset(("it", "it-matched")): "3x the steps"}
+"""What alone sets two methods of the benchmark apart (the same data, steps and LoRA otherwise)."""
+
+
 def alike(work: Path, scoring: str = "generate", share: float = ALIKE) -> list[str]:
     """Pairs of methods trained on the same seed that give the same raw answer on at least ``share`` of the
     records: where that holds, what sets them apart made no difference to what they answer."""
@@ -361,7 +367,9 @@ def alike(work: Path, scoring: str = "generate", share: float = ALIKE) -> list[s
                         for n in (a, b))
         same = [mine[i] == theirs[i] for i in mine.keys() & theirs.keys()]
         if same and statistics.fmean(same) >= share:
-            lines.append(f"{a} and {b} give the same raw answer on {sum(same)} of {len(same)} test records.")
+            apart = SETS_APART.get(frozenset((a.rsplit("-", 1)[0], b.rsplit("-", 1)[0])))
+            lines.append(f"{a} and {b} give the same raw answer on {sum(same)} of {len(same)} test records"
+                         + (f": {apart} made no difference to what they answer on that seed" if apart else "") + ".")
     return lines
 
 

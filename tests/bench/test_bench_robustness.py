@@ -144,6 +144,9 @@ def test_alike_names_methods_of_one_seed_that_answer_the_same(tmp_path):
     _run(tmp_path, "it-1", 16, 8)       # another seed: never compared
     assert alike(tmp_path) == ["anit-0 and it-0 give the same raw answer on 20 of 20 test records."]
     assert len(alike(tmp_path, share=0.95)) == 3
+    assert ("anit-0 and fgm-0 give the same raw answer on 19 of 20 test records: anit's response to distortion (fgm "
+            "perturbs every sample at one strength) made no difference to what they answer on that seed.") in alike(
+        tmp_path, share=0.95)
 
 
 def test_a_work_folder_keeps_its_protocol_and_refuses_another(tmp_path):
