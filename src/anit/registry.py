@@ -42,7 +42,7 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             known = ", ".join(sorted(self._items)) or "(none)"
-            close = ([known for known in self._items if known.lower() == str(name).lower()]
+            close = ([other for other in self._items if other.lower() == str(name).lower()]
                      or difflib.get_close_matches(str(name), list(self._items), n=1))
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise AnitError(f"unknown {self.kind} {name!r}; known: {known}{hint} (your own: name the module that "
