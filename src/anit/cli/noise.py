@@ -25,7 +25,8 @@ app = typer.Typer(help="Noisy instructions and their semantic distortion.", no_a
 
 @dataclass
 class NoiseConfig(Pluggable):
-    input: str = option("prepared.jsonl", "Prepared records (from `anit data prepare`).", flag="--in")
+    input: str = option("prepared.jsonl", "Records: from `anit data prepare`, or your own JSONL (the README's Data).",
+                        flag="--in")
     noise: list[str] = option(["random_replace:0.2"], "Noise types with rates, name:rate (repeatable).")
     mix: str = option("per-type", "per-type: one noisy copy per type; per-example: one type drawn per record.",
                       choices=("per-type", "per-example"))

@@ -70,7 +70,7 @@ class ModelOptions(Pluggable):
 
 @dataclass
 class EvalConfig(ModelOptions):
-    data: str = option("test.jsonl", "Test records (prepared or noisy JSONL).")
+    data: str = option("test.jsonl", "Test records: prepared, noisy, or your own JSONL (see the README's Data).")
     instructions: list[str] = option(["raw"], "raw, noisy, unseen, unseen-pool or a YAML/JSON file of instructions "
                                               "per task, e.g. the worst.yaml of `anit attack` (repeatable).")
     limit: Optional[int] = option(None, "Evaluate the first N distinct records.", min=1)
