@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from anit.jsonl import read_jsonl
+from anit.tasks import TASKS
 
 TYPES: dict[str, tuple[type, ...]] = {
     "id": (str, int), "dataset": (str,), "task": (str,), "instruction": (str,), "question": (str,),
@@ -38,16 +39,10 @@ _NAMES = {str: "text", int: "a number", float: "a number", list: "a list", dict:
 
 def problem(record: dict[str, Any], fields: Iterable[str]) -> str | None:
     """What is wrong with ``record`` for a stage that reads ``fields`` (plus any noise fields it holds), or None."""
-    from anit.errors import AnitError
-    from anit.tasks import TASKS
-
     fields = tuple(fields)
     task = record.get("task")
     if "task" in fields and isinstance(task, str) and task not in TASKS:
-        try:
-            TASKS.get(task)
-        except AnitError as unknown:
-            return f"field 'task': {unknown}"
+        return f"field 'task': {TASKS.unknown(task)}"
     missing = [name for name in fields if name not in record]
     if missing:
         return f"missing field(s) {', '.join(missing)}"
@@ -68,8 +63,6 @@ def completed(record: dict[str, Any]) -> dict[str, Any]:
     ``format`` (the task's wording), ``instruction`` (its raw instruction) and ``gold`` (its parser's reading of
     ``output``, which gives back exactly the gold of every prepared record). So a record written by hand needs only
     ``id``, ``dataset``, ``task``, ``options``, ``input`` and ``output``."""
-    from anit.tasks import TASKS
-
     name = record.get("task")
     if not isinstance(name, str) or name not in TASKS:
         return record

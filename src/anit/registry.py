@@ -41,12 +41,16 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            known = ", ".join(sorted(self._items)) or "(none)"
-            close = ([other for other in self._items if other.lower() == str(name).lower()]
-                     or difflib.get_close_matches(str(name), list(self._items), n=1))
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise AnitError(f"unknown {self.kind} {name!r}; known: {known}{hint} (your own: name the module that "
-                            "registers it with --plugins)") from None
+            raise AnitError(self.unknown(name)) from None
+
+    def unknown(self, name: str) -> str:
+        """What is said of a ``name`` not registered: the known names, the closest one, and how to add your own."""
+        known = ", ".join(sorted(self._items)) or "(none)"
+        close = ([other for other in self._items if other.lower() == str(name).lower()]
+                 or difflib.get_close_matches(str(name), list(self._items), n=1))
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return (f"unknown {self.kind} {name!r}; known: {known}{hint} (your own: name the module that registers it "
+                "with --plugins)")
 
     def names(self) -> list[str]:
         return list(self._items)
