@@ -54,14 +54,20 @@ NEAR_NOTE = ("Near worst case: the same search with the same budget, among candi
 """Read with the tables where a run was scored under its near worst case."""
 
 
+def judged_on(verdicts: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """The verdicts where the protocol sees it's drop, and the datasets among them where ANIT meets and fails the
+    goal."""
+    seen = [v for v in verdicts if v["seen"]]
+    return (seen, [v["dataset"] for v in seen if v["outcome"] == MEETS],
+            [v["dataset"] for v in seen if v["outcome"] == FAILS])
+
+
 def headline(verdicts: list[dict[str, Any]], settings: dict[str, Any], ran: dict[str, int]) -> str:
     """The answer in one sentence: on how many datasets the protocol sees it's drop and, there, where ANIT meets
     the goal; with how much of the protocol has run (``ran``: method -> seeds finished)."""
     if not verdicts:
         return "**No run is scored on test yet**; what the attacks found on dev, where they finished, is on the page."
-    seen = [v for v in verdicts if v["seen"]]
-    meets = [v["dataset"] for v in seen if v["outcome"] == MEETS]
-    fails = [v["dataset"] for v in seen if v["outcome"] == FAILS]
+    seen, meets, fails = judged_on(verdicts)
     done = ", ".join(f"{method} {n}" for method, n in ran.items() if n)
     goal = "the goal (at most half of `it`'s drop, raw score not lower)"
     judged = (f"ANIT meets {goal} on {', '.join(meets)}" + (f" and not on {', '.join(fails)}" if fails else "")
@@ -78,9 +84,7 @@ def headline(verdicts: list[dict[str, Any]], settings: dict[str, Any], ran: dict
 def near_headline(verdicts: list[dict[str, Any]], settings: dict[str, Any]) -> str:
     """The near worst case's answer in one sentence, as :func:`headline` words the unbounded one ("" where no
     dataset has it measured)."""
-    seen = [v for v in verdicts if v["seen"]]
-    meets = [v["dataset"] for v in seen if v["outcome"] == MEETS]
-    fails = [v["dataset"] for v in seen if v["outcome"] == FAILS]
+    seen, meets, fails = judged_on(verdicts)
     measured = [v for v in verdicts if v["measured"]]
     if not measured:
         return ""
@@ -255,11 +259,8 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in settings.items()}
     if (work / "protocol.json").exists():
         settings.update(json.loads((work / "protocol.json").read_text()))
-    ran = work / "command.json"
-    here = this_command()
-    if not settings.get("summarise_only"):
-        write_json(ran, {"command": here})
-    settings["command"] = json.loads(ran.read_text())["command"] if ran.exists() else here
+    ran = work / "command.json"           # written when the runs start (bench.robustness.main)
+    settings["command"] = json.loads(ran.read_text())["command"] if ran.exists() else this_command()
     tables = {scoring: table(work, scoring) for scoring in ("generate", "choice")}
     verdicts = {s: [verdict(d, rows) for d, rows in t.items()] for s, t in tables.items()}
     near = {s: [verdict(d, rows, "near") for d, rows in t.items()] for s, t in tables.items()}
