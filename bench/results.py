@@ -4,7 +4,8 @@
 
 One table per task family: methods x {raw, held-out instructions (mean), noisy (mean), worst-case PDR}, mean ± std
 over seeds (generation scoring, the paper's protocol), and each method's training step cost as x ``it`` from the
-speed benchmark; one plot of the scores with error bars; one plain sentence per dataset from the verdicts.
+speed benchmark; one picture of each method's worst-case drop rate against the goal (docs/answer.png), one plot of
+the scores with error bars; one plain sentence per dataset from the verdicts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from anit.report.versus import difference
+from bench.answer_figure import answer_plot, answer_points
 from bench.common import run_benchmark
 from bench.robustness_page import other_runs
 
@@ -132,7 +134,9 @@ def plot(robustness: dict[str, Any], path: Path, scoring: str = "generate") -> b
 
 
 def block(robustness: dict[str, Any] | None, speed: dict[str, Any] | None, image: str | None,
-          others: list[str] | None = None) -> str:
+          others: list[str] | None = None, answer: str | None = None) -> str:
+    """The README's Results block: the headlines, ``answer`` (the picture of each method's drop rate) under them,
+    the answer table, the tables per task family and ``image`` (the scores)."""
     if not robustness:
         return "\n".join([START, "No robustness benchmark has run yet: `python -m bench.robustness`.", END])
     settings = robustness["settings"]
@@ -148,6 +152,12 @@ def block(robustness: dict[str, Any] | None, speed: dict[str, Any] | None, image
                       "generate") else ""), ""]
     if robustness.get("headline_matched", {}).get("generate"):
         lines += [robustness["headline_matched"]["generate"], ""]
+    if answer:
+        lines += [f"![worst-case drop rate per method and dataset, with the goal's band]({answer})", "",
+                  "Each dot is a method's drop rate under its own worst instruction (square: the worst near the raw "
+                  "wording), mean over its seeds (in brackets; raw: its mean raw score) with the paired 95% "
+                  "interval; left of the green band's edge is at most half of `it`'s worst-case drop (dashed: half "
+                  "of its near worst-case drop); the titles give the worst case's verdicts.", ""]
     if robustness.get("alike"):
         lines += ["Methods that answer alike (same seed, raw instruction, by generation): "
                   + " ".join(robustness["alike"]), ""]
@@ -177,8 +187,10 @@ def main() -> None:
     robustness = load(ROOT / "docs" / "benchmarks" / "robustness.json")
     speed = load(ROOT / "docs" / "benchmarks" / "speed.json")
     image = "docs/results.png" if robustness and plot(robustness, ROOT / "docs" / "results.png") else None
+    answer = ("docs/answer.png" if robustness and answer_plot(answer_points(robustness), ROOT / "docs" / "answer.png")
+              else None)
     others = other_runs(ROOT / "docs" / "benchmarks", "docs/benchmarks/")
-    update_readme(ROOT / "README.md", block(robustness, speed, image, others))
+    update_readme(ROOT / "README.md", block(robustness, speed, image, others, answer))
 
 
 if __name__ == "__main__":

@@ -105,7 +105,11 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     assert text.startswith(START) and text.endswith(END)
     assert "**Classification (accuracy)**" in text
     assert "| sst2 | it | 2 | 0.850 ± 0.071 | - | - | 0.417 ± 0.118 | - | 1.00x it |" in text
-    assert "![scores per method and condition](docs/results.png)" in text
+    assert "![scores per method and condition](docs/results.png)" in text and "docs/answer.png" not in text
+    # the picture of the drops sits right under the answer, above the tables
+    pictured = block({**robustness, "headline": {"generate": "**Answer so far: ...**"}}, speed, "docs/results.png",
+                     answer="docs/answer.png")
+    assert pictured.index("**Answer so far") < pictured.index("(docs/answer.png)") < pictured.index("| dataset |")
     # the answer at a glance: it's drop seen on both seeds, the goal not judged until anit runs
     assert "| sst2 | 0.417 [+0.24, +0.64] | - | - | - | - | not judged / - |" in text
     assert "at anit's compute" not in text      # no it-matched yet: nothing to say
@@ -550,3 +554,35 @@ def test_the_attacks_on_dev_are_reported_per_method_before_test_is_scored(tmp_pa
     assert "## What the attacks found on dev" not in markdown({}, {}, [], [], [], [], CPU)
     assert headline([], {}, {}) == ("**No run is scored on test yet**; what the attacks found on dev, where they "
                                     "finished, is on the page.")
+
+
+def test_the_answer_picture_shows_each_methods_drop_against_the_goal_and_both_verdicts(tmp_path):
+    from bench.answer_figure import answer_points
+
+    def robustness(work):
+        rows = table(work, "generate")
+        return {"tables": {"generate": rows}, "verdicts": {"generate": [verdict(d, r) for d, r in rows.items()]}}
+
+    _run(tmp_path, "anit-0", 16, 14)
+    _run(tmp_path, "it-matched-0", 16, 8)
+    _run(tmp_path, "it-0", 16, 8)
+    _run(tmp_path, "noisy_it-0", 0, 0)            # raw 0: no drop rate, so no dot
+    points = answer_points(robustness(tmp_path))["sst2"]
+    assert [row["method"] for row in points["rows"]] == ["it", "anit", "it-matched"]
+    it, anit, _ = points["rows"]
+    assert it["worst"][0] == pytest.approx(0.5) and anit["worst"][0] == pytest.approx(0.125)
+    assert it["worst"][1] > 0 and anit["worst"][1] <= 0.125 <= anit["worst"][2] and it["near"] is None
+    assert it["raw"] == pytest.approx(0.8) and anit["seeds"] == [0]
+    assert points["goal"] == pytest.approx(0.25) and points["goal_near"] is None
+    assert points["vs_it"] == MEETS and points["vs_matched"] == "meets"
+    # at anit's compute it scores higher raw: anit halves its drop but its raw score is lower
+    _run(tmp_path / "b", "it-0", 16, 8)
+    _run(tmp_path / "b", "it-matched-0", 20, 10)
+    _run(tmp_path / "b", "anit-0", 12, 11)
+    lower = answer_points(robustness(tmp_path / "b"))["sst2"]
+    assert lower["vs_matched"] == "fails (raw lower)" and lower["vs_it"] == FAILS
+    # where it's own drop is not seen there is no goal to draw
+    _run(tmp_path / "c", "it-0", 16, 15)
+    _run(tmp_path / "c", "anit-0", 16, 16)
+    unseen = answer_points(robustness(tmp_path / "c"))["sst2"]
+    assert unseen["goal"] is None and unseen["vs_it"] == NOT_JUDGED and unseen["vs_matched"] is None
