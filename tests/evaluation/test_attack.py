@@ -237,11 +237,15 @@ def test_attack_on_data_the_raw_instruction_gets_all_wrong_says_it_finds_no_wors
     wrong = [{**r, "gold": other, "output": other} for r in RECORDS
              for other in r["options"] if other != answered[r["id"]]]
     data.write_text("".join(json.dumps(r) + "\n" for r in wrong))
-    result = runner.invoke(app, ["attack", "--model", str(tiny_model), "--data", str(data), "--budget", "3",
+    result = runner.invoke(app, ["attack", "--model", str(tiny_model), "--data", str(data), "--budget", "20",
                                  "--rewrites", "0", "--top-k", "2", "--scoring", "choice",
                                  "--out", str(tmp_path / "a")])
     assert result.exit_code == 0, result.output
     assert "tc: raw dev score 0.000 on 6 records" in result.output
+    # the search stops as soon as two candidates score 0 too: none can score lower
+    scored = [c["score"] for c in map(json.loads, (tmp_path / "a" / "candidates.jsonl").open()) if c["origin"] != "raw"]
+    assert len(scored) < 20 and scored.count(0.0) == 2 and scored[-1] == 0.0
+    assert f"the worst 2 score 0, the lowest possible, so the search stopped after {len(scored)} of 20" in result.output
     assert "no candidate can score lower and this ranking finds no worst case" in result.output
     assert "no candidate scored below the raw instruction" not in result.output
     assert result.output.count("PDR -") == 2
@@ -339,3 +343,38 @@ def test_attack_refuses_bad_input_before_loading_a_model(tmp_path):
         load_config(AttackConfig, overrides={"noises": ["char_typo", "paraphrase"]})
     with pytest.raises(AnitError, match="unknown noise type 'shouting'"):
         load_config(AttackConfig, overrides={"noises": ["shouting"]})
+
+
+def test_search_stops_once_the_worst_k_score_zero_with_the_ranking_the_full_budget_gives():
+    """Scores are accuracy or F1, never below 0: once the worst k are at 0 a later candidate can only tie, and ties
+    keep their order, so stopping there ranks the worst k as spending the whole budget does."""
+    zero = {"op2", "op5", "op6", "op9"}
+
+    def scorer(calls):
+        def evaluate(c, threshold):
+            calls.append(c.origin)
+            c.score, c.scored, c.complete = (0.0 if c.origin in zero else 0.5), 10, True
+            return c
+        return evaluate
+
+    def pool():
+        return [Candidate(f"rule {k}", f"op{k}") for k in range(12)]
+
+    for seed in range(4):
+        calls: list[str] = []
+        stopped = search(scorer(calls), pool(), lambda parent, depth: [], budget=12, top_k=2, beam=2,
+                         rng=random.Random(seed))
+        # spending the budget scores the whole pool in its shuffled order, and the stable ranking keeps the first
+        # two at 0 in front
+        drawn = pool()
+        random.Random(seed).shuffle(drawn)
+        assert [c.origin for c in stopped[:2]] == [c.origin for c in drawn if c.origin in zero][:2]
+        # it stopped right after the second candidate at 0
+        assert calls == [c.origin for c in drawn][:len(calls)] and len(calls) < 12
+        assert sum(origin in zero for origin in calls) == 2 and calls[-1] in zero
+    # the user's own instructions are all scored, even after the worst k reached 0
+    calls = []
+    own = [Candidate("mine a", "op2"), Candidate("mine b", "op5"), Candidate("mine c", "file-2")]
+    search(scorer(calls), pool(), lambda parent, depth: [], budget=12, top_k=2, beam=2, rng=random.Random(0),
+           pinned=own)
+    assert calls == ["op2", "op5", "file-2"]

@@ -106,6 +106,9 @@ def attack(cfg: AttackConfig) -> None:
         if cfg.max_distortion is not None:
             typer.echo(f"  {result['outside_bound']} candidates beyond distortion {cfg.max_distortion:g} were not "
                        "scored")
+        if result["at_floor"]:
+            typer.echo(f"  the worst {cfg.top_k} score 0, the lowest possible, so the search stopped after "
+                       f"{result['evaluated']} of {cfg.budget} candidates")
         if not result["raw_dev_score"]:
             typer.echo("  note: the raw instruction scores 0 on dev, so no candidate can score lower and this ranking "
                        "finds no worst case (use more dev records, or a model that scores above 0); PDR is undefined")

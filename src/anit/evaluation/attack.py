@@ -167,7 +167,9 @@ def search(evaluate: Callable[[Candidate, float | None], Candidate], first: Sequ
     """The budgeted search: up to ``budget`` evaluations. The ``pinned`` candidates (a user's own instructions) run
     first, in their order; round 0 then draws from ``first`` (shuffled with ``rng``, at most two thirds of the
     budget left when there are more candidates than that), then rounds ``expand`` the ``beam`` worst with a further
-    operation (the rest of round 0 queues behind the first of them). Returns every scored candidate, worst first."""
+    operation (the rest of round 0 queues behind the first of them). Once the user's candidates ran and the worst
+    ``top_k`` score 0, the lowest any score can be, the search stops: a later candidate could only tie, and ties
+    keep the order they were scored in. Returns every scored candidate, worst first."""
     seen: set[str] = set()
     ahead = unique(pinned, seen)
     pool = unique(first, seen)
@@ -177,9 +179,12 @@ def search(evaluate: Callable[[Candidate, float | None], Candidate], first: Sequ
     opening, rest = ahead + pool[:cut], pool[cut:]
     scored: list[Candidate] = []
 
+    def spent() -> bool:
+        return len(scored) >= budget or (len(scored) >= len(ahead) and threshold_of(scored, top_k) == 0)
+
     def run(batch: Iterator[Candidate]) -> None:
         for candidate in batch:
-            if len(scored) >= budget:
+            if spent():
                 return
             done = evaluate(candidate, threshold_of(scored, top_k))
             scored.append(done)
@@ -187,7 +192,7 @@ def search(evaluate: Callable[[Candidate, float | None], Candidate], first: Sequ
 
     run(iter(opening))
     depth = 1
-    while len(scored) < budget:
+    while not spent():
         worst = sorted((c for c in scored if c.complete), key=lambda c: c.score)[:beam]
         grown = unique([child for parent in worst for child in expand(parent, depth)], seen)
         rng.shuffle(grown)
@@ -383,7 +388,8 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
              "family": candidate_family(c.origin), "distortion": {scorer.name: d}}
             for c, d in zip(complete, distortion)]
     return {"raw_instruction": base, "raw_instructions": bases, "raw_dev_score": raw.score, "dev_records": raw.scored,
-            "evaluated": len(ranked), "newly_scored": fresh, "stopped_early": sum(not c.complete for c in ranked),
+            "evaluated": len(ranked), "at_floor": len(ranked) < cfg.budget and threshold_of(ranked, cfg.top_k) == 0,
+            "newly_scored": fresh, "stopped_early": sum(not c.complete for c in ranked),
             "outside_bound": outside, "own": len(own),
             "own_scored": len({c.key for c in own} & {c.key for c in ranked}), "seconds": time.perf_counter() - started,
             "ranked": rows}
