@@ -134,7 +134,22 @@ def test_report_compares_each_method_with_a_baseline_on_the_same_records(tmp_pat
     # it's drop 0.5 is seen; anit's 1/7 is under half of it and its raw score (0.7 against 0.8) is not lower
     # beyond the interval of 20 records
     assert glance["unseen"][7] == "**meets the goal**: at most half of it's drop, raw not lower"
+    from anit.report.versus import against, glance_points
+
+    assert report.index("![each method's drop rate against it's, with the goal's band](drops.png)") < report.index(
+        "| dataset | method | instructions |")
+    folders = {name: tmp_path / "runs" / name for name in ("it", "anit")}
+    results = {name: json.loads((folder / "metrics.json").read_text()) for name, folder in folders.items()}
+    panels = glance_points("it", against("it", results, folders, {"sst2": "tc"}))
+    assert list(panels) == ["sst2: noisy (pooled)", "sst2: unseen"]
+    unseen = panels["sst2: unseen"]
+    assert [row["label"] for row in unseen["rows"]] == ["it", "anit: meets"]
+    assert unseen["rows"][0]["marks"]["PDR"][0] == pytest.approx(0.5, abs=5e-4) and unseen["band"] == pytest.approx(
+        0.25, abs=5e-4)
+    value, low, high = unseen["rows"][1]["marks"]["PDR"]
+    assert value == pytest.approx(1 - 0.6 / 0.7, abs=5e-4) and low <= value <= high
     page = (tmp_path / "report" / "report.html").read_text()
+    assert page.count("data:image/png;base64") >= 2
     assert "<strong>meets the goal</strong>: at most half of it&#x27;s drop" in page and "**" not in page
     with pytest.raises(AnitError, match="--baseline zero-shot: no result folder of that name; the names are anit, it"):
         write_report([tmp_path / "runs"], tmp_path / "report", baseline="zero-shot")
@@ -155,3 +170,28 @@ def test_reading_says_the_goal_and_the_direction(theirs, mine, diff, raw_high, e
     found = {"theirs_pdr": theirs[0], "theirs_low": theirs[1], "mine_pdr": mine,
              "pdr_diff": diff[0], "pdr_low": diff[1], "pdr_high": diff[2]}
     assert reading("it", {"raw_high": raw_high}, found) == expected
+
+
+def test_drops_plot_shades_the_goal_only_where_there_is_one_and_wraps_four_panels_to_a_row(tmp_path):
+    import numpy as np
+    from matplotlib.colors import to_rgb
+    from matplotlib.image import imread
+
+    from anit.report.plots import GOAL_COLOUR, drops_plot
+
+    def panel(band):
+        return {"band": band, "rows": [{"label": "it", "colour": "#444444", "marks": {"PDR": (0.4, 0.2, 0.6)}},
+                                       {"label": "anit", "colour": None, "marks": {"PDR": (0.1, -0.1, 0.3)}}]}
+
+    def green_share(path):
+        pixels = imread(path)[..., :3]
+        return float(np.mean(np.all(np.abs(pixels - np.array(to_rgb(GOAL_COLOUR))) < 0.02, axis=-1)))
+
+    shaded = drops_plot(tmp_path / "a.png", {"sst2": panel(0.2)}, "goal")
+    bare = drops_plot(tmp_path / "b.png", {"sst2": panel(None)}, "goal")
+    wider = drops_plot(tmp_path / "c.png", {"sst2": panel(0.3)}, "goal")
+    assert green_share(bare) == 0 < green_share(shaded) < green_share(wider)
+    one, six = imread(shaded).shape, imread(drops_plot(tmp_path / "d.png", {f"d{i}": panel(0.2) for i in range(6)},
+                                                      "goal")).shape
+    assert six[1] == pytest.approx(4 * one[1], rel=0.05) and six[0] > 1.5 * one[0]
+    assert drops_plot(tmp_path / "e.png", {}, "goal") is None

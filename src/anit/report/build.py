@@ -19,9 +19,9 @@ from typing import Any, Sequence
 
 from anit.errors import AnitError
 from anit.jsonl import read_jsonl
-from anit.report.plots import distortion_plot, sensitivity_plot, training_plot
+from anit.report.plots import distortion_plot, drops_plot, sensitivity_plot, training_plot
 from anit.report.tables import datasets_of, detail_table, distortion_bins, summary_table
-from anit.report.versus import against, glance_table, versus_table
+from anit.report.versus import against, glance_points, glance_table, versus_table
 from anit.tasks import TASKS
 
 
@@ -134,9 +134,15 @@ def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) 
                 f"drew). The goal: a worst-case drop rate at most half of {baseline}'s, the raw score not lower beyond "
                 f"the paired interval; judged where {baseline}'s drop is seen (its interval above 0). Paired bootstrap "
                 "95% intervals.")
-        md += [f"## At a glance: against {baseline}", "", said, ""] + _md_table(glance)
-        body += [f"<h2>At a glance: against {html.escape(baseline)}</h2><p>{html.escape(said)}</p>",
-                 _html_table(glance)]
+        picture = drops_plot(out / "drops.png", glance_points(baseline, compared),
+                             f"goal: at most half of {baseline}'s drop")
+        md += [f"## At a glance: against {baseline}", "", said, ""]
+        body += [f"<h2>At a glance: against {html.escape(baseline)}</h2><p>{html.escape(said)}</p>"]
+        if picture:
+            md += [f"![each method's drop rate against {baseline}'s, with the goal's band]({picture.name})", ""]
+            body.append(_embedded(picture))
+        md += _md_table(glance)
+        body.append(_html_table(glance))
     binned = distortion_bins(noisy_rows, datasets)
     for dataset in datasets:
         summary, detail = summary_table(results, dataset), detail_table(results, dataset)

@@ -19,8 +19,9 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
+def _save(fig: Any, path: Path, bottom: float = 0.0) -> Path:
+    """Lay out (leaving ``bottom`` of the height to a legend below the panels) and write ``path``."""
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     fig.savefig(path, dpi=90)
     _pyplot().close(fig)
     return path
@@ -108,3 +109,64 @@ def training_plot(out: Path, summaries: dict[str, Any]) -> Path | None:
     if adv_ax.lines:
         adv_ax.legend(fontsize=7)
     return _save(fig, out / "training_loss.png")
+
+
+MARKS = (("o", True), ("s", False), ("^", True), ("D", False))
+"""Marker and whether it is filled, for each series of :func:`drops_plot` in the order they first appear."""
+GOAL_COLOUR, GREY = "#d3f9d8", "#adb5bd"
+
+
+def drops_plot(path: Path, panels: dict[str, dict[str, Any]], band_label: str, line_label: str | None = None
+               ) -> Path | None:
+    """Drop rates (PDR) with their intervals, one panel per key of ``panels`` (four to a row): a panel's ``rows``,
+    top to bottom, each a ``label``, a ``colour`` (None: grey) and ``marks`` (series -> (value, low, high)); its
+    ``band`` shades from the axis' left edge to that PDR (the goal, ``band_label``) and ``line`` draws a dashed one
+    (``line_label``); either None where there is none. An interval reaching below -0.5 is cut at the axis."""
+    if not panels:
+        return None
+    plt = _pyplot()
+    series = list(dict.fromkeys(name for p in panels.values() for row in p["rows"] for name in row["marks"]))
+    style = {name: MARKS[k % len(MARKS)] for k, name in enumerate(series)}
+    spread = len(series) > 1
+    columns = min(len(panels), 4)
+    grid = -(-len(panels) // columns)
+    tall = max(len(p["rows"]) for p in panels.values())
+    fig, axes = plt.subplots(grid, columns, figsize=(4.0 * columns, (0.45 * tall + 1.4) * grid + 0.4),
+                             squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (title, panel) in zip(axes.flat, panels.items()):
+        rows = panel["rows"]
+        ys = list(range(len(rows)))[::-1]
+        lows = [mark[1] for row in rows for mark in row["marks"].values() if mark[1] is not None]
+        left = max(-0.5, min(lows + [0.0]) - 0.05)
+        if panel.get("band") is not None:
+            ax.axvspan(left, panel["band"], color=GOAL_COLOUR, zorder=0)
+        if panel.get("line") is not None:
+            ax.axvline(panel["line"], color="#2b8a3e", lw=1, ls="--", zorder=1)
+        ax.axvline(0, color="#999999", lw=0.8, zorder=1)
+        for y, row in zip(ys, rows):
+            colour = row.get("colour") or GREY
+            for name, (value, low, high) in row["marks"].items():
+                at = y + (0.12 - 0.24 * series.index(name) / max(len(series) - 1, 1) if spread else 0)
+                if low is not None:
+                    ax.plot([low, high], [at, at], color=colour, lw=1.6, zorder=2)
+                marker, filled = style[name]
+                ax.plot([value], [at], marker=marker, color=colour, markerfacecolor=colour if filled else "white",
+                        ms=6, zorder=3)
+        ax.set_yticks(ys, [row["label"] for row in rows], fontsize=8)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        ax.set_xlim(left=left)
+        ax.set_xlabel("PDR = 1 − worst/raw (lower: more robust)", fontsize=8)
+        ax.set_title(title, fontsize=9)
+    handles = [plt.Line2D([], [], marker=style[name][0], color="#444444", lw=1.6,
+                          markerfacecolor="#444444" if style[name][1] else "white", label=name)
+               for name in (series if spread else [])]
+    if any(p.get("band") is not None for p in panels.values()):
+        handles.append(plt.Rectangle((0, 0), 1, 1, color=GOAL_COLOUR, label=band_label))
+    if line_label and any(p.get("line") is not None for p in panels.values()):
+        handles.append(plt.Line2D([], [], color="#2b8a3e", ls="--", label=line_label))
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return _save(fig, path, bottom=0.6 / fig.get_size_inches()[1])

@@ -111,6 +111,11 @@ def goal(base_pdr: float, base_low: float, pdr: float | None, raw_high: float | 
     return RAW_LOWER if raw_high is not None and raw_high < 0 else MET
 
 
+GOAL_SHORT = {MET: "meets", OVER_HALF: "fails (over half its drop)", RAW_LOWER: "fails (raw lower)",
+              NO_SCORE: "fails (raw 0)", NOT_SEEN: "not judged (no drop seen)"}
+"""Each outcome of :func:`goal`, short enough for a plot's label."""
+
+
 def difference(found: dict[str, Any] | None, key: str) -> str:
     """``found[key_diff]`` with its interval ``[key_low, key_high]`` as text (``+0.012 [-0.030, +0.051]``): the
     interval left out where it is None, ``-`` where there is no difference."""
@@ -151,6 +156,29 @@ def glance_table(baseline: str, compared: dict[str, dict[str, dict[str, Any]]]) 
                 table.append([dataset, method, name, _pdr(found, "theirs"), _pdr(found, "mine"),
                               difference(found, "pdr"), difference(row, "raw"), reading(baseline, row, found)])
     return table
+
+
+def glance_points(baseline: str, compared: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """What the glance picture draws (:func:`anit.report.plots.drops_plot`), one panel per dataset and family of
+    instructions: the baseline's drop rate (as the first method's comparison measured it, on the records they
+    share) and each method's, each as (PDR, low, high) of its paired interval, labelled with the :func:`goal`'s
+    outcome; the goal's ``band`` (half the baseline's drop) where its drop is seen."""
+    panels: dict[str, dict[str, Any]] = {}
+    for dataset, rows in compared.items():
+        for name in sorted({name for row in rows.values() for name in row["families"]}):
+            found = {method: (row, row["families"][name]) for method, row in rows.items() if name in row["families"]}
+            first = next(iter(found.values()))[1]
+            base = first["theirs_pdr"], first["theirs_low"], first["theirs_high"]
+            marks = [{"label": baseline, "colour": "#444444", "marks": {"PDR": base} if base[0] is not None else {}}]
+            for method, (row, one) in found.items():
+                said = GOAL_SHORT[goal(base[0], base[1], one["mine_pdr"], row["raw_high"])] if base[1] is not None \
+                    else "-"
+                marks.append({"label": f"{method}: {said}", "colour": "#d9480f" if said == GOAL_SHORT[MET] else None,
+                              "marks": {"PDR": (one["mine_pdr"], one["mine_low"], one["mine_high"])}
+                              if one["mine_pdr"] is not None else {}})
+            seen = base[1] is not None and base[1] > 0
+            panels[f"{dataset}: {name}"] = {"rows": marks, "band": base[0] / 2 if seen else None}
+    return panels
 
 
 def _pdr(found: dict[str, Any], side: str) -> str:
