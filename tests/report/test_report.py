@@ -195,3 +195,24 @@ def test_drops_plot_shades_the_goal_only_where_there_is_one_and_wraps_four_panel
                                                       "goal")).shape
     assert six[1] == pytest.approx(4 * one[1], rel=0.05) and six[0] > 1.5 * one[0]
     assert drops_plot(tmp_path / "e.png", {}, "goal") is None
+
+
+def test_glance_points_judge_each_method_only_where_the_baselines_drop_is_seen():
+    from anit.report.versus import glance_points
+
+    def family(theirs, mine):
+        return {"theirs_pdr": theirs[0], "theirs_low": theirs[1], "theirs_high": theirs[2],
+                "mine_pdr": mine[0], "mine_low": mine[1], "mine_high": mine[2]}
+
+    compared = {"sst2": {
+        "anit": {"raw_high": 0.05, "families": {"worst": family((0.4, 0.2, 0.6), (0.1, 0.0, 0.2)),
+                                                "unseen": family((0.1, -0.1, 0.3), (0.0, -0.1, 0.1))}},
+        "fgm": {"raw_high": -0.02, "families": {"worst": family((0.4, 0.2, 0.6), (0.15, 0.0, 0.3))}},
+        "neftune": {"raw_high": 0.1, "families": {"worst": family((0.4, 0.2, 0.6), (0.3, 0.1, 0.5))}}}}
+    panels = glance_points("it", compared)
+    worst, unseen = panels["sst2: worst"], panels["sst2: unseen\nnot judged: it's drop is not seen"]
+    assert [row["label"] for row in worst["rows"]] == ["it", "anit: meets", "fgm: fails (raw lower)",
+                                                       "neftune: fails (over half its drop)"]
+    assert worst["band"] == pytest.approx(0.2) and worst["rows"][2]["marks"]["PDR"] == (0.15, 0.0, 0.3)
+    assert [row["colour"] is not None for row in worst["rows"]] == [True, True, False, False]
+    assert unseen["band"] is None and [row["label"] for row in unseen["rows"]] == ["it", "anit"]

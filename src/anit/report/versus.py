@@ -162,22 +162,24 @@ def glance_points(baseline: str, compared: dict[str, dict[str, dict[str, Any]]])
     """What the glance picture draws (:func:`anit.report.plots.drops_plot`), one panel per dataset and family of
     instructions: the baseline's drop rate (as the first method's comparison measured it, on the records they
     share) and each method's, each as (PDR, low, high) of its paired interval, labelled with the :func:`goal`'s
-    outcome; the goal's ``band`` (half the baseline's drop) where its drop is seen."""
+    outcome; the goal's ``band`` (half the baseline's drop) where its drop is seen, and where it is not, the title
+    says so instead."""
     panels: dict[str, dict[str, Any]] = {}
     for dataset, rows in compared.items():
         for name in sorted({name for row in rows.values() for name in row["families"]}):
             found = {method: (row, row["families"][name]) for method, row in rows.items() if name in row["families"]}
             first = next(iter(found.values()))[1]
             base = first["theirs_pdr"], first["theirs_low"], first["theirs_high"]
+            seen = base[1] is not None and base[1] > 0
             marks = [{"label": baseline, "colour": "#444444", "marks": {"PDR": base} if base[0] is not None else {}}]
             for method, (row, one) in found.items():
-                said = GOAL_SHORT[goal(base[0], base[1], one["mine_pdr"], row["raw_high"])] if base[1] is not None \
-                    else "-"
-                marks.append({"label": f"{method}: {said}", "colour": "#d9480f" if said == GOAL_SHORT[MET] else None,
+                said = GOAL_SHORT[goal(base[0], base[1], one["mine_pdr"], row["raw_high"])] if seen else None
+                marks.append({"label": f"{method}: {said}" if said else method,
+                              "colour": "#d9480f" if said == GOAL_SHORT[MET] else None,
                               "marks": {"PDR": (one["mine_pdr"], one["mine_low"], one["mine_high"])}
                               if one["mine_pdr"] is not None else {}})
-            seen = base[1] is not None and base[1] > 0
-            panels[f"{dataset}: {name}"] = {"rows": marks, "band": base[0] / 2 if seen else None}
+            title = f"{dataset}: {name}" + ("" if seen else f"\nnot judged: {baseline}'s drop is not seen")
+            panels[title] = {"rows": marks, "band": base[0] / 2 if seen else None}
     return panels
 
 
