@@ -356,20 +356,31 @@ SETS_APART = {frozenset(("anit", "fgm")): "anit's response to distortion (fgm pe
 
 
 def alike(work: Path, scoring: str = "generate", share: float = ALIKE) -> list[str]:
-    """Pairs of methods trained on the same seed that give the same raw answer on at least ``share`` of the
-    records: where that holds, what sets them apart made no difference to what they answer."""
+    """Pairs of methods that, trained on the same seed, give the same raw answer on at least ``share`` of the
+    records on some seed: one line per pair with each such seed (and the seeds they both ran where it does not
+    hold); where it holds, what sets them apart made no difference to what they answer."""
     runs = {f.name: f for f in scored_runs(work, scoring)}
-    lines = []
+    found: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
     for a, b in itertools.combinations(runs, 2):
-        if a.rsplit("-", 1)[1] != b.rsplit("-", 1)[1]:
+        (method_a, seed), (method_b, other) = a.rsplit("-", 1), b.rsplit("-", 1)
+        if seed != other:
             continue
         mine, theirs = ({r["id"]: r["parsed"] for r in predictions(runs[n] / f"eval-{scoring}", "raw")}
                         for n in (a, b))
         same = [mine[i] == theirs[i] for i in mine.keys() & theirs.keys()]
-        if same and statistics.fmean(same) >= share:
-            apart = SETS_APART.get(frozenset((a.rsplit("-", 1)[0], b.rsplit("-", 1)[0])))
-            lines.append(f"{a} and {b} give the same raw answer on {sum(same)} of {len(same)} test records"
-                         + (f": {apart} made no difference to what they answer on that seed" if apart else "") + ".")
+        if same:
+            found.setdefault((method_a, method_b), []).append((seed, sum(same), len(same)))
+    lines = []
+    for (a, b), seeds in found.items():
+        held = [f"{same} of {n} (seed {seed})" for seed, same, n in seeds if same >= share * n]
+        if not held:
+            continue
+        not_held = [f"seed {seed}: {same} of {n}" for seed, same, n in seeds if same < share * n]
+        apart = SETS_APART.get(frozenset((a, b)))
+        lines.append(f"{a} and {b} give the same raw answer on " + ", ".join(held) + " test records"
+                     + (f" (not on {', '.join(not_held)})" if not_held else "")
+                     + (f": {apart} made no difference to what they answer on "
+                        f"{'that seed' if len(held) == 1 else 'those seeds'}" if apart else "") + ".")
     return lines
 
 

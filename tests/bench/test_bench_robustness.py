@@ -146,11 +146,20 @@ def test_alike_names_methods_of_one_seed_that_answer_the_same(tmp_path):
     _run(tmp_path, "anit-0", 16, 12)    # the same raw answers as it-0
     _run(tmp_path, "fgm-0", 15, 12)     # one raw answer differs: 19 of 20 alike
     _run(tmp_path, "it-1", 16, 8)       # another seed: never compared
-    assert alike(tmp_path) == ["anit-0 and it-0 give the same raw answer on 20 of 20 test records."]
+    assert alike(tmp_path) == ["anit and it give the same raw answer on 20 of 20 (seed 0) test records."]
     assert len(alike(tmp_path, share=0.95)) == 3
-    assert ("anit-0 and fgm-0 give the same raw answer on 19 of 20 test records: anit's response to distortion (fgm "
-            "perturbs every sample at one strength) made no difference to what they answer on that seed.") in alike(
-        tmp_path, share=0.95)
+    said = ("anit and fgm give the same raw answer on 19 of 20 (seed 0) test records: anit's response to distortion "
+            "(fgm perturbs every sample at one strength) made no difference to what they answer on that seed.")
+    assert said in alike(tmp_path, share=0.95)
+    # one line per pair over the seeds: where a seed is not alike, it says so
+    _run(tmp_path, "anit-1", 16, 8)
+    _run(tmp_path, "fgm-1", 16, 8)
+    _run(tmp_path, "anit-2", 16, 8)
+    _run(tmp_path, "fgm-2", 10, 8)
+    assert [line for line in alike(tmp_path, share=0.95) if line.startswith("anit and fgm")] == [
+        "anit and fgm give the same raw answer on 19 of 20 (seed 0), 20 of 20 (seed 1) test records (not on seed 2: "
+        "14 of 20): anit's response to distortion (fgm perturbs every sample at one strength) made no "
+        "difference to what they answer on those seeds."]
 
 
 def test_a_work_folder_keeps_its_protocol_and_refuses_another(tmp_path):
