@@ -38,7 +38,10 @@ NOTES = [
     "whose meaning nothing checks (they often drift off the task), and opposites, which reverse it by design, so "
     "this worst case can ask for another task; the near worst case keeps every candidate close to the raw wording.",
     "Intervals: paired bootstrap over test records (1,000 resamples), the same records for both instructions (PDR) or "
-    "both models (vs it, on the same seed). A PDR interval above 0 is a drop the protocol can see on that seed.",
+    "both models (vs it, on the same seed). A PDR interval above 0 is a drop the protocol can see on that seed. "
+    "Over seeds, one resample of the records serves every seed, so the interval of a mean over seeds covers the "
+    "test sample, not the training seed: the seed-to-seed spread is the ± std of the tables, and each verdict says "
+    "on how many seeds alone `it`'s drop is seen.",
     "Wall times (train s) are one run each on the machine named above, measured while other work ran beside it "
     "(other runs too, where it ran several at once); read step costs from the speed benchmark "
     "(`python -m bench.speed`), which times them alone.",
