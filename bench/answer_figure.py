@@ -19,6 +19,7 @@ from bench.robustness_report import MATCHED, matched_reading
 LEAD = ("it", "anit", MATCHED)
 """The methods the verdicts compare, drawn first and in colour; the others follow in grey."""
 COLOURS = {"it": "#444444", "anit": "#d9480f", MATCHED: "#7048e8"}
+CASES = (("worst", "worst case"), ("near", "near worst case"))
 
 
 def _interval(found: dict[str, Any] | None) -> tuple[float, float, float] | None:
@@ -27,17 +28,19 @@ def _interval(found: dict[str, Any] | None) -> tuple[float, float, float] | None
 
 def answer_points(robustness: dict[str, Any], scoring: str = "generate") -> dict[str, dict[str, Any]]:
     """Per dataset: ``rows``, one per method with a PDR (it, anit, it-matched, then the rest in table order): its
-    ``worst`` and ``near`` PDR as (mean over its seeds, low, high) of the paired bootstrap, ``seeds`` and mean
-    ``raw``; ``goal`` and ``goal_near``, half of `it`'s PDR under each worst case where the protocol sees that drop
-    (None elsewhere); and the verdicts under the worst case, against `it` (``vs_it``) and against `it-matched`
-    (``vs_matched``), in words."""
+    ``worst`` and ``near`` PDR as (mean over its seeds, low, high) of the paired bootstrap, each seed's own PDR
+    (``per_seed``: case -> values), ``seeds`` and mean ``raw``; ``goal`` and ``goal_near``, half of `it`'s PDR
+    under each worst case where the protocol sees that drop (None elsewhere); and the verdicts under the worst case,
+    against `it` (``vs_it``) and against `it-matched` (``vs_matched``), in words."""
     verdicts = {v["dataset"]: v for v in robustness.get("verdicts", {}).get(scoring, [])}
     near = {v["dataset"]: v for v in robustness.get("verdicts_near", {}).get(scoring, [])}
     out: dict[str, dict[str, Any]] = {}
     for dataset, lines in robustness["tables"].get(scoring, {}).items():
         order = sorted(lines, key=lambda line: LEAD.index(line["method"]) if line["method"] in LEAD else len(LEAD))
         rows = [{"method": line["method"], "seeds": line["seeds"], "raw": (line.get("raw") or [None])[0],
-                 "worst": _interval(line.get("pooled_worst")), "near": _interval(line.get("pooled_near"))}
+                 "worst": _interval(line.get("pooled_worst")), "near": _interval(line.get("pooled_near")),
+                 "per_seed": {case: [seed.get(f"pdr_{case}") for seed in (line.get("per_seed") or {}).values()]
+                              for case in ("worst", "near")}}
                 for line in order]
         rows = [row for row in rows if row["worst"] or row["near"]]
         if not rows:
@@ -60,6 +63,7 @@ def answer_plot(points: dict[str, dict[str, Any]], path: Path) -> bool:
             {"label": f"{row['method']} ({len(row['seeds'])})"
                       + (f" raw {row['raw']:.2f}" if row["raw"] is not None else ""),
              "colour": COLOURS.get(row["method"]),
-             "marks": {name: row[key] for key, name in (("worst", "worst case"), ("near", "near worst case"))
-                       if row[key]}} for row in point["rows"]]} for dataset, point in points.items()}
+             "marks": {name: row[key] for key, name in CASES if row[key]},
+             "dots": {name: row["per_seed"][key] for key, name in CASES if len(row["seeds"]) > 1}}
+            for row in point["rows"]]} for dataset, point in points.items()}
     return drops_plot(path, panels, "goal, worst case: ≤ half of it's drop", "goal, near worst case") is not None

@@ -156,7 +156,8 @@ def block(robustness: dict[str, Any] | None, speed: dict[str, Any] | None, image
         lines += [f"![worst-case drop rate per method and dataset, with the goal's band]({answer})", "",
                   "Each dot is a method's drop rate under its own worst instruction (square: the worst near the raw "
                   "wording), mean over its seeds (in brackets; raw: its mean raw score) with the paired 95% "
-                  "interval; left of the green band's edge is at most half of `it`'s worst-case drop (dashed: half "
+                  "interval over test records, and a tick per seed above it (the seed spread the interval leaves "
+                  "out); left of the green band's edge is at most half of `it`'s worst-case drop (dashed: half "
                   "of its near worst-case drop); the titles give the worst case's verdicts.", ""]
     if robustness.get("alike"):
         lines += ["Methods that answer alike (same seed, raw instruction, by generation): "

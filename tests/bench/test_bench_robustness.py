@@ -582,6 +582,7 @@ def test_the_answer_picture_shows_each_methods_drop_against_the_goal_and_both_ve
     assert it["worst"][0] == pytest.approx(0.5) and anit["worst"][0] == pytest.approx(0.125)
     assert it["worst"][1] > 0 and anit["worst"][1] <= 0.125 <= anit["worst"][2] and it["near"] is None
     assert it["raw"] == pytest.approx(0.8) and anit["seeds"] == [0]
+    assert it["per_seed"]["worst"] == [pytest.approx(0.5)] and it["per_seed"]["near"] == [None]
     assert points["goal"] == pytest.approx(0.25) and points["goal_near"] is None
     assert points["vs_it"] == MEETS and points["vs_matched"] == "meets"
     # at anit's compute it scores higher raw: anit halves its drop but its raw score is lower

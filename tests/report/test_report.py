@@ -195,6 +195,16 @@ def test_drops_plot_shades_the_goal_only_where_there_is_one_and_wraps_four_panel
                                                       "goal")).shape
     assert six[1] == pytest.approx(4 * one[1], rel=0.05) and six[0] > 1.5 * one[0]
     assert drops_plot(tmp_path / "e.png", {}, "goal") is None
+    # a tick per value behind a mean is drawn in the row's colour: more of it on the page than the mean alone
+    ticked = {"sst2": {**panel(None), "rows": [{"label": "it", "colour": "#ff0000", "marks": {"PDR": (0.4, 0.3, 0.5)},
+                                                  "dots": {"PDR": [0.32, 0.45, 0.48]}}]}}
+    plain = {"sst2": {**panel(None), "rows": [{"label": "it", "colour": "#ff0000", "marks": {"PDR": (0.4, 0.3, 0.5)}}]}}
+
+    def red(path):
+        pixels = imread(path)[..., :3]
+        return int(np.sum((pixels[..., 0] > 0.9) & (pixels[..., 1] < 0.4) & (pixels[..., 2] < 0.4)))
+
+    assert red(drops_plot(tmp_path / "f.png", ticked, "goal")) > red(drops_plot(tmp_path / "g.png", plain, "goal"))
 
 
 def test_glance_points_judge_each_method_only_where_the_baselines_drop_is_seen():

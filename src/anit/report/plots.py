@@ -119,7 +119,8 @@ GOAL_COLOUR, GREY = "#d3f9d8", "#adb5bd"
 def drops_plot(path: Path, panels: dict[str, dict[str, Any]], band_label: str, line_label: str | None = None
                ) -> Path | None:
     """Drop rates (PDR) with their intervals, one panel per key of ``panels`` (four to a row): a panel's ``rows``,
-    top to bottom, each a ``label``, a ``colour`` (None: grey) and ``marks`` (series -> (value, low, high)); its
+    top to bottom, each a ``label``, a ``colour`` (None: grey), ``marks`` (series -> (value, low, high)) and,
+    optionally, ``dots`` (series -> the values behind a mean, such as one per seed, drawn small beside it); its
     ``band`` shades from the axis' left edge to that PDR (the goal, ``band_label``) and ``line`` draws a dashed one
     (``line_label``); either None where there is none. An interval reaching below -0.5 is cut at the axis."""
     if not panels:
@@ -154,6 +155,8 @@ def drops_plot(path: Path, panels: dict[str, dict[str, Any]], band_label: str, l
                 marker, filled = style[name]
                 ax.plot([value], [at], marker=marker, color=colour, markerfacecolor=colour if filled else "white",
                         ms=6, zorder=3)
+                dots = [x for x in row.get("dots", {}).get(name, []) if x is not None]
+                ax.plot(dots, [at + 0.07] * len(dots), "|", color=colour, ms=5, alpha=0.8, zorder=3)
         ax.set_yticks(ys, [row["label"] for row in rows], fontsize=8)
         ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.set_xlim(left=left)
