@@ -299,6 +299,10 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
         return said(FAILS, text + f"; `anit` scores 0 under its raw instruction ({raw}). ANIT does not meet the "
                                   "goal here.")
     text += f"; {_loses('anit', anit_pdr)}, with {raw}"
+    per_seed = [(it["per_seed"][seed][pdr], anit["per_seed"][seed][pdr]) for seed in shared]
+    halved = sum(mine <= 0.5 * base for base, mine in per_seed if base is not None and mine is not None)
+    if len(shared) > 1 and reading != NOT_SEEN:
+        text += f"; seed by seed, anit's drop is at most half of it's on {halved} of {len(shared)}"
     outcome, why = {
         NOT_SEEN: (NOT_JUDGED, "Not judged: the protocol does not see it's drop here."),
         OVER_HALF: (FAILS, "ANIT's drop is more than half of it's: ANIT does not meet the goal here."),

@@ -596,3 +596,16 @@ def test_the_answer_picture_shows_each_methods_drop_against_the_goal_and_both_ve
     _run(tmp_path / "c", "anit-0", 16, 16)
     unseen = answer_points(robustness(tmp_path / "c"))["sst2"]
     assert unseen["goal"] is None and unseen["vs_it"] == NOT_JUDGED and unseen["vs_matched"] is None
+
+
+def test_the_verdict_says_on_how_many_seeds_alone_anit_halves_its_drop(tmp_path):
+    _run(tmp_path, "it-0", 16, 8)        # PDR 0.5 on both seeds
+    _run(tmp_path, "it-1", 16, 8)
+    _run(tmp_path, "anit-0", 16, 14)     # 0.125: at most half of 0.5
+    _run(tmp_path, "anit-1", 16, 11)     # 0.3125: more than half; the mean 0.22 is at most half
+    said = verdict("sst2", table(tmp_path, "generate")["sst2"])
+    assert said["outcome"] == MEETS
+    assert "; seed by seed, anit's drop is at most half of it's on 1 of 2. ANIT's drop is at most half" in said["text"]
+    _run(tmp_path / "one", "it-0", 16, 8)
+    _run(tmp_path / "one", "anit-0", 16, 14)
+    assert "seed by seed" not in verdict("sst2", table(tmp_path / "one", "generate")["sst2"])["text"]
