@@ -18,7 +18,9 @@ run of this small model leaves idle fills up; the page says how many shared the 
 
 The defaults fit a 2-core CPU in one to two hours per method and seed (180 steps; test 128 per classification
 dataset, 32 per extraction one; attacks of 24 and 8 candidates); ``--test-tc 256 --test-ext 48 --dev-tc 64
---budget-tc 100`` is the full protocol for a faster machine. At 60 steps (``--steps 60``, the first protocol) the
+--dev-ext 64 --budget-tc 100`` is the full protocol for a faster machine (64 dev records for extraction too: with 8,
+a model whose raw dev F1 is 0 leaves its attack nothing to rank). ``--prepare-only`` writes a work folder's data and
+stops, for a machine without ../shared/data. At 60 steps (``--steps 60``, the first protocol) the
 models were undertrained: it at 3x the steps scored far higher and showed the worst-case drop that it at 60 did not.
 """
 
@@ -87,6 +89,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--name", default="robustness", help="The summary's name: docs/benchmarks/<name>.{json,md}.")
     p.add_argument("--summarise-only", action="store_true")
+    p.add_argument("--prepare-only", action="store_true",
+                   help="Record the protocol and write the work folder's data, then stop (no model loads): the data "
+                        "a machine without ../shared/data runs on, such as a lent GPU (scripts/gpu-bundle.sh).")
     p.add_argument("--jobs", type=int, default=1,
                    help="Runs at once, each in a worker process: fills a GPU that one run of this model leaves idle.")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -296,6 +301,9 @@ def main(argv: list[str] | None = None) -> None:
         load_stack()
         check_protocol(args)
         paths = build_data(args)
+        if args.prepare_only:
+            print("data in " + ", ".join(str(p) for p in paths.values()))
+            return
         order = run_order(args.methods, args.seeds)
         if not args.worker:                 # where and how it ran, kept though a deadline stops it before the summary
             write_json(args.work / "machine.json", {**machine(), "jobs": args.jobs})

@@ -3,7 +3,10 @@
 # torch, transformers, peft and accelerate, but not anit's other dependencies, WordNet or the embedded SmolLM2 GGUF
 # (98 MB), and one device call carries at most 64 MiB. So: .gpu/stage1/ holds the packages, WordNet and the GGUF's
 # first part (~63 MB with the repo), .gpu/stage2/ the rest of the GGUF; the GPU work folder gets this machine's
-# benchmark data (the same records). scripts/gpu-robustness.sh uses them there. Safe to rerun.
+# benchmark data (the same records), or, with SIZES set (the protocol's size flags, e.g. SIZES="--test-tc 256
+# --test-ext 48 --dev-tc 64 --dev-ext 64 --budget-tc 100" and WORK=runs/bench-robustness-full), data written here at
+# those sizes (`--prepare-only`: the GPU has no ../shared/data); pass the same SIZES and WORK to
+# scripts/gpu-robustness.sh there. The model rewrites cached here come along either way. Safe to rerun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SITE_PACKAGES=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
@@ -29,5 +32,12 @@ RAPIDFUZZ=$(.venv/bin/python -c "import importlib.metadata as m; print(m.version
 head -c 44000000 "$GGUF" > .gpu/stage1/gguf.part-00
 tail -c +44000001 "$GGUF" > .gpu/stage2/gguf.part-01
 sha256sum "$GGUF" | cut -d' ' -f1 > .gpu/stage2/gguf.sha256
-mkdir -p "$WORK/data" && cp runs/bench-robustness/data/*.jsonl runs/bench-robustness/data/rewrites.json "$WORK/data/"
+mkdir -p "$WORK/data"
+if [ -n "${SIZES:-}" ]; then
+  # shellcheck disable=SC2086  # SIZES is a list of flags
+  .venv/bin/python -m bench.robustness --prepare-only --steps "${STEPS:-540}" --work "$WORK" $SIZES
+else
+  cp runs/bench-robustness/data/*.jsonl "$WORK/data/"
+fi
+cp -n runs/bench-robustness/data/rewrites.json "$WORK/data/"
 du -sh .gpu/stage1 .gpu/stage2 "$WORK"

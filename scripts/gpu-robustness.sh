@@ -8,6 +8,11 @@
 #                                          # at 3x the CPU steps, JOBS runs at once, stop at DEADLINE seconds, and
 #                                          # pack the work folder (without weights) into $OUT, to be
 #                                          # summarised here (--summarise-only)
+# STEPS (540: 3x the CPU protocol's), SIZES (the size flags; as gpu-bundle.sh wrote the data), WORK and NAME (the
+# summary's name) say which protocol runs; e.g. the full sizes at the CPU's steps:
+#   STEPS=180 SIZES="--test-tc 256 --test-ext 48 --dev-tc 64 --dev-ext 64 --budget-tc 100" \
+#     WORK=runs/bench-robustness-full \
+#     NAME=robustness-full bash scripts/gpu-robustness.sh run
 # A run the deadline cuts short is lost with the machine: its adapter (19 MB) is larger than a file a call returns.
 # Measured on 2026-12-04 (8 runs at once, 540 steps): it trains in ~210 s (0.39 s/step per run, about 5x the
 # throughput of one run alone at ~0.25 s/step, bench/gpu.py), anit in ~360 s, an attack takes ~90 s and its near
@@ -49,8 +54,10 @@ run)
     mv "$GGUF.part" "$GGUF" && cp .gpu/stage2/gguf.sha256 /tmp/
   fi
   echo "$(cat /tmp/gguf.sha256)  $GGUF" | sha256sum -c || exit 1     # a later call on the warm machine reuses it
-  timeout "${DEADLINE:-530}" python3 -m bench.robustness --steps 540 --work "$WORK" --name robustness-gpu \
-    --jobs "${JOBS:-6}" 2>&1 | grep -v -E "it/s\]|s/it\]|Warning|warn" | tail -60
+  # shellcheck disable=SC2086  # SIZES: the protocol's size flags, as scripts/gpu-bundle.sh wrote the data with
+  timeout "${DEADLINE:-530}" python3 -m bench.robustness --steps "${STEPS:-540}" --work "$WORK" \
+    --name "${NAME:-robustness-gpu}" --jobs "${JOBS:-6}" ${SIZES:-} 2>&1 \
+    | grep -v -E "it/s\]|s/it\]|Warning|warn" | tail -60
   tar czf "$OUT/robustness-gpu.tgz" --exclude='*.safetensors' --exclude='checkpoint-*' --exclude='tokenizer*' \
     --exclude='training_args.bin' --exclude='chat_template.jinja' "$WORK"
   ls -la "$OUT"

@@ -609,3 +609,27 @@ def test_the_verdict_says_on_how_many_seeds_alone_anit_halves_its_drop(tmp_path)
     _run(tmp_path / "one", "it-0", 16, 8)
     _run(tmp_path / "one", "anit-0", 16, 14)
     assert "seed by seed" not in verdict("sst2", table(tmp_path / "one", "generate")["sst2"])["text"]
+
+
+@pytest.mark.shared_data
+def test_prepare_only_writes_the_protocol_and_its_data_and_loads_no_model(tmp_path, monkeypatch, shared_data):
+    import bench.robustness as bench
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a model was loaded")
+
+    monkeypatch.setattr(bench, "Scorer", no_model)
+    monkeypatch.setattr(bench, "summarise", no_model)
+    sizes = ["--train", "4", "--dev-tc", "2", "--dev-ext", "1", "--test-tc", "3", "--test-ext", "2"]
+    bench.main(["--prepare-only", "--work", str(tmp_path), "--data-dir", str(shared_data), *sizes])
+    protocol = json.loads((tmp_path / "protocol.json").read_text())
+    assert (protocol["train"], protocol["dev_tc"], protocol["test_ext"]) == (4, 2, 2)
+    from anit.jsonl import read_jsonl
+
+    counts = {split: read_jsonl(tmp_path / "data" / f"{split}.jsonl") for split in ("train", "dev", "test")}
+    per = {split: {d: sum(r["dataset"] == d for r in rows) for d in bench.DATASETS_USED}
+           for split, rows in counts.items()}
+    assert per["train"] == dict.fromkeys(bench.DATASETS_USED, 4)
+    assert per["dev"] == {"sst2": 2, "ag_news": 2, "conll2003": 1, "aste_14res": 1}
+    assert per["test"] == {"sst2": 3, "ag_news": 3, "conll2003": 2, "aste_14res": 2}
+    assert all("noisy_instruction" in r for r in counts["test"]) and not (tmp_path / "runs").exists()
