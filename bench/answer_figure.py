@@ -2,7 +2,7 @@
 interval, the goal's band (at most half of `it`'s drop) and the verdicts against `it` and `it-matched` in the title.
 
     from bench.answer_figure import answer_points, answer_plot
-    answer_plot(answer_points(robustness), Path("docs/answer.png"))
+    answer_plot(answer_points(robustness), Path("docs/benchmarks/robustness.png"))   # the page summarise writes
 
 :func:`answer_points` is pure (what the picture shows, from the benchmark JSON); :func:`answer_plot` only draws it.
 """

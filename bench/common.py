@@ -237,8 +237,9 @@ def render() -> None:
         lines += ["## Robustness: the answer", "", "Multi-task LoRA, each model attacked on dev and scored on test "
                   "(tables, intervals and command: [benchmarks/robustness.md](benchmarks/robustness.md)):", ""]
         lines += [summary["headline"]["generate"], ""] if summary.get("headline", {}).get("generate") else []
-        if (DOCS / "answer.png").exists():
-            lines += ["![worst-case drop rate per method and dataset, with the goal's band](answer.png)", ""]
+        if (DOCS / "benchmarks" / "robustness.png").exists():
+            lines += ["![worst-case drop rate per method and dataset, with the goal's band](benchmarks/robustness.png)",
+                      ""]
         lines += [f"- {v['text']}" for v in summary.get("verdicts", {}).get("generate", [])] + [""]
         if summary.get("headline_near", {}).get("generate"):
             lines += [summary["headline_near"]["generate"], ""]

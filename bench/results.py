@@ -4,8 +4,9 @@
 
 One table per task family: methods x {raw, held-out instructions (mean), noisy (mean), worst-case PDR}, mean ± std
 over seeds (generation scoring, the paper's protocol), and each method's training step cost as x ``it`` from the
-speed benchmark; one picture of each method's worst-case drop rate against the goal (docs/answer.png), one plot of
-the scores with error bars; one plain sentence per dataset from the verdicts.
+speed benchmark; the benchmark page's picture of each method's worst-case drop rate against the goal
+(docs/benchmarks/robustness.png, drawn by its summary), one plot of the scores with error bars; one plain sentence
+per dataset from the verdicts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from anit.report.versus import difference
-from bench.answer_figure import answer_plot, answer_points
 from bench.common import run_benchmark
 from bench.robustness_page import other_runs
 
@@ -188,8 +188,7 @@ def main() -> None:
     robustness = load(ROOT / "docs" / "benchmarks" / "robustness.json")
     speed = load(ROOT / "docs" / "benchmarks" / "speed.json")
     image = "docs/results.png" if robustness and plot(robustness, ROOT / "docs" / "results.png") else None
-    answer = ("docs/answer.png" if robustness and answer_plot(answer_points(robustness), ROOT / "docs" / "answer.png")
-              else None)
+    answer = "docs/benchmarks/robustness.png" if (ROOT / "docs" / "benchmarks" / "robustness.png").exists() else None
     others = other_runs(ROOT / "docs" / "benchmarks", "docs/benchmarks/")
     update_readme(ROOT / "README.md", block(robustness, speed, image, others, answer))
 

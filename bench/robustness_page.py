@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from anit.jsonl import write_json
 from anit.report.versus import MET, NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, difference
+from bench.answer_figure import answer_plot, answer_points
 from bench.robustness_report import (AGAINST, ALIKE, CASES, FAILS, MATCHED, MEETS, alike, dev_attacks,
                                      matched_reading, scoring_compared, table, verdict, walls, worst_origins)
 
@@ -138,15 +139,25 @@ def ran_on(m: dict[str, Any]) -> str:
     """Where the runs ran, in one line: the machine the work folder recorded (``machine.json``), which can differ
     from the one that summarises it."""
     jobs = m.get("jobs", 1)
+    if m.get("unrecorded"):
+        return (f"Summarised on {m['cpu']}, {m['cores']} cores, GPU: {m['cuda'] or 'none'}, {m['date']}; the runs "
+                "predate machine.json, so where they ran is not recorded.")
     return (f"Ran on {m['cpu']}, {m['cores']} cores, GPU: {m['cuda'] or 'none'}, torch {m['torch']}, Python "
             f"{m['python']}, {m['date']}" + (f"; {jobs} runs at a time (`--jobs`)." if jobs > 1 else "."))
 
 
 def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any],
              compared: list[str], times: list[dict[str, Any]], same: list[str], origins: list[str],
-             where: dict[str, Any], dev: Sequence[dict[str, Any]] = ()) -> str:
+             where: dict[str, Any], dev: Sequence[dict[str, Any]] = (), answer: Sequence[str] = (),
+             picture: str | None = None) -> str:
+    """The benchmark's page: the command and machine, then ``answer`` (the headlines, by generation) and
+    ``picture`` (the drop rates against the goal) first, the protocol's notes, and the tables and verdicts."""
     lines = ["# Robustness benchmark: multi-task LoRA, worst-case and held-out instructions", "",
              f"`{settings.get('command', 'python -m bench.robustness')}`", "", ran_on(where), ""]
+    if answer or picture:
+        lines += ["## The answer", ""] + [line for text in answer if text for line in (text, "")]
+        lines += [f"![worst-case drop rate per method and dataset, with the goal's band]({picture})", ""] if picture \
+            else []
     near = any(row["pdr_near"][0] is not None for per in tables.values() for rows in per.values() for row in rows)
     notes = NOTES[:2] + [NEAR_NOTE] + NOTES[2:] if near else NOTES
     lines += [f"- {note.format_map(collections.defaultdict(lambda: '?', settings))}" for note in notes] + [""]
@@ -270,7 +281,7 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
     ran = {method: len({seed for rows in tables["generate"].values() for row in rows if row["method"] == method
                         for seed in row["seeds"]}) for method in settings.get("methods", [])}
     recorded = work / "machine.json"
-    where = json.loads(recorded.read_text()) if recorded.exists() else machine()
+    where = json.loads(recorded.read_text()) if recorded.exists() else {**machine(), "unrecorded": True}
     payload = {"settings": settings, "machine": where, "tables": tables, "verdicts": verdicts,
                "scoring_compared": scoring_compared(work, tables), "walls": walls(work), "alike": alike(work),
                "worst_origins": worst_origins(work), "verdicts_near": near, "dev_attacks": dev_attacks(work),
@@ -278,7 +289,10 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
                "headline_near": {s: near_headline(v, settings) for s, v in near.items()},
                "headline_matched": {s: matched_headline(t) for s, t in tables.items()}}
     write_json(DOCS / "benchmarks" / f"{name}.json", payload)
+    picture = DOCS / "benchmarks" / f"{name}.png"
+    drawn = answer_plot(answer_points(payload), picture)
+    answer = [payload[key]["generate"] for key in ("headline", "headline_near", "headline_matched")]
     text = markdown(tables, settings, payload["scoring_compared"], payload["walls"], payload["alike"],
-                    payload["worst_origins"], where, payload["dev_attacks"])
+                    payload["worst_origins"], where, payload["dev_attacks"], answer, picture.name if drawn else None)
     (DOCS / "benchmarks" / f"{name}.md").write_text(text, encoding="utf-8")
     return payload

@@ -105,11 +105,12 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     assert text.startswith(START) and text.endswith(END)
     assert "**Classification (accuracy)**" in text
     assert "| sst2 | it | 2 | 0.850 ± 0.071 | - | - | 0.417 ± 0.118 | - | 1.00x it |" in text
-    assert "![scores per method and condition](docs/results.png)" in text and "docs/answer.png" not in text
+    assert "![scores per method and condition](docs/results.png)" in text and "robustness.png" not in text
     # the picture of the drops sits right under the answer, above the tables
     pictured = block({**robustness, "headline": {"generate": "**Answer so far: ...**"}}, speed, "docs/results.png",
-                     answer="docs/answer.png")
-    assert pictured.index("**Answer so far") < pictured.index("(docs/answer.png)") < pictured.index("| dataset |")
+                     answer="docs/benchmarks/robustness.png")
+    assert pictured.index("**Answer so far") < pictured.index("(docs/benchmarks/robustness.png)") < pictured.index(
+        "| dataset |")
     # the answer at a glance: it's drop seen on both seeds, the goal not judged until anit runs
     assert "| sst2 | 0.417 [+0.24, +0.64] | - | - | - | - | not judged / - |" in text
     assert "at anit's compute" not in text      # no it-matched yet: nothing to say
@@ -510,6 +511,9 @@ def test_the_page_says_where_the_runs_ran_and_how_many_at_once():
     from bench.robustness_page import ran_on
 
     assert ran_on(CPU) == "Ran on Test CPU, 2 cores, GPU: none, torch 2.13.0, Python 3.11.7, 2026-12-04."
+    assert ran_on({**CPU, "unrecorded": True}) == (
+        "Summarised on Test CPU, 2 cores, GPU: none, 2026-12-04; the runs predate machine.json, so where they ran is "
+        "not recorded.")
     gpu = {**CPU, "cores": 16, "cuda": "NVIDIA H200", "jobs": 8}
     assert ran_on(gpu) == ("Ran on Test CPU, 16 cores, GPU: NVIDIA H200, torch 2.13.0, Python 3.11.7, 2026-12-04; "
                            "8 runs at a time (`--jobs`).")
@@ -633,3 +637,20 @@ def test_prepare_only_writes_the_protocol_and_its_data_and_loads_no_model(tmp_pa
     assert per["dev"] == {"sst2": 2, "ag_news": 2, "conll2003": 1, "aste_14res": 1}
     assert per["test"] == {"sst2": 3, "ag_news": 3, "conll2003": 2, "aste_14res": 2}
     assert all("noisy_instruction" in r for r in counts["test"]) and not (tmp_path / "runs").exists()
+
+
+def test_the_page_opens_with_the_answer_and_its_picture(tmp_path, monkeypatch):
+    import bench.robustness_page as page
+
+    _run(tmp_path, "it-0", 16, 8)
+    _run(tmp_path, "anit-0", 16, 14)
+    monkeypatch.setattr(page, "DOCS", tmp_path / "docs")
+    payload = page.summarise(tmp_path, {"methods": ["it", "anit"], "seeds": [0]}, name="mine")
+    text = (tmp_path / "docs" / "benchmarks" / "mine.md").read_text()
+    assert (tmp_path / "docs" / "benchmarks" / "mine.png").exists()
+    opening = text.index("## The answer")
+    assert opening < text.index(payload["headline"]["generate"]) < text.index("](mine.png)") < text.index(
+        "- Protocol:")
+    assert "Near the raw wording" not in text          # no near worst case ran: its empty headline is left out
+    # a work folder without runs scored on test has no picture
+    assert "](" not in page.markdown({}, {}, [], [], [], [], CPU, answer=["**No run is scored on test yet**", ""])
