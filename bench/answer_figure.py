@@ -14,12 +14,11 @@ from typing import Any
 
 from anit.report.plots import drops_plot
 from anit.report.versus import GOAL_SHORT
-from bench.robustness_report import MATCHED, matched_reading
+from bench.robustness_report import AGAINST, CASES, MATCHED, matched_reading
 
 LEAD = ("it", "anit", MATCHED)
 """The methods the verdicts compare, drawn first and in colour; the others follow in grey."""
 COLOURS = {"it": "#444444", "anit": "#d9480f", MATCHED: "#7048e8"}
-CASES = (("worst", "worst case"), ("near", "near worst case"))
 
 
 def _interval(found: dict[str, Any] | None) -> tuple[float, float, float] | None:
@@ -40,7 +39,7 @@ def answer_points(robustness: dict[str, Any], scoring: str = "generate") -> dict
         rows = [{"method": line["method"], "seeds": line["seeds"], "raw": (line.get("raw") or [None])[0],
                  "worst": _interval(line.get("pooled_worst")), "near": _interval(line.get("pooled_near")),
                  "per_seed": {case: [seed.get(f"pdr_{case}") for seed in (line.get("per_seed") or {}).values()]
-                              for case in ("worst", "near")}}
+                              for case in CASES}}
                 for line in order]
         rows = [row for row in rows if row["worst"] or row["near"]]
         if not rows:
@@ -63,7 +62,7 @@ def answer_plot(points: dict[str, dict[str, Any]], path: Path) -> bool:
             {"label": f"{row['method']} ({len(row['seeds'])})"
                       + (f" raw {row['raw']:.2f}" if row["raw"] is not None else ""),
              "colour": COLOURS.get(row["method"]),
-             "marks": {name: row[key] for key, name in CASES if row[key]},
-             "dots": {name: row["per_seed"][key] for key, name in CASES if len(row["seeds"]) > 1}}
+             "marks": {AGAINST[case]: row[case] for case in CASES if row[case]},
+             "dots": {AGAINST[case]: row["per_seed"][case] for case in CASES if len(row["seeds"]) > 1}}
             for row in point["rows"]]} for dataset, point in points.items()}
     return drops_plot(path, panels, "goal, worst case: ≤ half of it's drop", "goal, near worst case") is not None

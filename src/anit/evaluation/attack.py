@@ -160,6 +160,11 @@ def threshold_of(scored: Sequence[Candidate], top_k: int) -> float | None:
     return complete[top_k - 1] if len(complete) >= top_k else None
 
 
+def at_floor(scored: Sequence[Candidate], top_k: int) -> bool:
+    """Whether the worst ``top_k`` scored all score 0, the lowest a score can be: a later candidate could only tie."""
+    return threshold_of(scored, top_k) == 0
+
+
 def search(evaluate: Callable[[Candidate, float | None], Candidate], first: Sequence[Candidate],
            expand: Callable[[Candidate, int], list[Candidate]], budget: int, top_k: int, beam: int,
            rng: random.Random, progress: Callable[[Candidate], None] = lambda c: None,
@@ -180,7 +185,7 @@ def search(evaluate: Callable[[Candidate, float | None], Candidate], first: Sequ
     scored: list[Candidate] = []
 
     def spent() -> bool:
-        return len(scored) >= budget or (len(scored) >= len(ahead) and threshold_of(scored, top_k) == 0)
+        return len(scored) >= budget or (len(scored) >= len(ahead) and at_floor(scored, top_k))
 
     def run(batch: Iterator[Candidate]) -> None:
         for candidate in batch:
@@ -388,7 +393,7 @@ def attack_task(task: str, cfg: Any, evaluator: Evaluator, cache: Cache, scorer:
              "family": candidate_family(c.origin), "distortion": {scorer.name: d}}
             for c, d in zip(complete, distortion)]
     return {"raw_instruction": base, "raw_instructions": bases, "raw_dev_score": raw.score, "dev_records": raw.scored,
-            "evaluated": len(ranked), "at_floor": len(ranked) < cfg.budget and threshold_of(ranked, cfg.top_k) == 0,
+            "evaluated": len(ranked), "at_floor": len(ranked) < cfg.budget and at_floor(ranked, cfg.top_k),
             "newly_scored": fresh, "stopped_early": sum(not c.complete for c in ranked),
             "outside_bound": outside, "own": len(own),
             "own_scored": len({c.key for c in own} & {c.key for c in ranked}), "seconds": time.perf_counter() - started,
