@@ -2,12 +2,15 @@
 worst instructions (any candidate, and "near": within a small edit of the raw wording), then scored on test under
 raw, held-out, noisy and both worst-case instructions.
 
-    python -m bench.robustness [--seeds 0 1 2] [--methods it anit ...] [--steps 180] [--work runs/bench-robustness]
-        [--name robustness]
+    python -m bench.robustness [--seeds 0 1 2] [--methods it anit ...] [--steps 180] [--name robustness]
+        [--work runs/bench-<name>]
 
 Every stage is cached in the work folder and skipped when its output exists (data, adapter, attack, evaluation;
 an evaluation also keeps each prediction it made), so the benchmark can be stopped and continued; ``--summarise-only``
-writes docs/benchmarks/<name>.{json,md} from what the work folder holds. The folder keeps its protocol (sizes, steps,
+writes docs/benchmarks/<name>.{json,md} from what the work folder holds. Each finished run is also archived in the
+repository, docs/benchmarks/runs/<name>/<run>.json.gz (:mod:`bench.archive`: what the summary reads, no record text,
+no adapter), and a work folder takes the archived runs it lacks, so a fresh checkout summarises the benchmark and
+continues it where the last one stopped. The folder keeps its protocol (sizes, steps,
 budgets) in protocol.json, and a run asking another protocol of it stops with an error instead of mixing the two.
 Runs go in order of what they tell: it and anit on every seed first (the verdict), then it at anit's compute on
 every seed (the control that can overturn it), then the other methods seed by seed.
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -37,7 +41,8 @@ from anit.data import DATASETS, default_data_dir, load_examples
 from anit.data.prepare import mixture, sample, to_record
 from anit.jsonl import read_jsonl, write_json, write_jsonl
 from anit.noise.build import build_noisy
-from bench.common import in_parallel, machine, run_benchmark
+from bench import archive
+from bench.common import DOCS, in_parallel, machine, run_benchmark
 from bench.robustness_page import summarise, this_command
 
 DATASETS_USED = ("sst2", "ag_news", "conll2003", "aste_14res")
@@ -85,7 +90,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--top-k", type=int, default=2)
     p.add_argument("--near", type=float, default=NEAR,
                    help="Bound of the near worst case: hard distortion from the raw instruction.")
-    p.add_argument("--work", type=Path, default=Path("runs/bench-robustness"))
+    p.add_argument("--work", type=Path, default=None, help="The work folder (default: runs/bench-<name>).")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--name", default="robustness", help="The summary's name: docs/benchmarks/<name>.{json,md}.")
     p.add_argument("--summarise-only", action="store_true")
@@ -95,7 +100,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--jobs", type=int, default=1,
                    help="Runs at once, each in a worker process: fills a GPU that one run of this model leaves idle.")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.work = args.work or Path("runs") / f"bench-{args.name}"
+    return args
 
 
 def is_tc(name: str) -> bool:
@@ -121,10 +128,13 @@ def check_protocol(args: argparse.Namespace) -> None:
                              f"pass {flag} {held.get(key)} to continue it, or another --work")
 
 
+def data_paths(work: Path) -> dict[str, Path]:
+    return {split: work / "data" / f"{split}.jsonl" for split in ("train", "dev", "test")}
+
+
 def build_data(args: argparse.Namespace) -> dict[str, Path]:
     """train (mixture with noisy instructions), dev and test (test with one noisy instruction per record)."""
-    folder = args.work / "data"
-    paths = {split: folder / f"{split}.jsonl" for split in ("train", "dev", "test")}
+    paths = data_paths(args.work)
     if all(p.exists() for p in paths.values()):
         return paths
     root = args.data_dir or default_data_dir()
@@ -295,15 +305,51 @@ def worker_commands(argv: list[str], order: list[tuple[str, int]]) -> list[list[
              "1", "--worker"] for method, seed in order]
 
 
+def archives(name: str) -> Path:
+    """Where the runs of the summary ``name`` are archived in the repository (:mod:`bench.archive`)."""
+    return DOCS / "benchmarks" / "runs" / name
+
+
+def restore_runs(args: argparse.Namespace) -> None:
+    """Unpack the archived runs of this benchmark that the work folder lacks (a fresh checkout has none)."""
+    held = args.work / "protocol.json"
+    protocol = json.loads(held.read_text()) if held.exists() else None
+    for line in archive.restore(args.work, archives(args.name), protocol):
+        print(line, file=sys.stderr)
+
+
+def archive_runs(args: argparse.Namespace, paths: dict[str, Path]) -> None:
+    """Pack every finished run this work folder ran (not one it restored) into the repository's archive."""
+    protocol = json.loads((args.work / "protocol.json").read_text())
+    for folder in sorted((args.work / "runs").glob("*-*")):
+        if folder.is_dir() and not archive.restored(folder) and finished(paths, folder):
+            archive.pack(folder, archives(args.name) / f"{folder.name}.json.gz", archive.header(args.work, protocol))
+
+
+def fresh(folder: Path, paths: dict[str, Path]) -> None:
+    """Remove a restored run that this protocol would score under more conditions: its archive holds no adapter to
+    score them with, so the run starts again."""
+    if archive.restored(folder) and not finished(paths, folder):
+        print(f"{folder.name}: its archive lacks conditions this protocol scores, and no adapter; running it again",
+              file=sys.stderr)
+        shutil.rmtree(folder)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if not args.summarise_only:
+    if args.summarise_only:
+        restore_runs(args)
+        if all(p.exists() for p in data_paths(args.work).values()):
+            archive_runs(args, data_paths(args.work))
+    else:
         load_stack()
         check_protocol(args)
         paths = build_data(args)
         if args.prepare_only:
             print("data in " + ", ".join(str(p) for p in paths.values()))
             return
+        restore_runs(args)
+        archive_runs(args, paths)
         order = run_order(args.methods, args.seeds)
         if not args.worker:                 # where and how it ran, kept though a deadline stops it before the summary
             write_json(args.work / "machine.json", {**machine(), "jobs": args.jobs})
@@ -316,6 +362,7 @@ def main(argv: list[str] | None = None) -> None:
             return
         scorer = None
         for method, seed in order:
+            fresh(args.work / "runs" / f"{method}-{seed}", paths)
             folder = train_run(args, paths, method, seed)
             if finished(paths, folder):
                 continue
@@ -325,6 +372,7 @@ def main(argv: list[str] | None = None) -> None:
             attack_run(args, paths, folder, model, scorer.tokenizer, bound=args.near)
             eval_run(paths, folder, model, scorer.tokenizer)
             scorer.base = model.unload()
+            archive_runs(args, paths)
             if not args.worker:
                 summarise(args.work, vars(args), args.name)
     if not args.worker:

@@ -49,6 +49,10 @@ NOTES = [
     "Sizes: test {test_tc} records per classification dataset and {test_ext} per extraction one (the issue's "
     "protocol: at least 256 and 48), dev {dev_tc} and {dev_ext} (the issue: 64), attack budgets {budget_tc} and "
     "{budget_ext} candidates (the issue: 100); every method trains {steps} steps on {train} records per dataset.",
+    "Records: each finished run is archived in `runs/{name}/` beside this page (its metrics, worst instructions, "
+    "wall times and predictions, with answers and gold as digests: no record text, no adapter), so "
+    "`python -m bench.robustness --summarise-only --name {name}` rebuilds this page on a fresh checkout and the "
+    "benchmark resumes from the runs there.",
 ]
 """What every robustness table is read with."""
 NEAR_NOTE = ("Near worst case: the same search with the same budget, among candidates within hard (word-edit) "
