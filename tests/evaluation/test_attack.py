@@ -328,7 +328,10 @@ def test_attack_refuses_bad_input_before_loading_a_model(tmp_path):
     mine = tmp_path / "mine.yaml"
     mine.write_text("tc: [Sort it.]\n")
     result = runner.invoke(app, ["attack", "--instructions", str(mine), *missing_model])
-    assert result.exit_code != 0 and "no entry for the data's task" in str(result.exception)
+    said = f"{mine}: lists instructions for tc, but the data's records are of task ner"
+    assert result.exit_code != 0 and str(result.exception) == said
+    result = runner.invoke(app, ["eval", "--instructions", str(mine), *missing_model])      # eval says the same
+    assert result.exit_code != 0 and str(result.exception) == said
     result = runner.invoke(app, ["attack", "--families", "file", *missing_model])
     assert result.exit_code != 0 and "no --instructions file gives its candidates" in str(result.exception)
     result = runner.invoke(app, ["attack", "--families", "rumours", *missing_model])

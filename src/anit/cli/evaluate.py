@@ -8,7 +8,6 @@ from typing import Any, Optional
 import typer
 
 from anit.cli.options import PLUGINS, command_from
-from anit.errors import AnitError
 from anit.evaluation.config import AttackConfig, EvalConfig, ModelOptions
 from anit.records import EVALUATION, read_records
 from anit.plugins import load_plugins
@@ -79,15 +78,11 @@ def attack(cfg: AttackConfig) -> None:
     rewrites, the held-out pool, your file, and compositions), within a budget of candidate evaluations per task.
     Writes worst.yaml, which `anit eval --instructions` takes to score test under the worst ones."""
     from anit.evaluation.attack import attack_model, check_reuse
-    from anit.evaluation.run import check_scoring, instruction_file, limit_records
+    from anit.evaluation.run import check_scoring, instructions_for, limit_records
 
     records = limit_records(read_records(cfg.data, EVALUATION), cfg.limit)
     check_scoring(records, cfg.scoring)
-    user = instruction_file(Path(cfg.instructions)) if cfg.instructions else {}
-    tasks = {r["task"] for r in records}
-    if user and not tasks & set(user):
-        raise AnitError(f"--instructions {cfg.instructions}: has no entry for the data's task(s) "
-                        f"{', '.join(sorted(tasks))}")
+    user = instructions_for(Path(cfg.instructions), {r["task"] for r in records}) if cfg.instructions else {}
     check_reuse(cfg, records)
     model, tokenizer, style, name = open_model(cfg)
     report = attack_model(model, tokenizer, records, config=cfg, name=name, style=style, user=user)

@@ -79,6 +79,15 @@ def instruction_file(path: Path) -> dict[str, list[str]]:
     return out
 
 
+def instructions_for(path: Path, tasks: set[str]) -> dict[str, list[str]]:
+    """:func:`instruction_file`, which must list instructions for at least one of the data's ``tasks``."""
+    table = instruction_file(path)
+    if not tasks & set(table):
+        raise AnitError(f"{path}: lists instructions for {', '.join(sorted(table))}, but the data's records are "
+                        f"of task {', '.join(sorted(tasks))}")
+    return table
+
+
 def _line_of(text: str, task: str, entry: int | None = None) -> int:
     """The line of ``task``'s key in an instruction file's text, or of its ``entry``-th instruction: composed only
     when an error names it."""
@@ -150,11 +159,7 @@ def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[
     path = Path(which)
     if not path.exists():
         raise AnitError(f"--instructions {which!r}: expected {', '.join(NAMED_CONDITIONS)} or a YAML/JSON file")
-    table = instruction_file(path)
-    if not {r["task"] for r in unique} & set(table):
-        raise AnitError(f"{path}: lists instructions for {', '.join(sorted(table))}, but the data's records are "
-                        f"of task {', '.join(sorted({r['task'] for r in unique}))}")
-    return _per_instruction(path.stem, table, unique)
+    return _per_instruction(path.stem, instructions_for(path, {r["task"] for r in unique}), unique)
 
 
 def _per_instruction(stem: str, table: dict[str, list[str]], records: Sequence[dict[str, Any]]
