@@ -103,7 +103,7 @@ CASES = {
     "attack --budget 0": (lambda t, f: ["attack", "--data", f.data, "--budget", "0"], 2, "field 'budget'"),
     "attack file without the task": (
         lambda t, f: ["attack", "--data", f.data, "--instructions", t / "ner-only.yaml"], 2,
-                                     "--instructions"),
+        "ner-only.yaml: lists instructions for ner, but the data's records are of task"),
     "attack choice without options": (lambda t, f: ["attack", "--data", _jsonl(t / "o.jsonl", {**GOOD, "options": []}),
                                        "--scoring", "choice"], 2, "has none"),
     "report missing folder": (lambda t, f: ["report", t / "nowhere", "--out", t / "rep"], 2, "no such folder"),
