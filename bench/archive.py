@@ -98,6 +98,12 @@ def restored(folder: Path) -> bool:
     return (folder / RESTORED).exists()
 
 
+def agrees(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two protocols agree on every field both record (one that predates a field does not record it, as a
+    work folder's protocol.json does not: :func:`bench.robustness.check_protocol`)."""
+    return all(a[key] == b[key] for key in a.keys() & b.keys())
+
+
 def restore(work: Path, archives: Path, protocol: dict[str, Any] | None) -> list[str]:
     """Unpack into ``work/runs`` each archive in ``archives`` whose run the work folder lacks, and say (one line
     each) which archives are left out: those of another protocol than ``protocol`` (the work folder's; None: the
@@ -109,7 +115,7 @@ def restore(work: Path, archives: Path, protocol: dict[str, Any] | None) -> list
         packed = read(path)
         if protocol is None:
             protocol = packed["protocol"]
-        if packed["protocol"] != protocol:
+        if not agrees(packed["protocol"], protocol):
             said.append(f"{path}: left out, its protocol {packed['protocol']} is not this work folder's {protocol}")
             continue
         held = held or packed["data"]

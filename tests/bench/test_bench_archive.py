@@ -134,6 +134,10 @@ def test_archives_of_another_protocol_or_other_data_are_left_out_and_said(tmp_pa
     said = archive.restore(fresh, tmp_path / "archive", {"steps": 6})
     assert [line.split(":")[0] for line in said] == [str(tmp_path / "archive" / "anit-0.json.gz")]
     assert "protocol" in said[0] and (fresh / "runs" / "it-0").exists() and not (fresh / "runs" / "anit-0").exists()
+    # an archive that predates a protocol field agrees on the fields it records
+    older = tmp_path / "older"
+    archive.restore(older, tmp_path / "archive", {"steps": 6, "near": 0.35})
+    assert (older / "runs" / "it-0").exists() and not (older / "runs" / "anit-0").exists()
     # a work folder scored on other test data takes none of them
     other = tmp_path / "other"
     (other / "data").mkdir(parents=True)
