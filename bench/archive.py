@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +75,10 @@ def pack(folder: Path, target: Path, header: dict[str, Any]) -> Path:
     body = json.dumps({"format": FORMAT, "run": folder.name, **header, "files": files}, ensure_ascii=False,
                       sort_keys=True).encode("utf-8")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
+    part = target.with_name(target.name + ".part")      # written beside, then moved: a reader never sees half of it
+    with part.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
         out.write(body)
+    os.replace(part, target)
     return target
 
 

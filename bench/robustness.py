@@ -318,12 +318,18 @@ def restore_runs(args: argparse.Namespace) -> None:
         print(line, file=sys.stderr)
 
 
-def archive_runs(args: argparse.Namespace, paths: dict[str, Path]) -> None:
-    """Pack every finished run this work folder ran (not one it restored) into the repository's archive."""
+def archive_run(args: argparse.Namespace, folder: Path) -> None:
+    """Pack one finished run into the repository's archive."""
     protocol = json.loads((args.work / "protocol.json").read_text())
+    archive.pack(folder, archives(args.name) / f"{folder.name}.json.gz", archive.header(args.work, protocol))
+
+
+def archive_runs(args: argparse.Namespace, paths: dict[str, Path]) -> None:
+    """Pack every finished run this work folder ran (not one it restored): those a benchmark that stopped before
+    archiving them finished."""
     for folder in sorted((args.work / "runs").glob("*-*")):
         if folder.is_dir() and not archive.restored(folder) and finished(paths, folder):
-            archive.pack(folder, archives(args.name) / f"{folder.name}.json.gz", archive.header(args.work, protocol))
+            archive_run(args, folder)
 
 
 def fresh(folder: Path, paths: dict[str, Path]) -> None:
@@ -348,8 +354,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.prepare_only:
             print("data in " + ", ".join(str(p) for p in paths.values()))
             return
-        restore_runs(args)
-        archive_runs(args, paths)
+        if not args.worker:             # the parent of --jobs workers does it for them
+            restore_runs(args)
+            archive_runs(args, paths)
         order = run_order(args.methods, args.seeds)
         if not args.worker:                 # where and how it ran, kept though a deadline stops it before the summary
             write_json(args.work / "machine.json", {**machine(), "jobs": args.jobs})
@@ -372,7 +379,7 @@ def main(argv: list[str] | None = None) -> None:
             attack_run(args, paths, folder, model, scorer.tokenizer, bound=args.near)
             eval_run(paths, folder, model, scorer.tokenizer)
             scorer.base = model.unload()
-            archive_runs(args, paths)
+            archive_run(args, folder)
             if not args.worker:
                 summarise(args.work, vars(args), args.name)
     if not args.worker:
