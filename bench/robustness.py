@@ -44,6 +44,7 @@ from anit.noise.build import build_noisy
 from bench import archive
 from bench.common import DOCS, in_parallel, machine, run_benchmark
 from bench.robustness_page import summarise, this_command
+from bench.robustness_report import scored_runs
 
 DATASETS_USED = ("sst2", "ag_news", "conll2003", "aste_14res")
 NOISES = ["random_replace:0.3", "truncate_random:0.3", "char_typo:0.3", "synonym_replace:0.3", "pad_unrelated:0.3"]
@@ -347,6 +348,10 @@ def main(argv: list[str] | None = None) -> None:
         restore_runs(args)
         if all(p.exists() for p in data_paths(args.work).values()):
             archive_runs(args, data_paths(args.work))
+        page = DOCS / "benchmarks" / f"{args.name}.md"
+        if page.exists() and not scored_runs(args.work, "generate"):
+            raise SystemExit(f"{args.work}: no run scored on test, and {archives(args.name)} holds no archive of one; "
+                             f"{page} is left as it is")
     else:
         load_stack()
         check_protocol(args)

@@ -166,6 +166,10 @@ def test_the_benchmark_archives_its_finished_runs_and_a_fresh_checkout_summarise
     assert sorted(p.name for p in (tmp_path / "repo" / "mine").iterdir()) == ["anit-0.json.gz", "it-0.json.gz"]
     first = json.loads((tmp_path / "docs" / "benchmarks" / "mine.json").read_text())
 
+    monkeypatch.setattr(bench_run, "DOCS", tmp_path / "docs")
+    (tmp_path / "docs" / "benchmarks" / "other.md").write_text("# a page whose runs are not archived\n")
+    with pytest.raises(SystemExit, match="holds no archive of one; .*other.md is left as it is"):
+        bench_run.main(["--summarise-only", "--work", str(tmp_path / "none"), "--name", "other"])
     fresh = tmp_path / "fresh"
     bench_run.main(["--summarise-only", "--work", str(fresh), "--name", "mine"])
     second = json.loads((tmp_path / "docs" / "benchmarks" / "mine.json").read_text())
