@@ -249,15 +249,24 @@ def _pdr(found: dict[str, Any] | None) -> str:
     return "-" if not found else f"{found['value']:.3f} [{found['low']:+.2f}, {found['high']:+.2f}]"
 
 
+def archived(folder: Path, name: str, link: str) -> str:
+    """Whether the runs of the summary ``name`` (in ``folder``) are archived (:mod:`bench.archive`), which is
+    whether a fresh checkout can rebuild and continue it."""
+    held = len(list((folder / "runs" / name).glob("*.json.gz")))
+    return (f"{held} run{'s' if held != 1 else ''} archived in `{link}runs/{name}/`" if held else
+            "its runs predate the run archive, so it cannot be rebuilt or continued")
+
+
 def other_runs(folder: Path, link: str) -> list[str]:
     """One line per robustness summary in ``folder`` other than the main one (another protocol, e.g. fewer steps):
-    its page (linked as ``link`` + file name), command and headline."""
+    its page (linked as ``link`` + file name), command, whether its runs are archived, and headline."""
     lines = []
     for path in sorted(folder.glob("robustness-*.json")):
         summary = json.loads(path.read_text())
         page = f"{link}{path.stem}.md"
         lines.append(f"[{page}]({page}), {summary['settings'].get('steps')} steps "
-                     f"(`{summary['settings'].get('command')}`): {summary.get('headline', {}).get('generate', '')}")
+                     f"(`{summary['settings'].get('command')}`; {archived(folder, path.stem, link)}): "
+                     f"{summary.get('headline', {}).get('generate', '')}")
     return lines
 
 

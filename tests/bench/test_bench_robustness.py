@@ -116,6 +116,8 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     assert "at anit's compute" not in text      # no it-matched yet: nothing to say
     said = "Against `it` at anit's compute (`it-matched`, seed 0), the same goal: ..."
     assert said in block({**robustness, "headline_matched": {"generate": said}}, speed, "docs/results.png")
+    assert "(docs/benchmarks/robustness.md) (3 runs archived in `docs/benchmarks/runs/robustness/`); every" in block(
+        robustness, speed, None, kept="3 runs archived in `docs/benchmarks/runs/robustness/`")
     _run(tmp_path / "zero", "it-0", 16, 8)
     _run(tmp_path / "zero", "anit-0", 0, 0)
     zero = verdict("sst2", table(tmp_path / "zero", "generate")["sst2"])
@@ -186,11 +188,15 @@ def test_summaries_under_other_protocols_are_listed_with_their_headline(tmp_path
         payload = {"settings": {"steps": steps, "command": f"python -m bench.robustness --steps {steps}"},
                    "headline": {"generate": f"**Answer {steps}.**"}}
         (tmp_path / f"{name}.json").write_text(json.dumps(payload))
+    for run in ("it-0", "anit-0"):                          # the 540-step runs are archived, the 60-step ones not
+        (tmp_path / "runs" / "robustness-3x").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "runs" / "robustness-3x" / f"{run}.json.gz").write_bytes(b"")
     assert other_runs(tmp_path, "docs/") == [
-        "[docs/robustness-3x.md](docs/robustness-3x.md), 540 steps (`python -m bench.robustness --steps 540`): "
-        "**Answer 540.**",
+        "[docs/robustness-3x.md](docs/robustness-3x.md), 540 steps (`python -m bench.robustness --steps 540`; "
+        "2 runs archived in `docs/runs/robustness-3x/`): **Answer 540.**",
         "[docs/robustness-60steps.md](docs/robustness-60steps.md), 60 steps "
-        "(`python -m bench.robustness --steps 60`): **Answer 60.**"]
+        "(`python -m bench.robustness --steps 60`; its runs predate the run archive, so it cannot be rebuilt or "
+        "continued): **Answer 60.**"]
 
 
 def test_the_page_says_the_sizes_and_steps_that_ran(tmp_path):
