@@ -185,7 +185,8 @@ def batch_size(scoring: str) -> int:
 
 
 class Scorer:
-    """The base model once, with each run's adapter loaded on it in turn."""
+    """The base model once, and a copy of it with each run's adapter merged in, in turn
+    (:func:`anit.evaluation.run.with_adapter`)."""
 
     def __init__(self) -> None:
         from anit.evaluation.run import load_for_eval
@@ -193,9 +194,11 @@ class Scorer:
         self.base, self.tokenizer = load_for_eval("smollm2-135m", None)
 
     def model(self, adapter: Path) -> Any:
-        from peft import PeftModel
+        import copy
 
-        return PeftModel.from_pretrained(self.base, str(adapter)).eval()
+        from anit.evaluation.run import with_adapter
+
+        return with_adapter(copy.deepcopy(self.base), adapter)
 
 
 def attack_run(args: argparse.Namespace, paths: dict[str, Path], folder: Path, model: Any, tokenizer: Any,
@@ -383,7 +386,6 @@ def main(argv: list[str] | None = None) -> None:
             attack_run(args, paths, folder, model, scorer.tokenizer)
             attack_run(args, paths, folder, model, scorer.tokenizer, bound=args.near)
             eval_run(paths, folder, model, scorer.tokenizer)
-            scorer.base = model.unload()
             archive_run(args, folder)
             if not args.worker:
                 summarise(args.work, vars(args), args.name)

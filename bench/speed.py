@@ -1,6 +1,6 @@
 """Speed: training steps (it vs anit exact/fast vs neftune vs TRL's SFTTrainer), achieved FLOP/s,
-evaluation (batched vs one-at-a-time generation, choice scoring), noise (rule-based and model-written) and
-distortion throughput, and the issue's targets checked against what was measured.
+evaluation (batched vs one-at-a-time generation, choice scoring, a LoRA adapter merged or beside the weights), noise
+(rule-based and model-written) and distortion throughput, and the issue's targets checked against what was measured.
 
     python -m bench.speed [--steps 8] [--data-dir ../shared/data]
 """
@@ -23,7 +23,7 @@ from bench.common import DOCS, Timer, counting, run_benchmark, save, timed_nrm_t
 from anit.data import default_data_dir
 from anit.data.prepare import prepare
 from anit.distortion import SCORERS
-from anit.evaluation.run import choice_predictions
+from anit.evaluation.run import choice_predictions, with_adapter
 from anit.generation import generate
 from anit.tasks.prompt import task_prompt
 from anit.models import load_model, load_tokenizer
@@ -41,6 +41,7 @@ REWRITES = "Model-written noise, SmolLM2-135M, batch 8"
 SCORES = "Distortion scorers"
 HARD = ("word_edit", "char_edit", "jaccard", "chrf", "bleu")
 EVALUATION = "Evaluation, SST-2 dev"
+ADAPTER = "Scoring with a LoRA adapter, SST-2 dev"
 SFT = "TRL SFTTrainer, random batches (same LoRA, data, batch)"
 
 
@@ -138,6 +139,39 @@ def bench_eval(base, tokenizer, records):
     start = time.perf_counter()
     choice_predictions(base, tokenizer, prompts, [r["options"] for r in records], True, batch_size=16)
     rows.append({"mode": "choice scoring (batch 16)", "examples/s": n / (time.perf_counter() - start)})
+    return rows
+
+
+def bench_adapter(base, tokenizer, records, folder: Path):
+    """Scoring with a LoRA adapter (r16, all linear layers, as the benchmarks train) beside the base weights, as
+    PEFT runs it, and merged into them (:func:`anit.evaluation.run.with_adapter`): generation and choice scoring of
+    the same records, with how many answers agree."""
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(0)
+    lora = get_peft_model(copy.deepcopy(base), LoraConfig(r=16, lora_alpha=16, target_modules="all-linear"))
+    for name, weight in lora.named_parameters():
+        if "lora_B" in name:                    # a trained adapter's B is not zero (PEFT starts it at zero)
+            torch.nn.init.normal_(weight, std=0.02)
+    lora.save_pretrained(str(folder))
+    prompts = [task_prompt(tokenizer, r, None, True) for r in records]
+    options = [r["options"] for r in records]
+    budget, n, rows, first = TASKS.get("tc").max_new_tokens, len(records), [], {}
+    generate(base, tokenizer, prompts[:16], budget, batch_size=16)        # warm-up: the first call is not timed
+    for mode, merge in (("beside the weights (PEFT)", False), ("merged", True)):
+        model = with_adapter(copy.deepcopy(base), folder, merge=merge)
+        for kind in ("generation (batch 16)", "choice scoring (batch 16)"):
+            start = time.perf_counter()
+            answers = (generate(model, tokenizer, prompts, budget, batch_size=16) if kind.startswith("generation")
+                       else choice_predictions(model, tokenizer, prompts, options, True, batch_size=16))
+            rate = n / (time.perf_counter() - start)
+            row = {"adapter": mode, "scoring": kind, "examples/s": rate}
+            if kind in first:
+                row |= {"x beside": rate / first[kind][0],
+                        "same answers": sum(a == b for a, b in zip(answers, first[kind][1])) / n}
+            else:
+                first[kind] = (rate, answers)
+            rows.append(row)
     return rows
 
 
@@ -283,7 +317,7 @@ def earlier_sections() -> list[tuple[str, list[dict[str, Any]]]]:
     return [(s["heading"], s["rows"]) for s in json.loads(path.read_text())["sections"]] if path.exists() else []
 
 
-PARTS = ("training", "eval", "noise", "rewrites", "scores", "attack")
+PARTS = ("training", "eval", "noise", "rewrites", "scores", "attack", "adapter")
 
 
 def main() -> None:
@@ -305,7 +339,7 @@ def main() -> None:
         sections.append((REWRITES, bench_rewrites()))
     if "scores" in args.parts:
         sections.append((SCORES, bench_scores()))
-    if "training" in args.parts or "eval" in args.parts or "attack" in args.parts:
+    if {"training", "eval", "attack", "adapter"} & set(args.parts):
         tokenizer, base = load_tokenizer(MODEL), load_model(MODEL)
         if "training" in args.parts:
             peak = matmul_flops()
@@ -316,6 +350,9 @@ def main() -> None:
         if "attack" in args.parts:
             dev = prepare("sst2", "dev", 64, 3, data_dir=root)[0]
             sections.append((ATTACK, bench_attack(base, tokenizer, dev, 100, Path("runs/bench-speed-attack"))))
+        if "adapter" in args.parts:
+            sections.append((f"{ADAPTER}, {args.eval_examples} examples",
+                             bench_adapter(base, tokenizer, eval_records, Path("runs/bench-speed-adapter"))))
     notes = ["FLOP share counts 4 x (parameters of every linear layer, LM head included) FLOPs per real (unpadded) "
              "token for a LoRA step (forward and input-gradient matmuls; LoRA's own weight gradients are negligible), "
              "against the fp32 matmul peak measured in the same run. Attention FLOPs are not counted. For fgm and "

@@ -45,14 +45,21 @@ def test_train_from_yaml_with_overrides_then_export_and_eval(setup):
     result = runner.invoke(app, ["export", "--adapter", str(out), "--out", str(merged)], catch_exceptions=False)
     assert result.exit_code == 0 and (merged / "model.safetensors").exists()
     assert not any(k for k in load_file(str(merged / "model.safetensors")) if "lora" in k)
-    from anit.evaluation.run import load_for_eval
+    from anit.evaluation.run import load_for_eval, with_adapter
+    from anit.models import load_model
 
-    adapted, tok = load_for_eval(str(model), str(out))
+    adapted, tok = load_for_eval(str(model), str(out))                  # the adapter merged into the weights
+    beside = with_adapter(load_model(str(model)), out, merge=False)     # as PEFT trained it, beside them
     exported, _ = load_for_eval(str(merged), None)
+    assert not any("lora" in name for name, _ in adapted.named_parameters())
+    assert any("lora" in name for name, _ in beside.named_parameters())
     ids = torch.tensor([tok("Instruction: Tag the names.\nText: Anna visited Paris", add_special_tokens=False)[
         "input_ids"]])
     with torch.no_grad():
-        assert torch.allclose(adapted(input_ids=ids).logits, exported(input_ids=ids).logits, atol=1e-4)
+        reference = beside(input_ids=ids).logits
+        assert not torch.allclose(reference, load_model(str(model))(input_ids=ids).logits, atol=1e-4)
+        assert torch.allclose(adapted(input_ids=ids).logits, reference, atol=1e-4)
+        assert torch.allclose(exported(input_ids=ids).logits, reference, atol=1e-4)
     results = root / "eval"
     result = runner.invoke(app, ["eval", "--adapter", str(out), "--data", str(noisy),
                                  "--instructions", "raw", "--instructions", "noisy", "--limit", "3",

@@ -8,6 +8,7 @@ long it took when it ran.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -51,7 +52,7 @@ def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stage
          steps: int = typer.Option(30, help="Training steps per method."),
          seed: int = typer.Option(3407, help="Seed of sampling, noise and training.")) -> None:
     """Run the whole ANIT pipeline on a small budget and print the results table and the report path."""
-    from anit.evaluation.run import EvalOptions, evaluate
+    from anit.evaluation.run import EvalOptions, evaluate, with_adapter
     from anit.models import gpu_map, load_model, load_tokenizer
     from anit.noise.build import build_noisy
     from anit.report.build import collect, write_report
@@ -100,12 +101,9 @@ def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stage
 
         def run_eval(result: Path = result, adapter: Path | None = adapter) -> None:
             nonlocal base
-            from peft import PeftModel
-
             base = base if base is not None else load_model(model, device_map=gpu_map())
-            net = PeftModel.from_pretrained(base, str(adapter)) if adapter else base
+            net = with_adapter(copy.deepcopy(base), adapter) if adapter else base
             evaluate(net, tokenizer, records, ["raw", "noisy", "unseen-pool"], result, EvalOptions(batch_size=8))
-            base = net.unload() if adapter else base
 
         key = {"test": files["test"].read_text(), "adapter": (adapter / "train_summary.json").read_text()
                if adapter else None}
