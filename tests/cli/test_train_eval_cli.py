@@ -45,6 +45,12 @@ def test_train_from_yaml_with_overrides_then_export_and_eval(setup):
     result = runner.invoke(app, ["export", "--adapter", str(out), "--out", str(merged)], catch_exceptions=False)
     assert result.exit_code == 0 and (merged / "model.safetensors").exists()
     assert not any(k for k in load_file(str(merged / "model.safetensors")) if "lora" in k)
+    kept = root / "kept"                # --no-merge writes the adapter as it is, beside the base it names
+    result = runner.invoke(app, ["export", "--adapter", str(out), "--out", str(kept), "--no-merge"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0 and not (kept / "model.safetensors").exists()
+    assert load_file(str(kept / "adapter_model.safetensors")).keys() == load_file(
+        str(out / "adapter_model.safetensors")).keys()
     from anit.evaluation.run import load_for_eval, with_adapter
     from anit.models import load_model
 

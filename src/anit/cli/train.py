@@ -54,15 +54,12 @@ def export(adapter: Optional[Path] = typer.Option(None, help="Trained adapter fo
         load_tokenizer(model).save_pretrained(str(out))
         typer.echo(f"wrote {model} to {out}")
         return
-    from peft import PeftModel
+    from anit.evaluation.run import with_adapter
 
     if not (adapter / "anit_config.yaml").exists():
         raise AnitError(f"--adapter {adapter}: no anit_config.yaml; give the output_dir of `anit train`")
     cfg = load_config(TrainConfig, adapter / "anit_config.yaml")
     base = load_model(model or cfg.model, "float32", None, cfg.trust_remote_code)
-    peft_model = PeftModel.from_pretrained(base, str(adapter))
-    if merge:
-        peft_model = peft_model.merge_and_unload()
-    peft_model.save_pretrained(str(out), safe_serialization=True)
+    with_adapter(base, adapter, merge).save_pretrained(str(out), safe_serialization=True)
     load_tokenizer(str(adapter)).save_pretrained(str(out))
     typer.echo(f"wrote {'merged ' if merge else ''}model to {out}")
