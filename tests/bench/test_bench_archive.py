@@ -3,6 +3,9 @@ folder gave, and no record text goes in."""
 
 import gzip
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -184,3 +187,15 @@ def test_the_benchmark_archives_its_finished_runs_and_a_fresh_checkout_summarise
     bench_run.fresh(fresh / "runs" / "it-0", {})
     bench_run.fresh(work / "runs" / "it-0", {})
     assert not (fresh / "runs" / "it-0").exists() and (work / "runs" / "it-0" / "adapter_model.safetensors").exists()
+
+
+def test_the_archives_are_not_ignored_by_git():
+    """An archive git ignores is lost with the checkout like the work folder it was meant to outlive."""
+    import bench.robustness as bench_run
+
+    root = Path(bench_run.__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    target = bench_run.archives("robustness") / "it-0.json.gz"
+    checked = subprocess.run(["git", "check-ignore", "-q", str(target.relative_to(root))], cwd=root)
+    assert checked.returncode == 1, f"{target.relative_to(root)} is ignored by git"
