@@ -19,10 +19,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-KEPT = ("train_summary.json", "wall.json", "attack_wall.json", "worst.yaml", "near.yaml", "eval-*/metrics.json",
-        "eval-*/wall.json", "eval-*/*.predictions.jsonl")
+KEPT = ("train_summary.json", "machine.json", "wall.json", "attack_wall.json", "worst.yaml", "near.yaml",
+        "eval-*/metrics.json", "eval-*/wall.json", "eval-*/*.predictions.jsonl")
 """The files of a run folder its summary reads (and ``train_summary.json``, by which a resumed benchmark knows the
-run trained); predictions are redacted (:func:`redact`)."""
+run trained; ``machine.json``, where it ran: :func:`stamp`); predictions are redacted (:func:`redact`)."""
 DROPPED = ("input", "generation")
 """Prediction fields not kept: the record's text and the model's answer text."""
 RESTORED = "restored.json"
@@ -88,11 +88,14 @@ def read(archive: Path) -> dict[str, Any]:
 
 
 def unpack(packed: dict[str, Any], folder: Path, source: Path) -> Path:
-    """Write an archive's files into the run folder ``folder``, marked as restored from ``source``."""
+    """Write an archive's files into the run folder ``folder``, marked as restored from ``source``; an archive that
+    predates the run's own ``machine.json`` gives it the machine of its header."""
     for name, text in packed["files"].items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    if "machine.json" not in packed["files"] and packed.get("machine") is not None:
+        (folder / "machine.json").write_text(json.dumps(packed["machine"], indent=2) + "\n", encoding="utf-8")
     (folder / RESTORED).write_text(json.dumps({"from": str(source)}) + "\n", encoding="utf-8")
     return folder
 
@@ -136,12 +139,28 @@ def restore(work: Path, archives: Path, protocol: dict[str, Any] | None) -> list
     return said
 
 
-def header(work: Path, protocol: dict[str, Any]) -> dict[str, Any]:
-    """What an archive of a run of ``work`` carries besides its files."""
-    def held(name: str) -> Any:
-        path = work / name
-        return json.loads(path.read_text()) if path.exists() else None
+def stamp(folder: Path, work: Path, archived: Path) -> None:
+    """Give a finished run of ``work`` its own ``machine.json`` (where it ran) unless it has one: from its archive
+    ``archived`` where one exists (a run archived before runs held their own), else the work folder's, which names
+    the machine of the benchmark's latest start, the one that finished the run. ``work``'s is rewritten at every
+    start, so a page of runs finished over several sessions names each run's machine from its own."""
+    own = folder / "machine.json"
+    if own.exists():
+        return
+    found = read(archived).get("machine") if archived.exists() else _held(work, "machine.json")
+    if found is not None:
+        own.write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
 
-    command = held("command.json")
-    return {"protocol": protocol, "machine": held("machine.json"), "command": command and command["command"],
-            "data": data_digest(work / "data")}
+
+def _held(work: Path, name: str) -> Any:
+    path = work / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def header(work: Path, protocol: dict[str, Any], folder: Path | None = None) -> dict[str, Any]:
+    """What an archive of the run ``folder`` of ``work`` carries besides its files (the machine: the run's own where
+    it has one, else the work folder's)."""
+    command = _held(work, "command.json")
+    own = _held(folder, "machine.json") if folder is not None else None
+    return {"protocol": protocol, "machine": own or _held(work, "machine.json"),
+            "command": command and command["command"], "data": data_digest(work / "data")}

@@ -325,7 +325,9 @@ def restore_runs(args: argparse.Namespace) -> None:
 def archive_run(args: argparse.Namespace, folder: Path) -> None:
     """Pack one finished run into the repository's archive."""
     protocol = json.loads((args.work / "protocol.json").read_text())
-    archive.pack(folder, archives(args.name) / f"{folder.name}.json.gz", archive.header(args.work, protocol))
+    target = archives(args.name) / f"{folder.name}.json.gz"
+    archive.stamp(folder, args.work, target)
+    archive.pack(folder, target, archive.header(args.work, protocol, folder))
 
 
 def archive_runs(args: argparse.Namespace, paths: dict[str, Path]) -> None:

@@ -13,7 +13,8 @@ from anit.jsonl import write_json
 from anit.report.versus import MET, NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, difference
 from bench.answer_figure import answer_plot, answer_points
 from bench.robustness_report import (AGAINST, ALIKE, CASES, FAILS, MATCHED, MEETS, alike, dev_attacks,
-                                     matched_reading, scoring_compared, table, verdict, walls, worst_origins)
+                                     matched_reading, scored_runs, scoring_compared, table, verdict, walls,
+                                     worst_origins)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -139,25 +140,40 @@ def matched_headline(lines_by_dataset: dict[str, list[dict[str, Any]]]) -> str:
             f"{', '.join(map(str, sorted(seeds)))}), the same goal: " + "; ".join(clauses) + ".")
 
 
-def ran_on(m: dict[str, Any]) -> str:
-    """Where the runs ran, in one line: the machine the work folder recorded (``machine.json``), which can differ
-    from the one that summarises it."""
-    jobs = m.get("jobs", 1)
+def ran_on(m: dict[str, Any], runs: dict[str, dict[str, Any] | None] | None = None) -> str:
+    """Where the runs ran: each run's own machine (``runs``: its ``machine.json``, by run), grouped by machine with
+    the dates; where no run records one, the machine the work folder recorded (``machine.json``, the benchmark's
+    latest start), which can differ from the one that summarises it."""
+    def where(x: dict[str, Any]) -> str:
+        return f"{x['cpu']}, {x['cores']} cores, GPU: {x['cuda'] or 'none'}, torch {x['torch']}, Python {x['python']}"
+
+    def at_once(x: dict[str, Any]) -> str:
+        jobs = x.get("jobs", 1)
+        return f"; {jobs} runs at a time (`--jobs`)" if jobs > 1 else ""
+
+    if runs and any(runs.values()):
+        groups: dict[str, dict[str, list[str]]] = {}
+        for run, x in runs.items():
+            if x is not None:
+                groups.setdefault(where(x) + at_once(x), {}).setdefault(x["date"], []).append(run)
+        said = [f"Ran on {machine}: " + "; ".join(f"{', '.join(names)} on {date}" for date, names in sorted(by.items()))
+                for machine, by in groups.items()]
+        lost = [run for run, x in runs.items() if x is None]
+        return ". ".join(said + ([f"Where {', '.join(lost)} ran is not recorded"] if lost else [])) + "."
     if m.get("unrecorded"):
         return (f"Summarised on {m['cpu']}, {m['cores']} cores, GPU: {m['cuda'] or 'none'}, {m['date']}; the runs "
                 "predate machine.json, so where they ran is not recorded.")
-    return (f"Ran on {m['cpu']}, {m['cores']} cores, GPU: {m['cuda'] or 'none'}, torch {m['torch']}, Python "
-            f"{m['python']}, {m['date']}" + (f"; {jobs} runs at a time (`--jobs`)." if jobs > 1 else "."))
+    return f"Ran on {where(m)}, {m['date']}{at_once(m)}."
 
 
 def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[str, Any],
              compared: list[str], times: list[dict[str, Any]], same: list[str], origins: list[str],
              where: dict[str, Any], dev: Sequence[dict[str, Any]] = (), answer: Sequence[str] = (),
-             picture: str | None = None) -> str:
+             picture: str | None = None, runs: dict[str, dict[str, Any] | None] | None = None) -> str:
     """The benchmark's page: the command and machine, then ``answer`` (the headlines, by generation) and
     ``picture`` (the drop rates against the goal) first, the protocol's notes, and the tables and verdicts."""
     lines = ["# Robustness benchmark: multi-task LoRA, worst-case and held-out instructions", "",
-             f"`{settings.get('command', 'python -m bench.robustness')}`", "", ran_on(where), ""]
+             f"`{settings.get('command', 'python -m bench.robustness')}`", "", ran_on(where, runs), ""]
     if answer or picture:
         lines += ["## The answer", ""] + [line for text in answer if text for line in (text, "")]
         lines += [f"![worst-case drop rate per method and dataset, with the goal's band]({picture})", ""] if picture \
@@ -295,7 +311,9 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
                         for seed in row["seeds"]}) for method in settings.get("methods", [])}
     recorded = work / "machine.json"
     where = json.loads(recorded.read_text()) if recorded.exists() else {**machine(), "unrecorded": True}
-    payload = {"settings": settings, "machine": where, "tables": tables, "verdicts": verdicts,
+    runs = {f.name: json.loads((f / "machine.json").read_text()) if (f / "machine.json").exists() else None
+            for f in scored_runs(work, "generate")}
+    payload = {"settings": settings, "machine": where, "run_machines": runs, "tables": tables, "verdicts": verdicts,
                "scoring_compared": scoring_compared(work, tables), "walls": walls(work), "alike": alike(work),
                "worst_origins": worst_origins(work), "verdicts_near": near, "dev_attacks": dev_attacks(work),
                "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()},
@@ -306,6 +324,7 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
     drawn = answer_plot(answer_points(payload), picture)
     answer = [payload[key]["generate"] for key in ("headline", "headline_near", "headline_matched")]
     text = markdown(tables, settings, payload["scoring_compared"], payload["walls"], payload["alike"],
-                    payload["worst_origins"], where, payload["dev_attacks"], answer, picture.name if drawn else None)
+                    payload["worst_origins"], where, payload["dev_attacks"], answer, picture.name if drawn else None,
+                    runs)
     (DOCS / "benchmarks" / f"{name}.md").write_text(text, encoding="utf-8")
     return payload

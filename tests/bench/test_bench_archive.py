@@ -176,7 +176,7 @@ def test_the_benchmark_archives_its_finished_runs_and_a_fresh_checkout_summarise
     fresh = tmp_path / "fresh"
     bench_run.main(["--summarise-only", "--work", str(fresh), "--name", "mine"])
     second = json.loads((tmp_path / "docs" / "benchmarks" / "mine.json").read_text())
-    for key in ("tables", "verdicts", "headline", "alike", "machine"):
+    for key in ("tables", "verdicts", "headline", "alike", "machine", "run_machines"):
         assert second[key] == first[key], key
     assert second["walls"] == [w for w in first["walls"] if w["run"] != "fgm-0"]     # fgm-0 was still running
     assert second["settings"]["command"] == "python -m bench.robustness --steps 6"
@@ -187,6 +187,38 @@ def test_the_benchmark_archives_its_finished_runs_and_a_fresh_checkout_summarise
     bench_run.fresh(fresh / "runs" / "it-0", {})
     bench_run.fresh(work / "runs" / "it-0", {})
     assert not (fresh / "runs" / "it-0").exists() and (work / "runs" / "it-0" / "adapter_model.safetensors").exists()
+
+
+def test_each_run_names_the_machine_it_ran_on_though_the_work_folder_names_the_latest_start(tmp_path):
+    from bench.robustness_page import ran_on
+
+    work, store = _work(tmp_path), tmp_path / "archive"
+    # it-0 was archived before runs held their own machine.json: its archive names the machine in its header only
+    archive.pack(work / "runs" / "it-0", store / "it-0.json.gz", archive.header(work, {"steps": 6}))
+    older = tmp_path / "older"
+    archive.restore(older, store, None)
+    assert json.loads((older / "runs" / "it-0" / "machine.json").read_text())["date"] == "2026-12-04"
+    # the next start rewrote the work folder's machine.json; anit-0 finished there, it-0 is archived again
+    later = {"cpu": "Other CPU", "cores": 16, "cuda": None, "torch": "2.13.0", "python": "3.11.7",
+             "date": "2026-12-05", "jobs": 2}
+    (work / "machine.json").write_text(json.dumps(later))
+    for run in ("it-0", "anit-0"):
+        target = store / f"{run}.json.gz"
+        archive.stamp(work / "runs" / run, work, target)
+        archive.pack(work / "runs" / run, target, archive.header(work, {"steps": 6}, work / "runs" / run))
+    dates = {run: json.loads((work / "runs" / run / "machine.json").read_text())["date"] for run in ("it-0", "anit-0")}
+    assert dates == {"it-0": "2026-12-04", "anit-0": "2026-12-05"}
+    assert archive.read(store / "it-0.json.gz")["machine"]["date"] == "2026-12-04"
+    fresh = tmp_path / "fresh"
+    archive.restore(fresh, store, None)
+    runs = {run: json.loads((fresh / "runs" / run / "machine.json").read_text()) for run in ("it-0", "anit-0")}
+    assert runs["anit-0"] == later
+    assert ran_on(later, {**runs, "fgm-0": None}) == (
+        "Ran on Test CPU, 2 cores, GPU: none, torch 2.13.0, Python 3.11.7: it-0 on 2026-12-04. Ran on Other CPU, "
+        "16 cores, GPU: none, torch 2.13.0, Python 3.11.7; 2 runs at a time (`--jobs`): anit-0 on 2026-12-05. "
+        "Where fgm-0 ran is not recorded.")
+    assert ran_on(later, {"it-0": runs["it-0"], "it-1": runs["it-0"]}) == (
+        "Ran on Test CPU, 2 cores, GPU: none, torch 2.13.0, Python 3.11.7: it-0, it-1 on 2026-12-04.")
 
 
 def test_the_archives_are_not_ignored_by_git():
