@@ -265,3 +265,20 @@ def render() -> None:
             link = f"[benchmarks/{page.name}](benchmarks/{page.name})"
             lines += [f"Per-run detail ({len(detail)} tables: {DETAIL}): {link}", ""]
     (DOCS / "BENCHMARKS.md").write_text("\n".join(lines))
+
+
+class Scorer:
+    """The base model once, and a copy of it with each run's adapter merged in, in turn
+    (:func:`anit.evaluation.run.with_adapter`)."""
+
+    def __init__(self) -> None:
+        from anit.evaluation.run import load_for_eval
+
+        self.base, self.tokenizer = load_for_eval("smollm2-135m", None)
+
+    def model(self, adapter: Path) -> Any:
+        import copy
+
+        from anit.evaluation.run import with_adapter
+
+        return with_adapter(copy.deepcopy(self.base), adapter)

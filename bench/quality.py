@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import DOCS, in_parallel, in_place, run_benchmark, save, worker_threads
+from bench.common import DOCS, Scorer, in_parallel, in_place, run_benchmark, save, worker_threads
 from bench.quality_runs import (
     EXPERIMENTS, GRIDS, GROUPS, METHODS, NOISES, SHARED, TEST_SEED, borrowed_knobs,
     conditions_of, dev_value, draw, eval_dir, group_score, kept_records, knobs_elsewhere,
@@ -34,7 +34,7 @@ from bench.quality_runs import (
 from bench.quality_analysis import agreements, standings, verdicts
 
 from anit.data import DATASETS, default_data_dir
-from anit.evaluation.run import EvalOptions, evaluate, load_for_eval
+from anit.evaluation.run import EvalOptions, evaluate
 from anit.jsonl import read_jsonl, write_jsonl
 from anit.training.config import TASK_NOISE_RATES, TrainConfig
 from anit.training.run import train
@@ -44,7 +44,7 @@ class Runner:
 
     def __init__(self, args: argparse.Namespace, root: Path, dataset: str) -> None:
         self.args, self.dataset, self.dir = args, dataset, args.work / dataset
-        self.base, self.tokenizer = load_for_eval("smollm2-135m", None)
+        self.scorer = Scorer()
         self.dir.mkdir(parents=True, exist_ok=True)
         if args.only_seed is None:
             record = {**this_machine(), "jobs": args.jobs}
@@ -85,19 +85,15 @@ class Runner:
         """Evaluate the base model with ``adapter`` (None: zero-shot) on ``records`` unless ``out`` already holds
         a result for them. Predictions ``out`` holds from a smaller set are reused (``evaluate(reuse=True)``), and
         its wall time adds up every part's. ``wall.json``, written last, records the ids it finished on."""
-        from peft import PeftModel
-
         ids, wall = sorted(r["id"] for r in records), wall_of(out)
         if wall.get("ids") == ids:
             return
         spent = wall.get("eval_s", 0.0)
-        net = self.base if adapter is None else PeftModel.from_pretrained(self.base, str(adapter))
+        net = self.scorer.base if adapter is None else self.scorer.model(adapter)
         start = time.perf_counter()
-        evaluate(net, self.tokenizer, records, which, out, EvalOptions(scoring=self.scoring, batch_size=16),
+        evaluate(net, self.scorer.tokenizer, records, which, out, EvalOptions(scoring=self.scoring, batch_size=16),
                  reuse=True)
         (out / "wall.json").write_text(json.dumps({"eval_s": spent + time.perf_counter() - start, "ids": ids}))
-        if adapter is not None:
-            self.base = net.unload()
         print(json.dumps({"dataset": self.dataset, "run": out.name}), flush=True)
 
     def tune(self) -> dict[str, dict[str, float]]:

@@ -42,7 +42,7 @@ from anit.data.prepare import mixture, sample, to_record
 from anit.jsonl import read_jsonl, write_json, write_jsonl
 from anit.noise.build import build_noisy
 from bench import archive
-from bench.common import DOCS, in_parallel, machine, run_benchmark
+from bench.common import DOCS, Scorer, in_parallel, machine, run_benchmark
 from bench.robustness_page import summarise, this_command
 from bench.robustness_report import scored_runs
 
@@ -182,23 +182,6 @@ def batch_size(scoring: str) -> int:
     import torch
 
     return (16 if scoring == "choice" else 8) * (4 if torch.cuda.is_available() else 1)
-
-
-class Scorer:
-    """The base model once, and a copy of it with each run's adapter merged in, in turn
-    (:func:`anit.evaluation.run.with_adapter`)."""
-
-    def __init__(self) -> None:
-        from anit.evaluation.run import load_for_eval
-
-        self.base, self.tokenizer = load_for_eval("smollm2-135m", None)
-
-    def model(self, adapter: Path) -> Any:
-        import copy
-
-        from anit.evaluation.run import with_adapter
-
-        return with_adapter(copy.deepcopy(self.base), adapter)
 
 
 def attack_run(args: argparse.Namespace, paths: dict[str, Path], folder: Path, model: Any, tokenizer: Any,

@@ -389,15 +389,17 @@ def alike(work: Path, scoring: str = "generate", share: float = ALIKE) -> list[s
 
 
 def walls(work: Path) -> list[dict[str, Any]]:
-    """Seconds per run and stage (training, attack, each evaluation) from the work folder's records."""
+    """Seconds per run and stage (training, attack, each evaluation) from the work folder's records; a run that has
+    finished no stage yet is left out."""
     def seconds(path: Path, key: str) -> float | None:
         return json.loads(path.read_text()).get(key) if path.exists() else None
 
-    return [{"run": f.name, "train": seconds(f / "wall.json", "train_s"),
+    rows = [{"run": f.name, "train": seconds(f / "wall.json", "train_s"),
              "attack": seconds(f / "attack_wall.json", "attack_s"),
              "attack (near)": seconds(f / "attack_wall.json", "near_s"),
              **{f"eval ({s})": seconds(f / f"eval-{s}" / "wall.json", "eval_s") for s in ("generate", "choice")}}
             for f in sorted((work / "runs").glob("*-*")) if f.is_dir()]
+    return [row for row in rows if any(v is not None for k, v in row.items() if k != "run")]
 
 
 def worst_origins(work: Path) -> list[str]:

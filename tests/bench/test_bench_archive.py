@@ -162,6 +162,7 @@ def test_the_benchmark_archives_its_finished_runs_and_a_fresh_checkout_summarise
     (work / "data" / "train.jsonl").write_text("{}\n")
     unfinished = _run(work, "fgm-0", (9, 5), (6, 3))
     (unfinished / "eval-generate" / "metrics.json").unlink()
+    (work / "runs" / "fgm-1" / "checkpoint-10").mkdir(parents=True)      # still training: no stage's wall yet
     monkeypatch.setattr(bench_run, "archives", lambda name: tmp_path / "repo" / name)
     monkeypatch.setattr(page, "DOCS", tmp_path / "docs")
     monkeypatch.setattr(bench_run, "finished", lambda paths, folder: (folder / "eval-generate/metrics.json").exists())
@@ -178,6 +179,7 @@ def test_the_benchmark_archives_its_finished_runs_and_a_fresh_checkout_summarise
     second = json.loads((tmp_path / "docs" / "benchmarks" / "mine.json").read_text())
     for key in ("tables", "verdicts", "headline", "alike", "machine", "run_machines"):
         assert second[key] == first[key], key
+    assert [w["run"] for w in first["walls"]] == ["anit-0", "fgm-0", "it-0"]
     assert second["walls"] == [w for w in first["walls"] if w["run"] != "fgm-0"]     # fgm-0 was still running
     assert second["settings"]["command"] == "python -m bench.robustness --steps 6"
     assert sorted(p.name for p in (tmp_path / "repo" / "mine").iterdir()) == ["anit-0.json.gz", "it-0.json.gz"]
