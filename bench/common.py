@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from bench.robustness_page import other_runs
+from bench.robustness_page import ANSWER, other_runs, sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -231,14 +231,15 @@ def _sections(sections: list[dict[str, Any]], placed: dict[str, list[str]]) -> l
 def render() -> None:
     lines = ["# Benchmarks", "", "Written by the scripts in `bench/`; each section gives the command, the machine "
              "and the date it was measured on. Numbers are measurements, not claims about other machines.", ""]
-    robustness = DOCS / "benchmarks" / "robustness.json"
+    robustness = DOCS / "benchmarks" / f"{ANSWER}.json"
     if robustness.exists():
         summary = json.loads(robustness.read_text())
-        lines += ["## Robustness: the answer", "", "Multi-task LoRA, each model attacked on dev and scored on test "
-                  "(tables, intervals and command: [benchmarks/robustness.md](benchmarks/robustness.md)):", ""]
+        lines += ["## Robustness: the answer", "", f"Multi-task LoRA ({sizes(summary['settings'])}), each model "
+                  f"attacked on dev and scored on test (tables, intervals and command: [benchmarks/{ANSWER}.md]"
+                  f"(benchmarks/{ANSWER}.md)):", ""]
         lines += [summary["headline"]["generate"], ""] if summary.get("headline", {}).get("generate") else []
-        if (DOCS / "benchmarks" / "robustness.png").exists():
-            lines += ["![worst-case drop rate per method and dataset, with the goal's band](benchmarks/robustness.png)",
+        if (DOCS / "benchmarks" / f"{ANSWER}.png").exists():
+            lines += [f"![worst-case drop rate per method and dataset, with the goal's band](benchmarks/{ANSWER}.png)",
                       ""]
         lines += [f"- {v['text']}" for v in summary.get("verdicts", {}).get("generate", [])] + [""]
         if summary.get("headline_near", {}).get("generate"):

@@ -273,14 +273,28 @@ def archived(folder: Path, name: str, link: str) -> str:
             "its runs predate the run archive, so it cannot be rebuilt or continued")
 
 
-def other_runs(folder: Path, link: str) -> list[str]:
-    """One line per robustness summary in ``folder`` other than the main one (another protocol, e.g. fewer steps):
-    its page (linked as ``link`` + file name), command, whether its runs are archived, and headline."""
+ANSWER = "robustness"
+"""The robustness page the README and docs/BENCHMARKS.md answer from (docs/benchmarks/<ANSWER>.{json,md,png}); every
+other one is listed beside it (:func:`other_runs`)."""
+
+
+def sizes(settings: dict[str, Any]) -> str:
+    """A protocol's sizes in a few words: steps, test and dev records per classification / extraction dataset."""
+    return (f"{settings.get('steps')} steps, test {settings.get('test_tc')}/{settings.get('test_ext')}, "
+            f"dev {settings.get('dev_tc')}/{settings.get('dev_ext')} records per classification/extraction dataset")
+
+
+def other_runs(folder: Path, link: str, main: str = ANSWER) -> list[str]:
+    """One line per robustness summary in ``folder`` other than ``main`` (another protocol: other steps or sizes, or
+    another machine): its page (linked as ``link`` + file name), sizes, command, whether its runs are archived, and
+    headline."""
     lines = []
-    for path in sorted(folder.glob("robustness-*.json")):
+    for path in sorted(folder.glob("robustness*.json")):
+        if path.stem == main:
+            continue
         summary = json.loads(path.read_text())
         page = f"{link}{path.stem}.md"
-        lines.append(f"[{page}]({page}), {summary['settings'].get('steps')} steps "
+        lines.append(f"[{page}]({page}), {sizes(summary['settings'])} "
                      f"(`{summary['settings'].get('command')}`; {archived(folder, path.stem, link)}): "
                      f"{summary.get('headline', {}).get('generate', '')}")
     return lines

@@ -54,6 +54,7 @@ def test_benchmarks_page_leads_with_the_answer_then_speed_targets_and_places_not
     docs = tmp_path / "docs"
     (docs / "benchmarks").mkdir(parents=True)
     (docs / "benchmarks" / "robustness.json").write_text(json.dumps({
+        "settings": {"steps": 180, "test_tc": 128, "test_ext": 48, "dev_tc": 32, "dev_ext": 16},
         "verdicts": {"generate": [{"dataset": "sst2", "outcome": "not judged", "text": "sst2: it loses 5%."}]},
         "headline": {"generate": "**Answer so far: not judged.**"}}))
     section = {"command": "python -m bench.quality", "machine": machine}
@@ -71,6 +72,8 @@ def test_benchmarks_page_leads_with_the_answer_then_speed_targets_and_places_not
                                      "- sst2: it loses 5%.", "## Speed", "### Targets",
                                      "### Training step", "## Quality", "### sst2, 60 steps")]
     assert order == sorted(order)
+    assert ("Multi-task LoRA (180 steps, test 128/48, dev 32/16 records per classification/extraction dataset)"
+            in page)
     assert "| 93k |" in page and "| 0.812 |" in page and "Same command and machine as above." in page
     assert page.index("- anit is level with it.") > page.index("### sst2, 60 steps")
     assert "knob tuning" not in page.split("Per-run detail")[0] and "quality-detail.md" in page

@@ -185,18 +185,23 @@ def test_summaries_under_other_protocols_are_listed_with_their_headline(tmp_path
     from bench.robustness_page import other_runs
 
     for name, steps in (("robustness", 180), ("robustness-60steps", 60), ("robustness-3x", 540)):
-        payload = {"settings": {"steps": steps, "command": f"python -m bench.robustness --steps {steps}"},
+        payload = {"settings": {"steps": steps, "command": f"python -m bench.robustness --steps {steps}",
+                                "test_tc": 128, "test_ext": 48, "dev_tc": 32, "dev_ext": 8},
                    "headline": {"generate": f"**Answer {steps}.**"}}
         (tmp_path / f"{name}.json").write_text(json.dumps(payload))
     for run in ("it-0", "anit-0"):                          # the 540-step runs are archived, the 60-step ones not
         (tmp_path / "runs" / "robustness-3x").mkdir(parents=True, exist_ok=True)
         (tmp_path / "runs" / "robustness-3x" / f"{run}.json.gz").write_bytes(b"")
+    sized = "test 128/48, dev 32/8 records per classification/extraction dataset"
     assert other_runs(tmp_path, "docs/") == [
-        "[docs/robustness-3x.md](docs/robustness-3x.md), 540 steps (`python -m bench.robustness --steps 540`; "
-        "2 runs archived in `docs/runs/robustness-3x/`): **Answer 540.**",
-        "[docs/robustness-60steps.md](docs/robustness-60steps.md), 60 steps "
+        f"[docs/robustness-3x.md](docs/robustness-3x.md), 540 steps, {sized} (`python -m bench.robustness --steps "
+        "540`; 2 runs archived in `docs/runs/robustness-3x/`): **Answer 540.**",
+        f"[docs/robustness-60steps.md](docs/robustness-60steps.md), 60 steps, {sized} "
         "(`python -m bench.robustness --steps 60`; its runs predate the run archive, so it cannot be rebuilt or "
         "continued): **Answer 60.**"]
+    # the answer page is left out of the list, whichever page it is
+    assert [line.split("]")[0] for line in other_runs(tmp_path, "docs/", main="robustness-3x")] == [
+        "[docs/robustness-60steps.md", "[docs/robustness.md"]
 
 
 def test_the_page_says_the_sizes_and_steps_that_ran(tmp_path):
