@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from anit.evaluation.robustness import BOOTSTRAP, paired_against, record_matrix, score_from
+from anit.evaluation.robustness import paired_against, pooled
 from anit.report.versus import (MET, NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, difference, file_version, goal,
                                  pairs, predictions)
 
@@ -61,25 +61,6 @@ def run_row(metrics: dict[str, Any], dataset: str) -> dict[str, Any] | None:
                     f"{case}_low": found.get("pdr_worst_low"), f"{case}_high": found.get("pdr_worst_high"),
                     f"{case}_condition": found.get("worst_condition")})
     return row
-
-
-def pooled(task: str, runs: list[tuple[dict[str, Any], dict[str, Any]]], combine: Any) -> dict[str, Any] | None:
-    """``combine(a, b)`` of two scores per seed (``runs``: per seed, two record id -> prediction pair maps), averaged
-    over the seeds, with a paired bootstrap 95% interval: one resample of the records all of them share serves every
-    seed, so the interval is that of the mean over seeds, not one per seed. None without shared records or where
-    ``combine`` is undefined (NaN) on the whole records of a seed."""
-    ids = sorted(set.intersection(*(set(a) & set(b) for a, b in runs))) if runs else []
-    if not ids:
-        return None
-    stats = [(record_matrix(task, [a[i] for i in ids]), record_matrix(task, [b[i] for i in ids])) for a, b in runs]
-    whole = float(np.mean([combine(score_from(task, a.sum(0)), score_from(task, b.sum(0))) for a, b in stats]))
-    if not np.isfinite(whole):
-        return None
-    index = np.random.default_rng(0).integers(0, len(ids), size=(BOOTSTRAP, len(ids)))
-    resampled = np.mean([combine(score_from(task, a[index].sum(1)), score_from(task, b[index].sum(1)))
-                         for a, b in stats], 0)
-    low, high = np.nanpercentile(resampled, [2.5, 97.5])
-    return {"value": whole, "low": float(low), "high": float(high), "n": len(ids)}
 
 
 def pooled_raw(work: Path, method: str, seeds: list[int], scoring: str, dataset: str, task: str,

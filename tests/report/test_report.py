@@ -155,6 +155,49 @@ def test_report_compares_each_method_with_a_baseline_on_the_same_records(tmp_pat
         write_report([tmp_path / "runs"], tmp_path / "report", baseline="zero-shot")
 
 
+def test_with_one_folder_per_seed_each_method_is_compared_with_the_baseline_of_its_seed_then_averaged(tmp_path):
+    from anit.errors import AnitError
+    from anit.report.versus import against_seeds, glance_points, seed_pairs
+
+    runs = tmp_path / "runs"
+    _results(runs / "seed0" / "it", 16, [14, 8, 12], 10)       # raw 0.8, worst held-out 0.4: PDR 0.5
+    _results(runs / "seed0" / "anit", 14, [13, 12, 14], 12)    # raw 0.7, worst 0.6: PDR 1/7
+    _results(runs / "seed1" / "it", 18, [18, 16, 17], 12)      # raw 0.9, worst 0.8: PDR 1/9
+    _results(runs / "seed1" / "anit", 16, [15, 16, 14], 12)    # raw 0.8, worst 0.7: PDR 1/8
+    _results(runs / "seed2" / "it", 18, [17, 17, 17], 12)      # it alone on seed 2: not part of anit's comparison
+    _results(runs / "seed3" / "anit", 20, [20, 20, 20], 20)    # anit alone on seed 3: no it to pair it with
+    report = write_report([runs], tmp_path / "report", baseline="it").read_text()
+    assert "Over seeds (seed0, seed1, seed2)" in report and "no it beside them: seed3/anit." in report
+    glance = {row.split("|")[3].strip(): [c.strip() for c in row.strip("|").split("|")]
+              for row in report.splitlines() if row.startswith("| sst2 | anit (2 seeds) |")}
+    it_pdr, anit_pdr, diff, raw = (float(glance["unseen"][k].split(" [")[0]) for k in (3, 4, 5, 6))
+    # the means over the seeds both ran, each seed paired with its own it (seed 2's it, PDR 1/18, takes no part)
+    assert (it_pdr, anit_pdr) == pytest.approx(((0.5 + 1 / 9) / 2, (1 / 7 + 1 / 8) / 2), abs=5e-4)
+    assert diff == pytest.approx(anit_pdr - it_pdr, abs=1e-3) and raw == pytest.approx(-0.1, abs=5e-4)
+    # anit is right on a subset of it's records on both seeds: every resample has it no better, so raw is lower
+    assert glance["unseen"][7] == "at most half of it's drop, but raw lower"
+
+    folders, results = {}, {}
+    for seed, method in (("seed0", "it"), ("seed0", "anit"), ("seed1", "it"), ("seed1", "anit"), ("seed2", "it")):
+        folders[f"{seed}/{method}"] = runs / seed / method
+        results[f"{seed}/{method}"] = json.loads((runs / seed / method / "metrics.json").read_text())
+    seeds = seed_pairs("it", folders)
+    assert seeds["anit"] == {"seed0": ("seed0/anit", "seed0/it"), "seed1": ("seed1/anit", "seed1/it")}
+    compared = against_seeds("it", results, folders, {"sst2": "tc"}, seeds)
+    unseen = compared["sst2"]["anit"]["families"]["unseen"]
+    assert unseen["mine"] == ["unseen-tc-1", "unseen-tc-2"] and unseen["theirs"] == ["unseen-tc-1", "unseen-tc-1"]
+    assert unseen["mine_seeds"] == pytest.approx([1 / 7, 1 / 8]) and unseen["theirs_seeds"] == pytest.approx(
+        [0.5, 1 / 9])
+    assert unseen["theirs_low"] < unseen["theirs_pdr"] < unseen["theirs_high"]
+    assert compared["sst2"]["anit"]["raw_high"] < 0 and compared["sst2"]["anit"]["seeds"] == ["seed0", "seed1"]
+    panel = glance_points("it", compared)["sst2: unseen"]
+    assert panel["rows"][1]["dots"]["PDR"] == pytest.approx([1 / 7, 1 / 8])
+    assert panel["rows"][0]["dots"]["PDR"] == pytest.approx([0.5, 1 / 9])
+    assert panel["rows"][1]["label"] == "anit (2 seeds): fails (raw lower)"
+    with pytest.raises(AnitError, match=r"name the method: --baseline zero-shot"):
+        write_report([runs], tmp_path / "report", baseline="zero-shot")
+
+
 @pytest.mark.parametrize("theirs, mine, diff, raw_high, expected", [
     ((0.4, 0.1), 0.15, (-0.25, -0.40, -0.10), 0.02, "**meets the goal**: at most half of it's drop, raw not lower"),
     ((0.4, 0.1), 0.15, (-0.25, -0.40, -0.10), -0.01, "at most half of it's drop, but raw lower"),

@@ -120,7 +120,10 @@ def report(dirs: list[Path] = typer.Argument(..., help="Result folders (searched
            out: Path = typer.Option(Path("report"), help="Report folder."),
            baseline: Optional[str] = typer.Option(None, help="A method as the tables name it (e.g. it, or seed0/it): "
                                                              "every other one is compared with it, paired on the "
-                                                             "same records (raw and worst-case PDR differences)."),
+                                                             "same records (raw and worst-case PDR differences). "
+                                                             "With one folder per seed (seed0/it, seed1/it), the "
+                                                             "method's folder name (it) compares each method with "
+                                                             "the baseline of its own seed, averaged over seeds."),
            plugins: Optional[list[str]] = PLUGINS) -> None:
     """Write report.md and report.html: methods x conditions per dataset, gaps, score by distortion, plots."""
     from anit.report.build import write_report

@@ -106,6 +106,26 @@ def paired_against(task: str, mine: tuple[list, list], theirs: tuple[list, list]
             "pdr_high": float(np.percentile(pdr_diff, 97.5)) if defined and pdr_diff.size else None, **own}
 
 
+def pooled(task: str, runs: Sequence[tuple[dict[str, tuple[Any, Any]], ...]], combine: Any) -> dict[str, Any] | None:
+    """``combine`` of the scores of each seed's prediction maps (``runs``: per seed, a tuple of record id ->
+    (parsed, gold) maps, such as a model's raw and worst, or two models' raw), averaged over the seeds, with a paired
+    bootstrap 95% interval: one resample of the records every map of every seed shares serves every seed, so the
+    interval is that of the mean over seeds (it covers the test sample; the seed-to-seed spread is apart from it).
+    ``combine`` takes one score (array) per map. None without shared records or where ``combine`` is undefined
+    (NaN) on the whole records of a seed."""
+    ids = sorted(set.intersection(*(set(m) for maps in runs for m in maps))) if runs else []
+    if not ids:
+        return None
+    stats = [[record_matrix(task, [m[i] for i in ids]) for m in maps] for maps in runs]
+    whole = float(np.mean([combine(*(score_from(task, s.sum(0)) for s in seed)) for seed in stats]))
+    if not np.isfinite(whole):
+        return None
+    index = np.random.default_rng(0).integers(0, len(ids), size=(BOOTSTRAP, len(ids)))
+    resampled = np.mean([combine(*(score_from(task, s[index].sum(1)) for s in seed)) for seed in stats], 0)
+    low, high = np.nanpercentile(resampled, [2.5, 97.5])
+    return {"value": whole, "low": float(low), "high": float(high), "n": len(ids)}
+
+
 def family(condition: str) -> str | None:
     """The group of instructions a condition belongs to: ``noisy`` for ``noisy-<type>``, ``unseen`` for
     ``unseen-<task>-<k>``, a file's stem for ``<stem>-<task>-<k>``; None for one-off conditions (raw)."""

@@ -21,7 +21,7 @@ from anit.errors import AnitError
 from anit.jsonl import read_jsonl
 from anit.report.plots import distortion_plot, drops_plot, sensitivity_plot, training_plot
 from anit.report.tables import datasets_of, detail_table, distortion_bins, summary_table
-from anit.report.versus import against, glance_points, glance_table, versus_table
+from anit.report.versus import against, against_seeds, glance_points, glance_table, seed_pairs, versus_table
 from anit.tasks import TASKS
 
 
@@ -100,20 +100,37 @@ STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto
          "th{background:#f3f3f3}img{max-width:100%}")
 
 
+def seeded(baseline: str, seeds: dict[str, dict[str, tuple[str, str]]], names: Sequence[str]) -> str:
+    """What the comparisons over seeds are, in words, and which of the results (``names``) had no baseline of their
+    seed beside them."""
+    paired = sorted({seed for by_seed in seeds.values() for seed in by_seed})
+    alone = sorted(set(names) - {name for by_seed in seeds.values() for name, _ in by_seed.values()})
+    return (f" Over seeds ({', '.join(paired)}): each method against the {baseline} of its own seed (the folder "
+            f"beside it), the drop rates and differences averaged over the seeds that ran both, with one paired "
+            "bootstrap interval over the records they all share; the interval covers the test records, not the "
+            "seed-to-seed spread, which the ticks in the picture show (one per seed)."
+            + (f" Not compared, with no {baseline} beside them: {', '.join(alone)}." if alone else ""))
+
+
 METRIC_NAMES = {"f1": "micro-F1"}
 """How the intro names a task's primary metric (the key itself where not here)."""
 
 
 def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) -> Path:
     """The report of every result folder under ``roots``; with ``baseline`` (a method name as the tables show it)
-    each dataset also compares every method with it, paired on the records both scored."""
+    each dataset also compares every method with it, paired on the records both scored. Where ``baseline`` is the
+    folder name of one result per seed (``seed0/it``, ``seed1/it``), each method is compared with the baseline of
+    its own seed (the folder beside it) and the comparisons are averaged over the seeds."""
     results, noisy_rows, summaries, folders = collect(roots)
-    if baseline is not None and baseline not in results:
+    seeds = seed_pairs(baseline, folders) if baseline is not None and baseline not in results else None
+    if baseline is not None and baseline not in results and not seeds:
         raise AnitError(f"--baseline {baseline}: no result folder of that name; the names are "
-                        f"{', '.join(sorted(results))}")
+                        f"{', '.join(sorted(results))} (with one folder per seed, seed0/{baseline}, "
+                        f"seed1/{baseline}, name the method: --baseline {baseline})")
     out.mkdir(parents=True, exist_ok=True)
     datasets = datasets_of(results)
-    compared = against(baseline, results, folders, datasets) if baseline else {}
+    compared = ({} if not baseline else against_seeds(baseline, results, folders, datasets, seeds) if seeds
+                else against(baseline, results, folders, datasets))
     metrics: dict[str, list[str]] = {}
     for task in sorted(set(datasets.values())):
         metrics.setdefault(METRIC_NAMES.get(TASKS.get(task).primary, TASKS.get(task).primary), []).append(task)
@@ -133,7 +150,7 @@ def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) 
                 "model under its own worst of the family; noisy pooled: every record under the noisy instruction it "
                 f"drew). The goal: a worst-case drop rate at most half of {baseline}'s, the raw score not lower beyond "
                 f"the paired interval; judged where {baseline}'s drop is seen (its interval above 0). Paired bootstrap "
-                "95% intervals.")
+                "95% intervals." + (seeded(baseline, seeds, list(results)) if seeds else ""))
         picture = drops_plot(out / "drops.png", glance_points(baseline, compared),
                              f"goal: at most half of {baseline}'s drop")
         md += [f"## At a glance: against {baseline}", "", said, ""]

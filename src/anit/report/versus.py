@@ -10,7 +10,9 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from anit.evaluation.robustness import paired_against, paired_gap
+import numpy as np
+
+from anit.evaluation.robustness import paired_against, paired_gap, pooled
 from anit.jsonl import read_jsonl
 
 SPLIT = ("noisy",)
@@ -94,6 +96,86 @@ def against(baseline: str, results: dict[str, dict[str, Any]], folders: dict[str
     return out
 
 
+def seed_pairs(baseline: str, folders: dict[str, Path]) -> dict[str, dict[str, tuple[str, str]]] | None:
+    """Where ``baseline`` is the folder name of several results, one per seed (``seed0/it``, ``seed1/it``): method
+    (folder name) -> seed (the folder both sit in) -> (its result's name, the baseline's beside it). A result with no
+    baseline beside it is left out. None where no result folder is named ``baseline``."""
+    beside = {folder.parent: name for name, folder in folders.items() if folder.name == baseline}
+    if not beside:
+        return None
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for name, folder in folders.items():
+        if folder.parent in beside:
+            seed = beside[folder.parent].rpartition("/")[0] or folder.parent.name
+            out.setdefault(folder.name, {})[seed] = (name, beside[folder.parent])
+    return out
+
+
+def _drop(raw: Any, worst: Any) -> Any:
+    return 1 - worst / np.where(raw > 0, raw, np.nan)
+
+
+SIDES = {"mine": lambda ra, wa, rb, wb: _drop(ra, wa), "theirs": lambda ra, wa, rb, wb: _drop(rb, wb),
+         "pdr": lambda ra, wa, rb, wb: _drop(ra, wa) - _drop(rb, wb)}
+"""What a pooled family comparison averages over seeds, from (raw, worst) of the method and of the baseline."""
+
+
+def compare_seeds(task: str, dataset: str, runs: dict[str, tuple[Path, Path]], rows: dict[str, dict[str, Any]]
+                  ) -> dict[str, Any] | None:
+    """One method against the baseline over seeds: ``runs`` (seed -> the method's folder, the baseline's folder
+    trained on the same seed) and ``rows`` (seed -> that seed's :func:`compare`). The raw difference and, per family
+    every seed compared, each side's drop rate (each model under its own worst of the family on each seed) and their
+    difference, averaged over the seeds, with one paired bootstrap 95% interval over the records all of them share
+    (:func:`anit.evaluation.robustness.pooled`); each seed's own drop rates ride along (``mine_seeds``) for the
+    seed-to-seed spread the interval leaves out. None where the seeds share no raw record."""
+    seeds = sorted(rows)
+    raws = {s: (pairs(runs[s][0], "raw", dataset), pairs(runs[s][1], "raw", dataset)) for s in seeds}
+    raw = pooled(task, [raws[s] for s in seeds], lambda a, b: a - b)
+    if raw is None:
+        return None
+    out: dict[str, Any] = {"records": raw["n"], "raw_diff": raw["value"], "raw_low": raw["low"],
+                           "raw_high": raw["high"], "seeds": seeds, "families": {}}
+    for name in sorted(set.intersection(*(set(rows[s]["families"]) for s in seeds))):
+        found = {s: rows[s]["families"][name] for s in seeds}
+        maps = [(raws[s][0], pairs(runs[s][0], found[s]["mine"], dataset), raws[s][1],
+                 pairs(runs[s][1], found[s]["theirs"], dataset)) for s in seeds]
+        parts = {key: pooled(task, maps, combine) for key, combine in SIDES.items()}
+        if parts["pdr"] is None and parts["mine"] is None and parts["theirs"] is None:
+            continue
+        entry: dict[str, Any] = {"records": next(p["n"] for p in parts.values() if p),
+                                 "mine": [found[s]["mine"] for s in seeds],
+                                 "theirs": [found[s]["theirs"] for s in seeds],
+                                 "mine_seeds": [found[s]["mine_pdr"] for s in seeds],
+                                 "theirs_seeds": [found[s]["theirs_pdr"] for s in seeds]}
+        for key, part in parts.items():
+            value = "pdr_diff" if key == "pdr" else f"{key}_pdr"
+            entry.update({value: part and part["value"], f"{key}_low": part and part["low"],
+                          f"{key}_high": part and part["high"]})
+        out["families"][name] = entry
+    return out
+
+
+def against_seeds(baseline: str, results: dict[str, dict[str, Any]], folders: dict[str, Path],
+                  datasets: dict[str, str], seeds: dict[str, dict[str, tuple[str, str]]]
+                  ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Dataset -> method -> :func:`compare_seeds` against ``baseline``, each seed's run against the baseline's run of
+    the same seed (``seeds``: :func:`seed_pairs`)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for dataset, task in datasets.items():
+        for method, by_seed in sorted(seeds.items()):
+            if method == baseline:
+                continue
+            runs = {seed: (folders[a], folders[b]) for seed, (a, b) in by_seed.items()
+                    if all(dataset in results[n]["conditions"].get("raw", {}) for n in (a, b))}
+            rows = {seed: row for seed, (a, b) in runs.items()
+                    if (row := compare(task, dataset, (a, results[by_seed[seed][0]]), (b, results[by_seed[seed][1]]))
+                        )}
+            row = compare_seeds(task, dataset, {s: runs[s] for s in rows}, rows) if rows else None
+            if row:
+                out.setdefault(dataset, {})[method] = row
+    return out
+
+
 NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, MET = "no score", "not seen", "over half", "raw lower", "met"
 
 
@@ -145,6 +227,11 @@ def reading(baseline: str, row: dict[str, Any], found: dict[str, Any]) -> str:
             f"a larger drop than {baseline}'s" if worse else f"no clear difference from {baseline}'s drop")
 
 
+def _named(method: str, row: dict[str, Any]) -> str:
+    """A method as a table names it: with the number of seeds its comparison averages, where it averages several."""
+    return f"{method} ({len(row['seeds'])} seeds)" if len(row.get("seeds", ())) > 1 else method
+
+
 def glance_table(baseline: str, compared: dict[str, dict[str, dict[str, Any]]]) -> list[list[str]]:
     """Every method against the baseline, one row per dataset and family of instructions: both drop rates with
     their paired intervals, their difference, the raw difference and the :func:`reading` of them."""
@@ -153,7 +240,7 @@ def glance_table(baseline: str, compared: dict[str, dict[str, dict[str, Any]]]) 
     for dataset, rows in compared.items():
         for method, row in rows.items():
             for name, found in sorted(row["families"].items()):
-                table.append([dataset, method, name, _pdr(found, "theirs"), _pdr(found, "mine"),
+                table.append([dataset, _named(method, row), name, _pdr(found, "theirs"), _pdr(found, "mine"),
                               difference(found, "pdr"), difference(row, "raw"), reading(baseline, row, found)])
     return table
 
@@ -171,13 +258,15 @@ def glance_points(baseline: str, compared: dict[str, dict[str, dict[str, Any]]])
             first = next(iter(found.values()))[1]
             base = first["theirs_pdr"], first["theirs_low"], first["theirs_high"]
             seen = base[1] is not None and base[1] > 0
-            marks = [{"label": baseline, "colour": "#444444", "marks": {"PDR": base} if base[0] is not None else {}}]
+            marks = [{"label": baseline, "colour": "#444444", "marks": {"PDR": base} if base[0] is not None else {},
+                      "dots": {"PDR": first.get("theirs_seeds", [])}}]
             for method, (row, one) in found.items():
                 said = GOAL_SHORT[goal(base[0], base[1], one["mine_pdr"], row["raw_high"])] if seen else None
-                marks.append({"label": f"{method}: {said}" if said else method,
+                marks.append({"label": f"{_named(method, row)}: {said}" if said else _named(method, row),
                               "colour": "#d9480f" if said == GOAL_SHORT[MET] else None,
                               "marks": {"PDR": (one["mine_pdr"], one["mine_low"], one["mine_high"])}
-                              if one["mine_pdr"] is not None else {}})
+                              if one["mine_pdr"] is not None else {},
+                              "dots": {"PDR": one.get("mine_seeds", [])}})
             title = f"{dataset}: {name}" + ("" if seen else f"\nnot judged: {baseline}'s drop is not seen")
             panels[title] = {"rows": marks, "band": base[0] / 2 if seen else None}
     return panels
@@ -196,6 +285,6 @@ def versus_table(baseline: str, rows: dict[str, dict[str, Any]]) -> list[list[st
         f"{name}: {'PDR' if name == POOLED else 'worst-case PDR'} - {baseline}'s [95% CI]" for name in names]
     table = [header]
     for method, row in rows.items():
-        table.append([method, str(row["records"]), difference(row, "raw")]
+        table.append([_named(method, row), str(row["records"]), difference(row, "raw")]
                      + [difference(row["families"].get(name), "pdr") for name in names])
     return table
