@@ -1,5 +1,6 @@
 import json
 import re
+import statistics
 
 import pytest
 
@@ -176,6 +177,15 @@ def test_with_one_folder_per_seed_each_method_is_compared_with_the_baseline_of_i
     assert diff == pytest.approx(anit_pdr - it_pdr, abs=1e-3) and raw == pytest.approx(-0.1, abs=5e-4)
     # anit is right on a subset of it's records on both seeds: every resample has it no better, so raw is lower
     assert glance["unseen"][7] == "at most half of it's drop, but raw lower"
+    # each method over its seeds (it: seeds 0, 1, 2; anit: 0, 1; seed3/anit has no it beside it)
+    spread = {row.split("|")[1].strip(): [c.strip() for c in row.strip("|").split("|")]
+              for row in report.split("Over seeds: each seed's number")[1].split("| seed0/anit |")[0].splitlines()
+              if row.startswith("| it |") or row.startswith("| anit |")}
+    raws = [0.8, 0.9, 0.9]
+    assert spread["it"][1:3] == ["3", f"{statistics.fmean(raws):.3f} ± {statistics.stdev(raws):.3f}"]
+    it_worst = [0.5, 1 / 9, 1 - 0.85 / 0.9]
+    assert spread["it"][-1] == f"{statistics.fmean(it_worst):.3f} ± {statistics.stdev(it_worst):.3f}"
+    assert spread["anit"][1:3] == ["2", "0.750 ± 0.071"]
 
     folders, results = {}, {}
     for seed, method in (("seed0", "it"), ("seed0", "anit"), ("seed1", "it"), ("seed1", "anit"), ("seed2", "it")):

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 from anit.errors import AnitError
 from anit.jsonl import read_jsonl
 from anit.report.plots import distortion_plot, drops_plot, sensitivity_plot, training_plot
-from anit.report.tables import datasets_of, detail_table, distortion_bins, summary_table
+from anit.report.tables import datasets_of, detail_table, distortion_bins, seeds_table, summary_table
 from anit.report.versus import against, against_seeds, glance_points, glance_table, seed_pairs, versus_table
 from anit.tasks import TASKS
 
@@ -163,8 +163,15 @@ def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) 
     binned = distortion_bins(noisy_rows, datasets)
     for dataset in datasets:
         summary, detail = summary_table(results, dataset), detail_table(results, dataset)
-        md += [f"## {dataset}", ""] + _md_table(summary) + ["Every condition:", ""] + _md_table(detail)
-        body += [f"<h2>{html.escape(dataset)}</h2>", _html_table(summary),
+        md += [f"## {dataset}", ""]
+        body += [f"<h2>{html.escape(dataset)}</h2>"]
+        if seeds:
+            spread = seeds_table(results, dataset, {m: [name for name, _ in by.values()] for m, by in seeds.items()})
+            said = "Over seeds: each seed's number, as mean ± std over the seeds (each run's own below):"
+            md += [said, ""] + _md_table(spread)
+            body += [f"<p>{html.escape(said)}</p>", _html_table(spread)]
+        md += _md_table(summary) + ["Every condition:", ""] + _md_table(detail)
+        body += [_html_table(summary),
                  f"<details><summary>every condition</summary>{_html_table(detail)}</details>"]
         if dataset in compared:
             versus = versus_table(baseline, compared[dataset])

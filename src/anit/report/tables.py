@@ -4,6 +4,7 @@ contents and prediction rows (the report module writes them out and plots them).
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from typing import Any, Sequence
 
@@ -68,6 +69,35 @@ def summary_table(results: dict[str, dict[str, Any]], dataset: str) -> list[list
                 f" [{s['pdr_worst_low']:.3f}, {s['pdr_worst_high']:.3f}])" if s.get("pdr_worst_low") is not None
                 else ")")
             cells += [f"{s['mean']:.3f} ± {s['std']:.3f} (n={s['instructions']})", f"{s['worst']:.3f}{pdr}"]
+        rows.append(cells)
+    return rows
+
+
+def _spread(values: list[float]) -> str:
+    """Mean ± std over seeds (the std of one value: none), ``-`` where there is none."""
+    if not values:
+        return "-"
+    mean = statistics.fmean(values)
+    return f"{mean:.3f} ± {statistics.stdev(values):.3f}" if len(values) > 1 else f"{mean:.3f}"
+
+
+def seeds_table(results: dict[str, dict[str, Any]], dataset: str, methods: dict[str, list[str]]
+                ) -> list[list[str]]:
+    """Per method over its seeds (``methods``: method -> the names of its results, one per seed): the raw score, and
+    per family of instructions the mean over its instructions and the drop rate of its worst, each as mean ± std of
+    the seeds' own numbers."""
+    families = sorted({name for names in methods.values() for n in names
+                       for name, per in results[n].get("sensitivity", {}).items() if dataset in per})
+    rows = [["method", "seeds", "raw"] + [f"{name}: {what}" for name in families for what in ("mean", "worst PDR")]]
+    for method, names in sorted(methods.items()):
+        scored = [results[n] for n in names if dataset in results[n]["conditions"].get("raw", {})]
+        if not scored:
+            continue
+        cells = [method, str(len(scored)), _spread([_score(r["conditions"]["raw"][dataset]) for r in scored])]
+        for name in families:
+            found = [r.get("sensitivity", {}).get(name, {}).get(dataset) for r in scored]
+            cells += [_spread([f["mean"] for f in found if f]),
+                      _spread([f["pdr_worst"] for f in found if f and f["pdr_worst"] is not None])]
         rows.append(cells)
     return rows
 
