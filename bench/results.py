@@ -136,20 +136,15 @@ def plot(robustness: dict[str, Any], path: Path, scoring: str = "generate") -> b
 def block(robustness: dict[str, Any] | None, speed: dict[str, Any] | None, image: str | None,
           others: list[str] | None = None, answer: str | None = None, kept: str | None = None,
           page: str = f"docs/benchmarks/{ANSWER}.md") -> str:
-    """The README's Results block: the headlines, ``answer`` (the picture of each method's drop rate) under them,
-    the answer table, the tables per task family and ``image`` (the scores); ``kept`` says whether the page's runs
-    are archived."""
+    """The README's Results block: the headlines first, ``answer`` (the picture of each method's drop rate) under
+    them, then how it was measured, the answer table, the tables per task family and ``image`` (the scores);
+    ``kept`` says whether the page's runs are archived."""
     if not robustness:
         return "\n".join([START, "No robustness benchmark has run yet: `python -m bench.robustness`.", END])
     settings = robustness["settings"]
-    lines = [START, "", "Multi-task LoRA on SmolLM2-135M (CPU): SST-2, AG News, CoNLL-2003 and ASTE 14res in one "
-             f"training mixture ({settings.get('train')} records each, {settings.get('steps')} steps), scored by "
-             f"generation on test ({settings.get('test_tc')} records per classification dataset, "
-             f"{settings.get('test_ext')} per extraction one) under the raw instruction, the six held-out ones, "
-             "a noisy one per record and each model's own worst instructions (found by `anit attack` on dev: any "
-             "candidate, and near ones, within a small edit of the raw wording). PDR = 1 − worst/raw (lower is more "
-             "robust). Mean ± std over seeds.",
-             ""]
+    lines = [START, "", "The question: does ANIT make a model more robust to the instructions that hurt it most than "
+             "plain instruction tuning (`it`) does? SmolLM2-135M, four datasets, each trained model under its own "
+             "worst-case instructions (how it was measured: under the picture).", ""]
     if robustness.get("headline", {}).get("generate"):
         lines += [robustness["headline"]["generate"]
                   + (" " + robustness["headline_near"]["generate"] if robustness.get("headline_near", {}).get(
@@ -163,6 +158,13 @@ def block(robustness: dict[str, Any] | None, speed: dict[str, Any] | None, image
                   "interval over test records, and a tick per seed above it (the seed spread the interval leaves "
                   "out); left of the green band's edge is at most half of `it`'s worst-case drop (dashed: half "
                   "of its near worst-case drop); the titles give the worst case's verdicts.", ""]
+    lines += ["Multi-task LoRA on SmolLM2-135M (CPU): SST-2, AG News, CoNLL-2003 and ASTE 14res in one "
+              f"training mixture ({settings.get('train')} records each, {settings.get('steps')} steps), scored by "
+              f"generation on test ({settings.get('test_tc')} records per classification dataset, "
+              f"{settings.get('test_ext')} per extraction one) under the raw instruction, the six held-out ones, "
+              "a noisy one per record and each model's own worst instructions (found by `anit attack` on dev: any "
+              "candidate, and near ones, within a small edit of the raw wording). PDR = 1 − worst/raw (lower is "
+              "more robust). Mean ± std over seeds.", ""]
     if robustness.get("alike"):
         lines += ["Methods that answer alike (same seed, raw instruction, by generation): "
                   + " ".join(robustness["alike"]), ""]

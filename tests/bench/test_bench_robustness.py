@@ -110,7 +110,7 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     pictured = block({**robustness, "headline": {"generate": "**Answer so far: ...**"}}, speed, "docs/results.png",
                      answer="docs/benchmarks/robustness.png")
     assert pictured.index("**Answer so far") < pictured.index("(docs/benchmarks/robustness.png)") < pictured.index(
-        "| dataset |")
+        "Multi-task LoRA on SmolLM2") < pictured.index("| dataset |")
     # the answer at a glance: it's drop seen on both seeds, the goal not judged until anit runs
     assert "| sst2 | 0.417 [+0.24, +0.64] | - | - | - | - | not judged / - |" in text
     assert "at anit's compute" not in text      # no it-matched yet: nothing to say
