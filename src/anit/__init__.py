@@ -36,6 +36,8 @@ _API = {
     "EvalOptions": ("anit.evaluation.run", "EvalOptions"),
     "attack": ("anit.evaluation.attack", "attack_model"),
     "report": ("anit.report.build", "write_report"),
+    "CompareConfig": ("anit.compare", "CompareConfig"),
+    "compare": ("anit.compare", "compare"),
     "paired_gap": ("anit.evaluation.robustness", "paired_gap"),
     "DATASETS": ("anit.data", "DATASETS"),
     "NOISES": ("anit.noise", "NOISES"),

@@ -1,4 +1,5 @@
-"""The ``anit`` command: ``data``, ``noise``, ``train``, ``eval``, ``attack``, ``report``, ``export`` and ``demo``."""
+"""The ``anit`` command: ``data``, ``noise``, ``train``, ``eval``, ``attack``, ``report``, ``compare``, ``export``
+and ``demo``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ app = typer.Typer(help="Adversarial Noisy Instruction Tuning: noisy instructions
 
 
 def _register() -> None:
-    from anit.cli import data, demo, evaluate, noise, train
+    from anit.cli import compare, data, demo, evaluate, noise, train
 
     app.add_typer(data.app, name="data")
     app.add_typer(noise.app, name="noise")
@@ -22,6 +23,7 @@ def _register() -> None:
     app.command("eval")(evaluate.eval_)
     app.command("attack")(evaluate.attack)
     app.command("report")(evaluate.report)
+    app.command("compare")(compare.compare)
     app.command("demo")(demo.demo)
 
 

@@ -9,32 +9,17 @@ long it took when it ran.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
-import time
 from pathlib import Path
-from typing import Any, Callable
 
 import typer
 
 from anit.data import default_data_dir
 from anit.data.prepare import prepare
 from anit.jsonl import read_jsonl, write_jsonl
+from anit.stages import stage
 
 SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "sample_data"
 NOISES = ("random_replace:0.3", "truncate_random:0.3", "char_typo:0.3", "synonym_replace:0.3")
-
-
-def _stage(out: Path, key: dict[str, Any], run: Callable[[], None], label: str) -> None:
-    stamp = out.with_name(out.name + ".stamp")
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
-    if out.exists() and stamp.exists() and stamp.read_text() == digest:
-        typer.echo(f"[cached] {label}")
-        return
-    started = time.perf_counter()
-    run()
-    stamp.write_text(digest)
-    typer.echo(f"[done]   {label} ({time.perf_counter() - started:.0f} s)")
 
 
 def aligned(rows: list[list[str]]) -> str:
@@ -77,22 +62,22 @@ def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stage
                 records += prepare(name, split, sizes[split], seed, data_dir=root)[0]
             write_jsonl(path, records)
 
-        _stage(path, {"root": root, "datasets": datasets, "sizes": sizes, "seed": seed}, prepare_split,
-               f"prepare {split}")
+        stage(path, {"root": root, "datasets": datasets, "sizes": sizes, "seed": seed}, prepare_split,
+              f"prepare {split}", typer.echo)
         noisy = out / f"{split}.noisy.jsonl"
 
         def build(src: Path = path, dst: Path = noisy) -> None:
             write_jsonl(dst, build_noisy(read_jsonl(src), NOISES, seed, ("hard", "soft")))
 
-        _stage(noisy, {"in": path.read_text(), "noises": NOISES, "seed": seed}, build, f"noise {split}")
+        stage(noisy, {"in": path.read_text(), "noises": NOISES, "seed": seed}, build, f"noise {split}", typer.echo)
         files[split] = noisy
     for method in ("it", "anit"):
         run_dir = out / "train" / method
         cfg = TrainConfig(model=model, method=method, data=str(files["train"]), output_dir=str(run_dir),
                           max_steps=sizes["steps"], batch_size=4, lr=2e-4, max_length=256, seed=seed,
                           report_to=["none"], save_steps=max(sizes["steps"], 1), logging_steps=1)
-        _stage(run_dir / "train_summary.json", {"cfg": vars(cfg), "data": files["train"].read_text()},
-               lambda cfg=cfg: train(cfg), f"train {method}")
+        stage(run_dir / "train_summary.json", {"cfg": vars(cfg), "data": files["train"].read_text()},
+              lambda cfg=cfg: train(cfg), f"train {method}", typer.echo)
     tokenizer, base = load_tokenizer(model), None
     records = read_jsonl(files["test"])
     for method in ("zero-shot", "it", "anit"):
@@ -107,7 +92,7 @@ def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stage
 
         key = {"test": files["test"].read_text(), "adapter": (adapter / "train_summary.json").read_text()
                if adapter else None}
-        _stage(result / "metrics.json", key, run_eval, f"evaluate {method}")
+        stage(result / "metrics.json", key, run_eval, f"evaluate {method}", typer.echo)
     report = write_report([out / "eval", out / "train"], out / "report")
     results = collect([out / "eval"])[0]
     for dataset in datasets_of(results):

@@ -3,41 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
 from anit.cli.options import PLUGINS, command_from
-from anit.evaluation.config import AttackConfig, EvalConfig, ModelOptions
+from anit.evaluation.config import AttackConfig, EvalConfig, open_model
 from anit.records import EVALUATION, read_records
 from anit.plugins import load_plugins
-
-
-def open_model(cfg: ModelOptions) -> tuple[Any, Any, str, str]:
-    """The model to score (base, with the adapter where given; or the served one), its tokenizer, prompt style and
-    model name. The adapter folder is checked before any model loads."""
-    import torch
-
-    from anit.evaluation.run import eval_precision, load_for_eval
-    from anit.models import DEFAULT_MODEL, load_tokenizer
-
-    if cfg.backend == "openai":
-        from anit.evaluation.served import ServedModel
-
-        tokenizer = load_tokenizer(cfg.model) if cfg.model else None
-        served = ServedModel(cfg.base_url, cfg.served_model, cfg.chat, tokenizer, concurrency=cfg.concurrency,
-                             timeout=cfg.timeout)
-        served.check()
-        return served, tokenizer, cfg.prompt_style or "auto", cfg.served_model
-
-    trained = cfg.trained()
-    name = cfg.model or (trained.model if trained else DEFAULT_MODEL)
-    style = cfg.prompt_style or (trained.prompt_style if trained else "auto")
-    dtype, quantization, note = eval_precision(trained, cfg.dtype, cfg.quantization, torch.cuda.is_available())
-    if note:
-        typer.echo(f"note: {note}")
-    model, tokenizer = load_for_eval(name, cfg.adapter, dtype=dtype, quantization=quantization)
-    return model, tokenizer, style, name
 
 
 @command_from(EvalConfig)
@@ -49,7 +22,7 @@ def eval_(cfg: EvalConfig) -> None:
     records = limit_records(read_records(cfg.data, EVALUATION), cfg.limit)
     plan = [pair for which in cfg.instructions for pairs in conditions(records, which).values() for pair in pairs]
     check_scoring([r for r, _ in plan], cfg.scoring)
-    model, tokenizer, style, name = open_model(cfg)
+    model, tokenizer, style, name = open_model(cfg, typer.echo)
     transfer = transfers(cfg.instructions, name, cfg.adapter)
     for stem, found in transfer.items():
         typer.echo(f"note: {stem}: these instructions were searched on {found['model']}"
@@ -84,7 +57,7 @@ def attack(cfg: AttackConfig) -> None:
     check_scoring(records, cfg.scoring)
     user = instructions_for(Path(cfg.instructions), {r["task"] for r in records}) if cfg.instructions else {}
     check_reuse(cfg, records)
-    model, tokenizer, style, name = open_model(cfg)
+    model, tokenizer, style, name = open_model(cfg, typer.echo)
     report = attack_model(model, tokenizer, records, config=cfg, name=name, style=style, user=user)
     for task, result in report["tasks"].items():
         typer.echo(f"{task}: raw dev score {result['raw_dev_score']:.3f} on {result['dev_records']} records; "

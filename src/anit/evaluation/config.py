@@ -1,4 +1,5 @@
-"""What ``anit eval`` and ``anit attack`` are configured by: typed dataclasses, YAML in, ``--set`` overrides.
+"""What ``anit eval`` and ``anit attack`` are configured by: typed dataclasses, YAML in, ``--set`` overrides; and
+the model such a configuration names, opened (:func:`open_model`, also for ``anit compare``).
 
 Both score a model (a base, or a base with a trained adapter) on records, so they share :class:`ModelOptions`;
 where the adapter was trained with anit, its own model, prompt style, dtype and quantization are the defaults.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from anit.config import load_config, option
 from anit.errors import AnitError
@@ -120,3 +121,31 @@ class AttackConfig(ModelOptions):
         if self.reuse and not (Path(self.reuse) / "fingerprint.json").exists():
             raise AnitError(f"reuse: {self.reuse} holds no attack (no fingerprint.json); give the --out folder of an "
                             "earlier `anit attack`")
+
+
+def open_model(cfg: ModelOptions, say: Callable[[str], None] = print) -> tuple[Any, Any, str, str]:
+    """The model to score (base, with the adapter where given; or the served one), its tokenizer, prompt style and
+    model name. The adapter folder is checked before any model loads; ``say`` takes the note on the precision it
+    falls back to."""
+    import torch
+
+    from anit.evaluation.run import eval_precision, load_for_eval
+    from anit.models import DEFAULT_MODEL, load_tokenizer
+
+    if cfg.backend == "openai":
+        from anit.evaluation.served import ServedModel
+
+        tokenizer = load_tokenizer(cfg.model) if cfg.model else None
+        served = ServedModel(cfg.base_url, cfg.served_model, cfg.chat, tokenizer, concurrency=cfg.concurrency,
+                             timeout=cfg.timeout)
+        served.check()
+        return served, tokenizer, cfg.prompt_style or "auto", cfg.served_model
+
+    trained = cfg.trained()
+    name = cfg.model or (trained.model if trained else DEFAULT_MODEL)
+    style = cfg.prompt_style or (trained.prompt_style if trained else "auto")
+    dtype, quantization, note = eval_precision(trained, cfg.dtype, cfg.quantization, torch.cuda.is_available())
+    if note:
+        say(f"note: {note}")
+    model, tokenizer = load_for_eval(name, cfg.adapter, dtype=dtype, quantization=quantization)
+    return model, tokenizer, style, name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from pathlib import Path
@@ -12,6 +11,7 @@ from anit.config import dump_config
 from anit.errors import AnitError
 from anit.jsonl import write_json
 from anit.models import load_model, load_tokenizer
+from anit.stages import file_digest
 from anit.records import TRAINING, read_records
 from anit.training.config import TrainConfig
 from anit.training.data import Collator, InstructionDataset, check_records
@@ -22,8 +22,7 @@ CHECKPOINTING = {"use_reentrant": False}
 
 
 def fingerprint(path: str | Path, cfg: TrainConfig) -> dict[str, Any]:
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return {"data": str(path), "sha256": digest, "sample_fraction": cfg.sample_fraction}
+    return {"data": str(path), "sha256": file_digest(path), "sample_fraction": cfg.sample_fraction}
 
 
 def load_records(cfg: TrainConfig) -> list[dict[str, Any]]:

@@ -1,0 +1,198 @@
+"""``anit compare``: is a method more robust than the baseline on *your* data? Every method is trained once per seed,
+each trained model is attacked on dev for its own worst instructions (and, with ``near``, its worst close to the
+raw wording), scored on test under raw, noisy, held-out and those worst instructions, and compared with the
+baseline of its own seed (``anit report --baseline``), paired on the same records.
+
+    out/seed<s>/<method>/adapter      the adapter (``anit train``)
+    out/seed<s>/<method>/attack       its attack on dev (``anit attack``; worst.yaml), and near/ with ``near``
+    out/results/seed<s>/<method>      its evaluation on test (``anit eval``)
+    out/report                        report.md and report.html, opening with the answer
+
+Every setting is checked and every file read before any model loads. Each stage is kept once done and skipped on
+a rerun with the same settings (:mod:`anit.stages`); a training run stopped midway resumes from its latest
+checkpoint, an attack from its candidate cache.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from anit.config import load_config, option
+from anit.errors import AnitError
+from anit.plugins import Pluggable
+
+
+@dataclass
+class CompareConfig(Pluggable):
+    train: str = option("train.jsonl", "Training records; noisy ones (`anit noise build`) for every method but it.")
+    dev: str = option("dev.jsonl", "Dev records each trained model is attacked on (never the test records).")
+    test: str = option("test.jsonl", "Test records every model is scored on.")
+    methods: list[str] = option(["it", "anit"], "Training methods (see `anit train --help`); the first is the "
+                                                "baseline every other one is compared with.")
+    seeds: list[int] = option([0, 1, 2], "Training seeds: every method trains once per seed and is compared with "
+                                         "the baseline trained on the same seed.")
+    model: str = option("smollm2-135m", "Base model: preset, Hugging Face id or path.")
+    train_config: Optional[str] = option(None, "A YAML of `anit train`'s fields shared by every run (lr, lora_*, "
+                                               "nrm_*, max_steps, ...); model, method, data, seed and output_dir "
+                                               "are set here.")
+    max_steps: Optional[int] = option(None, "Training steps per run (default: the train config's).", min=1)
+    budget: int = option(100, "Attack: candidate instructions scored per task on dev.", min=1)
+    attack_scoring: str = option("generate", "Attack: generate, or choice (label tasks only: faster).",
+                                 choices=("generate", "choice"))
+    rewrites: int = option(8, "Attack: model-written paraphrases and opposites per task instruction (0: none).",
+                           min=0)
+    rewrite_model: str = option("smollm2-135m", "Attack: the model that writes the paraphrases and opposites.")
+    top_k: int = option(3, "Attack: worst instructions per task each model is scored under on test.", min=1)
+    near: Optional[float] = option(None, "Also each model's worst within this hard distortion of the raw "
+                                         "instruction (a second, bounded attack, e.g. 0.35: typos and a few words).",
+                                   min=0.0, max=1.0)
+    instructions: list[str] = option(["raw", "noisy", "unseen-pool"], "Test conditions besides each model's own "
+                                                                      "worst instructions (as `anit eval`'s).")
+    scoring: str = option("generate", "Test scoring: generate (the paper's protocol) or choice.",
+                          choices=("generate", "choice"))
+    batch_size: int = option(8, "Records per forward pass.", min=1)
+    out: str = option("runs/compare", "Working folder: a folder per seed and method, results/ and report/.")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.methods or len(set(self.methods)) != len(self.methods):
+            raise AnitError(f"methods: {self.methods}; give two or more different ones, the baseline first")
+        if len(self.methods) < 2:
+            raise AnitError(f"methods: only {self.methods[0]}; name the baseline and at least one method to compare")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise AnitError(f"seeds: {self.seeds}; give one or more different seeds")
+
+
+@dataclass
+class Plan:
+    """What a comparison runs, checked: the records, each run's training config and the test conditions."""
+
+    dev: list[dict[str, Any]]
+    test: list[dict[str, Any]]
+    runs: dict[tuple[int, str], Any]
+
+
+def run_folder(cfg: CompareConfig, seed: int, method: str) -> Path:
+    return Path(cfg.out) / f"seed{seed}" / method
+
+
+def plan(cfg: CompareConfig) -> Plan:
+    """Every check that needs no model: the files and their records, the methods, each run's training config, the
+    scoring of dev and test, and the test conditions."""
+    from anit.evaluation.run import check_scoring, conditions
+    from anit.records import EVALUATION, TRAINING, read_records
+    from anit.training.config import TrainConfig
+    from anit.training.methods import METHODS
+
+    for method in cfg.methods:
+        METHODS.get(method)
+    read_records(cfg.train, TRAINING)
+    dev, test = read_records(cfg.dev, EVALUATION), read_records(cfg.test, EVALUATION)
+    check_scoring(dev, cfg.attack_scoring)
+    check_scoring(test, cfg.scoring)
+    for which in cfg.instructions:
+        conditions(test, which)
+    runs = {}
+    for seed in cfg.seeds:
+        for method in cfg.methods:
+            fields = {"model": cfg.model, "method": method, "data": cfg.train, "seed": seed,
+                      "output_dir": str(run_folder(cfg, seed, method) / "adapter"), "report_to": ["none"]}
+            if cfg.max_steps:
+                fields["max_steps"] = cfg.max_steps
+            runs[(seed, method)] = load_config(TrainConfig, cfg.train_config, fields)
+    return Plan(dev, test, runs)
+
+
+def train_run(train_cfg: Any, say: Callable[[str], None], label: str) -> bool:
+    """Train one run unless it is done with these settings; resume it where a stopped run with the same settings
+    left a checkpoint; start it afresh where the folder holds a run with other settings. Returns whether it
+    trained."""
+    from dataclasses import replace
+
+    from anit.stages import digest, file_digest, stage
+    from anit.training.run import latest_checkpoint, train
+
+    out = Path(train_cfg.output_dir)
+    key = {"config": vars(train_cfg), "data": file_digest(train_cfg.data)}
+    started = out / "started.stamp"
+
+    def run() -> None:
+        again = started.exists() and started.read_text() == digest(key) and latest_checkpoint(out) is not None
+        if not again and out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True, exist_ok=True)
+        started.write_text(digest(key))
+        train(replace(train_cfg, resume=again))
+
+    return stage(out / "train_summary.json", key, run, label, say)
+
+
+def compare(cfg: CompareConfig, say: Callable[[str], None] = print) -> Path:
+    """Run the comparison (:func:`plan` first) and write the report; returns report.md's path."""
+    from anit.noise.rewrite import Rewriter
+    from anit.report.build import write_report
+    from anit.stages import file_digest
+
+    checked, out = plan(cfg), Path(cfg.out)
+    rewriter = Rewriter(cfg.rewrite_model, cache_path=out / "rewrites.json", k=cfg.rewrites) if cfg.rewrites else None
+    data = {"dev": file_digest(cfg.dev), "test": file_digest(cfg.test)}
+    for (seed, method), train_cfg in checked.runs.items():
+        label, folder = f"{method}, seed {seed}", run_folder(cfg, seed, method)
+        result = out / "results" / f"seed{seed}" / method
+        if train_run(train_cfg, say, f"train {label}"):
+            for stale in (folder / "attack", folder / "near", result):    # what the adapter trained before found
+                shutil.rmtree(stale, ignore_errors=True)
+        score_run(cfg, checked, folder, train_cfg, result, rewriter, data, say, label)
+    return write_report([out / "results"], out / "report", baseline=cfg.methods[0])
+
+
+def score_run(cfg: CompareConfig, checked: Plan, folder: Path, train_cfg: Any, result: Path, rewriter: Any,
+              data: dict[str, str], say: Callable[[str], None], label: str) -> None:
+    """Attack one trained model on dev (and within ``near``), then score it on test under the conditions and its own
+    worst instructions; the model loads once, and only for a stage that runs."""
+    import functools
+
+    from anit.evaluation.config import open_model
+    from anit.evaluation.attack import attack_model
+    from anit.evaluation.config import AttackConfig, ModelOptions
+    from anit.evaluation.run import EvalOptions, evaluate
+    from anit.stages import stage
+
+    adapter = (Path(train_cfg.output_dir) / "train_summary.json").read_text()
+    model = functools.cache(lambda: open_model(ModelOptions(adapter=train_cfg.output_dir, batch_size=cfg.batch_size)))
+    worst = {"worst": folder / "attack" / "worst.yaml"}
+    if cfg.near is not None:
+        worst["near"] = folder / "near" / "worst.yaml"
+    for case, found in worst.items():
+        attack = AttackConfig(adapter=train_cfg.output_dir, data=cfg.dev, budget=cfg.budget, scoring=cfg.attack_scoring,
+                              rewrites=cfg.rewrites, top_k=cfg.top_k, rewrite_model=cfg.rewrite_model,
+                              seed=train_cfg.seed, batch_size=cfg.batch_size,
+                              max_distortion=cfg.near if case == "near" else None,
+                              reuse=str(folder / "attack") if case == "near" else None, out=str(found.parent))
+
+        def search(attack: AttackConfig = attack) -> None:
+            net, tokenizer, style, name = model()
+            attack_model(net, tokenizer, checked.dev, config=attack, name=name, style=style, rewriter=rewriter)
+
+        stage(found, {"attack": vars(attack), "adapter": adapter, **data}, search,
+              f"attack {label}" + (f" within distortion {cfg.near:g}" if case == "near" else ""), say)
+        shutil.copyfile(found, folder / f"{case}.yaml")      # its stem names the conditions: worst-tc-0, near-tc-0
+    which = list(cfg.instructions) + [str(folder / f"{case}.yaml") for case in worst]
+
+    settings = {"scoring": cfg.scoring, "adapter": adapter, **data}
+
+    def score() -> None:
+        held = result / "settings.json"
+        if result.exists() and (not held.exists() or json.loads(held.read_text()) != settings):
+            shutil.rmtree(result)       # predictions of other data or scoring: none of them is kept
+        net, tokenizer, style, _ = model()
+        evaluate(net, tokenizer, checked.test, which, result,       # reuse: a new worst instruction runs alone
+                 EvalOptions(cfg.batch_size, None, cfg.scoring, seed=train_cfg.seed, prompt_style=style), reuse=True)
+        held.write_text(json.dumps(settings))
+
+    stage(result / "metrics.json", {"which": which, "worst": [p.read_text() for p in worst.values()], **settings},
+          score, f"evaluate {label}", say)

@@ -1,0 +1,151 @@
+"""``anit compare`` on a user's own records with a tiny model: every method per seed, each model attacked and scored
+with its own adapter, each compared with the baseline of its seed; a rerun keeps what is done."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import tiny  # noqa: E402
+
+from anit.cli import app  # noqa: E402
+
+runner = CliRunner()
+WORDS = ["a warm funny film", "dull and far too long", "a delight from start to end", "a tedious mess",
+         "sharp and moving", "flat jokes and no story"]
+
+
+def _records(n, start):
+    return [{"id": f"r{start + k}", "dataset": "reviews", "task": "tc", "options": ["negative", "positive"],
+             "input": f"{WORDS[(start + k) % len(WORDS)]} ({start + k})",
+             "output": "positive" if (start + k) % 2 == 0 else "negative"} for k in range(n)]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("compare")
+    model = tiny.build(root / "model", chat=True)
+    files = {}
+    for split, (n, start) in {"train": (12, 0), "dev": (6, 100), "test": (6, 200)}.items():
+        plain = root / f"{split}.plain.jsonl"
+        plain.write_text("".join(json.dumps(r) + "\n" for r in _records(n, start)))
+        files[split] = root / f"{split}.jsonl"
+        result = runner.invoke(app, ["noise", "build", "--in", str(plain), "--noise", "char_typo:0.3", "--noise",
+                                     "truncate_random:0.3", "--out", str(files[split])], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    config = root / "train.yaml"
+    config.write_text("max_steps: 2\nbatch_size: 4\nlr: 0.01\nmax_length: 128\nsave_steps: 1\n")
+    args = ["compare", "--train", str(files["train"]), "--dev", str(files["dev"]), "--test", str(files["test"]),
+            "--model", str(model), "--train-config", str(config), "--methods", "it", "--methods", "anit",
+            "--seeds", "0", "--seeds", "1", "--budget", "2", "--rewrites", "0", "--top-k", "1",
+            "--scoring", "choice", "--attack-scoring", "choice",    # the tiny model generates noise: rank the labels
+            "--near", "0.5",
+            "--out", str(root / "out")]
+    return root, model, files, args
+
+
+def test_compare_trains_each_method_per_seed_and_compares_it_with_the_baseline_of_its_seed(setup):
+    root, model, files, args = setup
+    result = runner.invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = root / "out"
+    for seed in (0, 1):
+        for method in ("it", "anit"):
+            saved = (out / f"seed{seed}" / method / "adapter" / "anit_config.yaml").read_text()
+            assert f"seed: {seed}\n" in saved and f"method: {method}\n" in saved and "max_steps: 2\n" in saved
+            metrics = json.loads((out / "results" / f"seed{seed}" / method / "metrics.json").read_text())
+            assert {"raw", "noisy", "unseen-tc-0", "worst-tc-0", "near-tc-0"} <= set(metrics["conditions"])
+            near = json.loads((out / f"seed{seed}" / method / "near" / "attack.json").read_text())
+            assert near["tasks"]["tc"]["ranked"] and all(max(row["distortion"].values()) <= 0.5
+                                                        for row in near["tasks"]["tc"]["ranked"])
+    assert "[done]   train anit, seed 1" in result.output and "report:" in result.output
+    report = (out / "report" / "report.md").read_text()
+    assert "| reviews | anit (2 seeds) |" in report and "Over seeds (seed0, seed1)" in report
+    # each model was scored with its own adapter: the same numbers as `anit eval` of that adapter alone
+    alone = root / "alone"
+    worst = out / "seed1" / "anit" / "worst.yaml"
+    result = runner.invoke(app, ["eval", "--adapter", str(out / "seed1" / "anit" / "adapter"), "--data",
+                                 str(files["test"]), "--instructions", "raw", "--instructions", str(worst),
+                                 "--scoring", "choice", "--out", str(alone)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    mine = json.loads((out / "results" / "seed1" / "anit" / "metrics.json").read_text())["conditions"]
+    theirs = json.loads((alone / "metrics.json").read_text())["conditions"]
+    assert mine["raw"] == theirs["raw"] and mine["worst-tc-0"] == theirs["worst-tc-0"]
+    rows = {json.loads(line)["id"]: json.loads(line)["generation"]
+            for line in (out / "results" / "seed1" / "anit" / "raw.predictions.jsonl").read_text().splitlines()}
+    assert rows == {json.loads(line)["id"]: json.loads(line)["generation"]
+                    for line in (alone / "raw.predictions.jsonl").read_text().splitlines()}
+    # each seed trained its own adapter (another init and data order)
+    from safetensors.torch import load_file
+
+    first, second = (load_file(str(out / f"seed{s}" / "anit" / "adapter" / "adapter_model.safetensors"))
+                     for s in (0, 1))
+    assert any(not (first[k] == second[k]).all() for k in first)
+
+    # a rerun keeps every stage; a larger attack budget reruns the attacks and the evaluations, not the training
+    adapter = out / "seed0" / "it" / "adapter" / "adapter_model.safetensors"
+    before = adapter.stat().st_mtime_ns
+    again = runner.invoke(app, args, catch_exceptions=False)
+    assert again.exit_code == 0 and "[done]" not in again.output and again.output.count("[cached]") == 16
+    wider = runner.invoke(app, [a if a != "2" else "3" for a in args], catch_exceptions=False)
+    assert wider.exit_code == 0
+    assert wider.output.count("[cached] train") == 4 and wider.output.count("[done]   attack") == 8
+    assert adapter.stat().st_mtime_ns == before
+    # other training settings retrain, and what the old adapters' attacks and scores left is not reused
+    stale = [out / "seed0" / "it" / "attack" / "stale", out / "results" / "seed0" / "it" / "stale"]
+    for path in stale:
+        path.write_text("from the adapter trained before")
+    other = root / "other.yaml"
+    other.write_text((root / "train.yaml").read_text().replace("lr: 0.01", "lr: 0.02"))
+    retrained = runner.invoke(app, [str(other) if a == str(root / "train.yaml") else a for a in args],
+                             catch_exceptions=False)
+    assert retrained.exit_code == 0 and retrained.output.count("[done]   train") == 4
+    assert not any(path.exists() for path in stale) and adapter.stat().st_mtime_ns != before
+    assert "lr: 0.02" in (out / "seed0" / "it" / "adapter" / "anit_config.yaml").read_text()
+
+
+def test_a_training_run_stopped_midway_resumes_from_its_checkpoint(setup, monkeypatch):
+    from anit.compare import CompareConfig, plan, train_run
+    from anit.stages import digest, file_digest
+
+    root, model, files, args = setup
+    cfg = CompareConfig(train=str(files["train"]), dev=str(files["dev"]), test=str(files["test"]),
+                        model=str(model), train_config=str(root / "train.yaml"), seeds=[5],
+                        out=str(root / "stopped"))
+    run = plan(cfg).runs[(5, "it")]
+    out = Path(run.output_dir)
+    (out / "checkpoint-1").mkdir(parents=True)           # a run with these settings stopped after its first step
+    (out / "started.stamp").write_text(digest({"config": vars(run), "data": file_digest(run.data)}))
+    seen = []
+    monkeypatch.setattr("anit.training.run.train", lambda c: seen.append(c.resume))
+    train_run(run, print, "train it")
+    assert seen == [True] and (out / "checkpoint-1").exists()
+    (out / "started.stamp").write_text("other settings")   # one with other settings starts afresh, its folder emptied
+    train_run(run, print, "train it")
+    assert seen == [True, False] and not (out / "checkpoint-1").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--methods", "it"], "methods: only it; name the baseline and at least one method"),
+    (["--methods", "it", "--methods", "freelb2"], "freelb2"),
+    (["--methods", "it", "--methods", "anit", "--seeds", "0", "--seeds", "0"], "seeds: [0, 0]"),
+    (["--methods", "it", "--methods", "anit", "--dev", "missing.jsonl"], "missing.jsonl"),
+    (["--methods", "it", "--methods", "anit", "--instructions", "raw", "--instructions", "typo-pool"], "typo-pool"),
+])
+def test_bad_settings_stop_with_one_line_before_any_model_loads(setup, monkeypatch, extra, message):
+    import anit.models
+
+    root, model, files, args = setup
+    monkeypatch.setattr(anit.models, "load_model", lambda *a, **k: pytest.fail("a model loaded"))
+    kept = {"--train": str(files["train"]), "--test": str(files["test"]), "--dev": str(files["dev"]),
+            "--model": str(model), "--out": str(root / "bad")}
+    kept.update(dict(zip(extra[::2], extra[1::2])))
+    given = [x for pair in kept.items() for x in pair if pair[0] not in ("--methods", "--seeds", "--instructions")]
+    given += [x for k in range(0, len(extra), 2) if extra[k] in ("--methods", "--seeds", "--instructions")
+              for x in extra[k:k + 2]]
+    result = runner.invoke(app, ["compare"] + given)
+    assert result.exit_code != 0 and message in str(result.exception or result.output)
