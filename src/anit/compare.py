@@ -69,7 +69,7 @@ class CompareConfig(Pluggable):
 
 @dataclass
 class Plan:
-    """What a comparison runs, checked: the records, each run's training config and the test conditions."""
+    """What a comparison runs, checked: the dev and test records and each run's training config."""
 
     dev: list[dict[str, Any]]
     test: list[dict[str, Any]]
@@ -132,7 +132,8 @@ def train_run(train_cfg: Any, say: Callable[[str], None], label: str) -> bool:
 
 
 def compare(cfg: CompareConfig, say: Callable[[str], None] = print) -> Path:
-    """Run the comparison (:func:`plan` first) and write the report; returns report.md's path."""
+    """Run the comparison (:func:`plan` first), writing the report after every run (a stopped comparison leaves
+    one of the runs it finished); returns report.md's path."""
     from anit.noise.rewrite import Rewriter
     from anit.report.build import write_report
     from anit.stages import file_digest
@@ -147,7 +148,8 @@ def compare(cfg: CompareConfig, say: Callable[[str], None] = print) -> Path:
             for stale in (folder / "attack", folder / "near", result):    # what the adapter trained before found
                 shutil.rmtree(stale, ignore_errors=True)
         score_run(cfg, checked, folder, train_cfg, result, rewriter, data, say, label)
-    return write_report([out / "results"], out / "report", baseline=cfg.methods[0])
+        report = write_report([out / "results"], out / "report", baseline=cfg.methods[0])   # so far, if stopped
+    return report
 
 
 def score_run(cfg: CompareConfig, checked: Plan, folder: Path, train_cfg: Any, result: Path, rewriter: Any,
@@ -163,7 +165,8 @@ def score_run(cfg: CompareConfig, checked: Plan, folder: Path, train_cfg: Any, r
     from anit.stages import stage
 
     adapter = (Path(train_cfg.output_dir) / "train_summary.json").read_text()
-    model = functools.cache(lambda: open_model(ModelOptions(adapter=train_cfg.output_dir, batch_size=cfg.batch_size)))
+    model = functools.cache(lambda: open_model(ModelOptions(adapter=train_cfg.output_dir, batch_size=cfg.batch_size),
+                                               say))
     worst = {"worst": folder / "attack" / "worst.yaml"}
     if cfg.near is not None:
         worst["near"] = folder / "near" / "worst.yaml"
