@@ -100,7 +100,7 @@ def plan(cfg: CompareConfig) -> Plan:
     for seed in cfg.seeds:
         for method in cfg.methods:
             fields = {"model": cfg.model, "method": method, "data": cfg.train, "seed": seed,
-                      "output_dir": str(run_folder(cfg, seed, method) / "adapter"), "report_to": ["none"]}
+                      "output_dir": str(run_folder(cfg, seed, method) / "adapter")}
             if cfg.max_steps:
                 fields["max_steps"] = cfg.max_steps
             runs[(seed, method)] = load_config(TrainConfig, cfg.train_config, fields)
