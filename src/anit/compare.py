@@ -158,9 +158,8 @@ def score_run(cfg: CompareConfig, checked: Plan, folder: Path, train_cfg: Any, r
     worst instructions; the model loads once, and only for a stage that runs."""
     import functools
 
-    from anit.evaluation.config import open_model
     from anit.evaluation.attack import attack_model
-    from anit.evaluation.config import AttackConfig, ModelOptions
+    from anit.evaluation.config import AttackConfig, ModelOptions, open_model
     from anit.evaluation.run import EvalOptions, evaluate
     from anit.stages import stage
 
@@ -192,10 +191,11 @@ def score_run(cfg: CompareConfig, checked: Plan, folder: Path, train_cfg: Any, r
         held = result / "settings.json"
         if result.exists() and (not held.exists() or json.loads(held.read_text()) != settings):
             shutil.rmtree(result)       # predictions of other data or scoring: none of them is kept
-        net, tokenizer, style, _ = model()
-        evaluate(net, tokenizer, checked.test, which, result,       # reuse: a new worst instruction runs alone
-                 EvalOptions(cfg.batch_size, None, cfg.scoring, seed=train_cfg.seed, prompt_style=style), reuse=True)
+        result.mkdir(parents=True, exist_ok=True)
         held.write_text(json.dumps(settings))
+        net, tokenizer, style, _ = model()
+        evaluate(net, tokenizer, checked.test, which, result,       # reuse: what a stopped or earlier one scored
+                 EvalOptions(cfg.batch_size, None, cfg.scoring, seed=train_cfg.seed, prompt_style=style), reuse=True)
 
     stage(result / "metrics.json", {"which": which, "worst": [p.read_text() for p in worst.values()], **settings},
           score, f"evaluate {label}", say)
