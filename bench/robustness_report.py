@@ -16,9 +16,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
-from anit.evaluation.robustness import paired_against, pooled
+from anit.evaluation.robustness import drop_rates, paired_against, pooled
 from anit.report.versus import (MET, NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, difference, file_version, goal,
                                  pairs, predictions)
 
@@ -80,7 +79,7 @@ def pooled_pdr(work: Path, method: str, seeds: list[int], scoring: str, dataset:
     says whether the protocol sees the drop, however many seeds ran."""
     runs = [(_pairs(work / "runs" / f"{method}-{seed}", scoring, "raw", dataset),
              _pairs(work / "runs" / f"{method}-{seed}", scoring, worst[seed], dataset)) for seed in seeds]
-    found = pooled(task, runs, lambda raw, bad: 1 - bad / np.where(raw > 0, raw, np.nan))
+    found = pooled(task, runs, drop_rates)
     return found and {"seeds": seeds, **found}
 
 

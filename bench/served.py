@@ -47,8 +47,7 @@ def start(folder: Path, port: int, log: Path) -> tuple[subprocess.Popen, float]:
 
 
 def timed_eval(records, out: Path, backend: dict) -> tuple[float, list[str]]:
-    from anit.evaluation.config import open_model
-    from anit.evaluation.config import EvalConfig
+    from anit.evaluation.config import EvalConfig, open_model
     from anit.evaluation.run import EvalOptions, evaluate
 
     cfg = EvalConfig(**backend)

@@ -49,6 +49,11 @@ def pdr(clean: float, attacked: float) -> float | None:
     return 1.0 - attacked / clean if clean > 0 else None
 
 
+def drop_rates(raw: Any, worst: Any) -> Any:
+    """:func:`pdr` over arrays of scores (bootstrap resamples, seeds): NaN where the raw score is 0."""
+    return 1 - worst / np.where(raw > 0, raw, np.nan)
+
+
 def paired_gap(task: str, base: Sequence[tuple[Any, Any]], other: Sequence[tuple[Any, Any]],
                n_boot: int = BOOTSTRAP, seed: int = 0) -> dict[str, Any]:
     """``other`` minus ``base`` on the same records (item k of both is record k), with a paired bootstrap 95%
@@ -82,19 +87,16 @@ def paired_against(task: str, mine: tuple[list, list], theirs: tuple[list, list]
     index = np.random.default_rng(seed).integers(0, n, size=(BOOTSTRAP, n))
     raw_a, worst_a, raw_b, worst_b = (score_from(task, s[index].sum(1)) for s in stats)
     whole = [float(score_from(task, s.sum(0))) for s in stats]
-
-    def drop(raw: Any, worst: Any) -> Any:
-        return 1 - worst / np.where(raw > 0, raw, np.nan)
-
     raw_diff = raw_a - raw_b
-    pdr_diff = drop(raw_a, worst_a) - drop(raw_b, worst_b)
+    pdr_diff = drop_rates(raw_a, worst_a) - drop_rates(raw_b, worst_b)
     pdr_diff = pdr_diff[np.isfinite(pdr_diff)]
-    whole_pdr = float(drop(np.array(whole[0]), np.array(whole[1])) - drop(np.array(whole[2]), np.array(whole[3])))
+    whole_pdr = float(drop_rates(np.array(whole[0]), np.array(whole[1]))
+                      - drop_rates(np.array(whole[2]), np.array(whole[3])))
     defined = np.isfinite(whole_pdr)  # not where a raw score is 0: no drop rate, and no interval either
     own = {}
     for side, (raw, worst, clean, attacked) in {"mine": (raw_a, worst_a, *whole[:2]),
                                                 "theirs": (raw_b, worst_b, *whole[2:])}.items():
-        drops = drop(raw, worst)
+        drops = drop_rates(raw, worst)
         drops = drops[np.isfinite(drops)]
         known = clean > 0 and drops.size
         own.update({f"{side}_pdr": pdr(clean, attacked),

@@ -10,9 +10,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from anit.evaluation.robustness import paired_against, paired_gap, pooled
+from anit.evaluation.robustness import drop_rates, paired_against, paired_gap, pooled
 from anit.jsonl import read_jsonl
 
 SPLIT = ("noisy",)
@@ -111,12 +109,8 @@ def seed_pairs(baseline: str, folders: dict[str, Path]) -> dict[str, dict[str, t
     return out
 
 
-def _drop(raw: Any, worst: Any) -> Any:
-    return 1 - worst / np.where(raw > 0, raw, np.nan)
-
-
-SIDES = {"mine": lambda ra, wa, rb, wb: _drop(ra, wa), "theirs": lambda ra, wa, rb, wb: _drop(rb, wb),
-         "pdr": lambda ra, wa, rb, wb: _drop(ra, wa) - _drop(rb, wb)}
+SIDES = {"mine": lambda ra, wa, rb, wb: drop_rates(ra, wa), "theirs": lambda ra, wa, rb, wb: drop_rates(rb, wb),
+         "pdr": lambda ra, wa, rb, wb: drop_rates(ra, wa) - drop_rates(rb, wb)}
 """What a pooled family comparison averages over seeds, from (raw, worst) of the method and of the baseline."""
 
 
