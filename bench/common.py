@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 import platform
+import queue
 import shlex
 import subprocess
 import sys
@@ -36,17 +37,25 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "date": datetime.date.today().isoformat()}
 
 
-def worker_threads(cores: int, jobs: int) -> int:
-    """The CPU threads each of ``jobs`` workers gets on a machine of ``cores``."""
-    return max(1, cores // jobs)
-
-
 def in_parallel(commands: list[list[str]], jobs: int) -> None:
-    """Runs ``commands``, ``jobs`` at a time, each with its share of the CPU threads; stops naming every command
-    that failed once all have ended (the runs that finished are kept and reused on the next try)."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(worker_threads(os.cpu_count() or 1, jobs))}
+    """Runs ``commands``, ``jobs`` at a time, each in a slot of the machine (:func:`anit.parallel.machine_slots`: a GPU
+    of its own where there are GPUs, else its share of the CPU threads); stops naming every command that failed once
+    all have ended (the runs that finished are kept and reused on the next try)."""
+    from anit.parallel import machine_slots
+
+    free: queue.Queue = queue.Queue()
+    for env in machine_slots(jobs):
+        free.put(env)
+
+    def run(argv: list[str]) -> int:
+        env = free.get()
+        try:
+            return subprocess.run(argv, env={**os.environ, **env}).returncode
+        finally:
+            free.put(env)
+
     with ThreadPoolExecutor(jobs) as pool:
-        codes = list(pool.map(lambda argv: subprocess.run(argv, env=env).returncode, commands))
+        codes = list(pool.map(run, commands))
     failed = [f"{shlex.join(argv)} (exit {code})" for argv, code in zip(commands, codes) if code]
     if failed:
         raise SystemExit("worker failed: " + "; ".join(failed))

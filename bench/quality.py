@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import DOCS, Scorer, in_parallel, in_place, run_benchmark, save, worker_threads
+from anit.parallel import cpu_threads
+from bench.common import DOCS, Scorer, in_parallel, in_place, run_benchmark, save
 from bench.quality_runs import (
     EXPERIMENTS, GRIDS, GROUPS, METHODS, NOISES, SHARED, TEST_SEED, borrowed_knobs,
     conditions_of, dev_value, draw, eval_dir, group_score, kept_records, knobs_elsewhere,
@@ -182,7 +183,7 @@ def summarise(args: argparse.Namespace, root: Path, borrowed: dict[str, dict[str
                 f"it chose on {args.knobs_from} dev at the same step budget ({tuned})."))
         if ran.get("jobs", 1) > 1:
             scoped.append(f"{where}: the seeds ran {ran['jobs']} at a time on this one machine (--jobs; each worker "
-                          f"with {worker_threads(ran['machine']['cores'], ran['jobs'])} CPU threads), so each wall "
+                          f"with {cpu_threads(ran['machine']['cores'], ran['jobs'])} CPU threads), so each wall "
                           "time includes the sharing.")
         scoped.append(setup_note(args, where, ran["weights"]))
         scoped += [f"{where}: {EXPERIMENTS[name]}" for name in args.methods if name in EXPERIMENTS]

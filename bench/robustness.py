@@ -17,7 +17,8 @@ every seed (the control that can overturn it), then the other methods seed by se
 Classification is scored twice, by generation (the paper's protocol; an unparseable answer is wrong) and by choice.
 
 ``--jobs N`` runs N of the runs at once, each in a worker process (the order above, N at a time): a GPU that one
-run of this small model leaves idle fills up; the page says how many shared the machine.
+run of this small model leaves idle fills up, and several GPUs take a worker each (:mod:`anit.parallel`); the page
+says how many shared the machine.
 
 The defaults fit a 2-core CPU in one to two hours per method and seed (180 steps; test 128 per classification
 dataset, 32 per extraction one; attacks of 24 and 8 candidates); ``--test-tc 256 --test-ext 48 --dev-tc 64

@@ -10,7 +10,9 @@ baseline of its own seed (``anit report --baseline``), paired on the same record
 
 Every setting is checked and every file read before any model loads. Each stage is kept once done and skipped on
 a rerun with the same settings (:mod:`anit.stages`); a training run stopped midway resumes from its latest
-checkpoint, an attack from its candidate cache.
+checkpoint, an attack from its candidate cache. ``jobs`` runs several at once, each in a worker process on a GPU of
+its own where there are GPUs (:mod:`anit.parallel`); the workers share the rewrite cache (written whole and
+atomically: two that start together may each write the same rewrites).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class CompareConfig(Pluggable):
     scoring: str = option("generate", "Test scoring: generate (the paper's protocol) or choice.",
                           choices=("generate", "choice"))
     batch_size: int = option(8, "Records per forward pass.", min=1)
+    jobs: int = option(1, "Runs at once, each in a process of its own: on a GPU of its own where there are GPUs "
+                          "(round robin over those visible), else with cores/jobs CPU threads.", min=1)
     out: str = option("runs/compare", "Working folder: a folder per seed and method, results/ and report/.")
 
     def __post_init__(self) -> None:
@@ -133,23 +137,45 @@ def train_run(train_cfg: Any, say: Callable[[str], None], label: str) -> bool:
 
 def compare(cfg: CompareConfig, say: Callable[[str], None] = print) -> Path:
     """Run the comparison (:func:`plan` first), writing the report after every run (a stopped comparison leaves
-    one of the runs it finished); returns report.md's path."""
-    from anit.noise.rewrite import Rewriter
+    one of the runs it finished); returns report.md's path. With ``jobs`` above 1 the runs go to worker processes,
+    each on a GPU of its own where there are GPUs (:mod:`anit.parallel`); they print what they do themselves."""
+    from anit.parallel import run_all
     from anit.report.build import write_report
-    from anit.stages import file_digest
 
     checked, out = plan(cfg), Path(cfg.out)
+
+    def report() -> Path:
+        return write_report([out / "results"], out / "report", baseline=cfg.methods[0])
+
+    if cfg.jobs > 1 and len(checked.runs) > 1:
+        say(f"{len(checked.runs)} runs, {cfg.jobs} at a time")
+        run_all({f"{method}, seed {seed}": (one_run, (cfg, checked, seed, method, None))
+                 for seed, method in checked.runs}, cfg.jobs, ended=lambda label: report())
+    else:
+        for seed, method in checked.runs:
+            one_run(cfg, checked, seed, method, say)
+            report()                                      # so far, if stopped
+    return report()
+
+
+def one_run(cfg: CompareConfig, checked: Plan, seed: int, method: str,
+            say: Optional[Callable[[str], None]] = None) -> None:
+    """Train one method on one seed, then attack and score it (what is done with these settings is kept)."""
+    from anit.noise.rewrite import Rewriter
+    from anit.plugins import load_plugins
+    from anit.stages import file_digest
+
+    load_plugins(cfg.plugins)             # in a worker process, the methods and tasks they register
+    say, out = say or print, Path(cfg.out)
     rewriter = Rewriter(cfg.rewrite_model, cache_path=out / "rewrites.json", k=cfg.rewrites) if cfg.rewrites else None
     data = {"dev": file_digest(cfg.dev), "test": file_digest(cfg.test)}
-    for (seed, method), train_cfg in checked.runs.items():
-        label, folder = f"{method}, seed {seed}", run_folder(cfg, seed, method)
-        result = out / "results" / f"seed{seed}" / method
-        if train_run(train_cfg, say, f"train {label}"):
-            for stale in (folder / "attack", folder / "near", result):    # what the adapter trained before found
-                shutil.rmtree(stale, ignore_errors=True)
-        score_run(cfg, checked, folder, train_cfg, result, rewriter, data, say, label)
-        report = write_report([out / "results"], out / "report", baseline=cfg.methods[0])   # so far, if stopped
-    return report
+    train_cfg = checked.runs[(seed, method)]
+    label, folder = f"{method}, seed {seed}", run_folder(cfg, seed, method)
+    result = out / "results" / f"seed{seed}" / method
+    if train_run(train_cfg, say, f"train {label}"):
+        for stale in (folder / "attack", folder / "near", result):    # what the adapter trained before found
+            shutil.rmtree(stale, ignore_errors=True)
+    score_run(cfg, checked, folder, train_cfg, result, rewriter, data, say, label)
 
 
 def score_run(cfg: CompareConfig, checked: Plan, folder: Path, train_cfg: Any, result: Path, rewriter: Any,

@@ -24,6 +24,9 @@ class DataError(AnitError):
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self) -> tuple:           # raised in a worker process (anit.parallel), rebuilt in its parent
+        return DataError, (self.path, self.line, self.problem)
+
 
 class BadRecords:
     """Either stop at the first bad record (default) or skip and count them (``--skip-bad``)."""

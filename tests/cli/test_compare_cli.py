@@ -108,6 +108,30 @@ def test_compare_trains_each_method_per_seed_and_compares_it_with_the_baseline_o
     assert "lr: 0.02" in (out / "seed0" / "it" / "adapter" / "anit_config.yaml").read_text()
 
 
+def test_with_jobs_the_runs_go_to_worker_processes_and_come_out_as_they_do_one_after_another(setup):
+    root, model, files, args = setup
+    one = [a if a != str(root / "out") else str(root / "one") for a in args]
+    one = [a for k, a in enumerate(one) if not (a == "--seeds" or (k and one[k - 1] == "--seeds"))] + ["--seeds", "3"]
+    result = runner.invoke(app, one, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    both = [a if a != str(root / "one") else str(root / "both") for a in one] + ["--jobs", "2"]
+    result = runner.invoke(app, both, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "2 runs, 2 at a time" in result.output and "| reviews | anit |" in result.output
+    for method in ("it", "anit"):
+        alone, parallel = (json.loads((root / where / "results" / "seed3" / method / "metrics.json").read_text())
+                           for where in ("one", "both"))
+        assert alone["conditions"] == parallel["conditions"]
+        assert same(root, f"seed3/{method}/worst.yaml") and "worst-tc-0" in alone["conditions"]
+    assert same(root, "report/report.md")
+
+
+def same(root, path):
+    """Whether ``path`` holds the same in both comparisons, but for the folder it names (its adapter's, say)."""
+    one, both = ((root / where / path).read_text() for where in ("one", "both"))
+    return both.replace(str(root / "both"), str(root / "one")) == one
+
+
 def test_a_training_run_stopped_midway_resumes_from_its_checkpoint(setup, monkeypatch):
     from anit.compare import CompareConfig, plan, train_run
     from anit.stages import digest, file_digest

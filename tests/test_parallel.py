@@ -1,0 +1,58 @@
+"""Several runs at once (:mod:`anit.parallel`): what each worker gets, and running calls in spawned workers."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from anit.errors import AnitError, DataError
+from anit.parallel import cpu_threads, run_all, slots, visible_gpus
+
+
+def test_each_worker_gets_a_gpu_of_its_own_round_robin_or_its_share_of_the_cores():
+    assert slots(3, ["0", "1", "2", "3"], 2) == [{"CUDA_VISIBLE_DEVICES": g} for g in ("0", "1", "2")]
+    assert [s["CUDA_VISIBLE_DEVICES"] for s in slots(5, ["4", "6"], 64)] == ["4", "6", "4", "6", "4"]
+    assert slots(2, [], 16) == [{"OMP_NUM_THREADS": "8", "MKL_NUM_THREADS": "8"}] * 2
+    assert slots(3, [], 2)[0]["OMP_NUM_THREADS"] == "1" and cpu_threads(16, 3) == 5
+    with pytest.raises(AnitError, match="jobs: 0"):
+        slots(0, [], 2)
+
+
+@pytest.mark.parametrize("listed, gpus", [("0,2", ["0", "2"]), ("", []), ("3, 1,-1,2", ["3", "1"]),
+                                          ("GPU-5f1e,GPU-aa", ["GPU-5f1e", "GPU-aa"])])
+def test_the_visible_gpus_are_those_cuda_visible_devices_names_up_to_the_first_invalid_one(monkeypatch, listed,
+                                                                                           gpus):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", listed)
+    assert visible_gpus() == gpus
+
+
+def note(path: str, label: str) -> None:
+    """A worker's call: where it ran and with what environment."""
+    Path(path, label).write_text(json.dumps({"pid": os.getpid(), "threads": os.environ.get("OMP_NUM_THREADS")}))
+
+
+def fail(label: str) -> None:
+    if label == "data":
+        raise DataError("train.jsonl", 3, "no instruction")
+    raise ValueError(label)
+
+
+def test_calls_run_in_spawned_workers_each_with_its_slot_and_failures_are_named_once_all_have_ended(
+        tmp_path, monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr("anit.parallel.visible_gpus", lambda: [])
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    ended = []
+    run_all({k: (note, (str(tmp_path), k)) for k in "abcd"}, 2, ended=ended.append)
+    ran = {k: json.loads((tmp_path / k).read_text()) for k in "abcd"}
+    assert sorted(ended) == list("abcd")
+    assert {r["threads"] for r in ran.values()} == {"2"} and os.getpid() not in {r["pid"] for r in ran.values()}
+    assert len({r["pid"] for r in ran.values()}) <= 2          # two workers took the four calls
+    # a failing call does not stop the others; the user's error comes back as one line naming the run
+    with pytest.raises(AnitError, match=r"^data: train.jsonl:3: no instruction \(also failed: boom\)$"):
+        run_all({"data": (fail, ("data",)), "fine": (note, (str(tmp_path), "fine")), "boom": (fail, ("boom",))}, 2)
+    assert (tmp_path / "fine").exists()
+    with pytest.raises(RuntimeError, match="boom failed") as raised:
+        run_all({"boom": (fail, ("boom",))}, 2)
+    assert isinstance(raised.value.__cause__, ValueError)
