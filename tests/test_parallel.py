@@ -56,3 +56,20 @@ def test_calls_run_in_spawned_workers_each_with_its_slot_and_failures_are_named_
     with pytest.raises(RuntimeError, match="boom failed") as raised:
         run_all({"boom": (fail, ("boom",))}, 2)
     assert isinstance(raised.value.__cause__, ValueError)
+
+
+def test_ctrl_c_stops_the_workers_too_though_it_reached_the_parent_alone():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import time\nfrom anit.parallel import run_all\nprint('started', flush=True)\n"
+            "run_all({'a': (time.sleep, (120,)), 'b': (time.sleep, (120,))}, 2)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert parent.stdout.readline() == "started\n"
+    time.sleep(3)                                              # the workers are sleeping
+    parent.send_signal(signal.SIGINT)
+    begun = time.monotonic()
+    _, err = parent.communicate(timeout=60)
+    assert time.monotonic() - begun < 30 and "KeyboardInterrupt" in err    # not after the two minutes' sleep

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Sequence
@@ -54,6 +55,7 @@ def machine_slots(jobs: int) -> list[dict[str, str]]:
 
 def _take(queue: Any) -> None:
     """A worker's first act: it takes one slot's environment for good (torch, imported later, reads its threads)."""
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))     # Ctrl-C: stop quietly; the parent says so
     env = queue.get()
     os.environ.update(env)
     if "OMP_NUM_THREADS" in env and "torch" in sys.modules:      # imported already by the parent's main module
@@ -80,7 +82,9 @@ def run_all(calls: dict[str, tuple[Callable[..., Any], tuple]], jobs: int,
                 ended(futures[future])
             else:
                 failed.append((futures[future], error))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:           # the workers stop too, though the Ctrl-C reached this process alone
+        for worker in list((pool._processes or {}).values()):      # (Python 3.14: pool.terminate_workers())
+            worker.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
