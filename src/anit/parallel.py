@@ -11,6 +11,8 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Sequence
 
@@ -56,6 +58,9 @@ def machine_slots(jobs: int) -> list[dict[str, str]]:
 def _take(queue: Any) -> None:
     """A worker's first act: it takes one slot's environment for good (torch, imported later, reads its threads)."""
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))     # Ctrl-C: stop quietly; the parent says so
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())    # not its default, a semaphore such an exit would leave (and warn of)
     env = queue.get()
     os.environ.update(env)
     if "OMP_NUM_THREADS" in env and "torch" in sys.modules:      # imported already by the parent's main module
@@ -83,8 +88,12 @@ def run_all(calls: dict[str, tuple[Callable[..., Any], tuple]], jobs: int,
             else:
                 failed.append((futures[future], error))
     except KeyboardInterrupt:           # the workers stop too, though the Ctrl-C reached this process alone
-        for worker in list((pool._processes or {}).values()):      # (Python 3.14: pool.terminate_workers())
-            worker.terminate()
+        workers, deadline = list((pool._processes or {}).values()), time.monotonic() + 5
+        for worker in workers:          # a terminal's Ctrl-C reached them too: they exit on their own
+            worker.join(max(0.0, deadline - time.monotonic()))
+        for worker in workers:          # else they are stopped (Python 3.14: pool.terminate_workers())
+            if worker.is_alive():
+                worker.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
