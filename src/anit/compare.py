@@ -5,6 +5,7 @@ baseline of its own seed (``anit report --baseline``), paired on the same record
 
     out/seed<s>/<method>/adapter      the adapter (``anit train``)
     out/seed<s>/<method>/attack       its attack on dev (``anit attack``; worst.yaml), and near/ with ``near``
+    out/seed<s>/<method>/worst-of-<baseline>.yaml   with ``transfer``: the baseline's worst, scored on this model too
     out/results/seed<s>/<method>      its evaluation on test (``anit eval``)
     out/report                        report.md and report.html, opening with the answer
 
@@ -52,6 +53,9 @@ class CompareConfig(Pluggable):
     near: Optional[float] = option(None, "Also each model's worst within this hard distortion of the raw "
                                          "instruction (a second, bounded attack, e.g. 0.35: typos and a few words).",
                                    min=0.0, max=1.0)
+    transfer: bool = option(False, "Also score every model under the baseline's worst instructions of its seed "
+                                   "(searched on the baseline, not on the model scored): do the instructions that "
+                                   "hurt the baseline most hurt the others as much? (family worst-of-<baseline>)")
     instructions: list[str] = option(["raw", "noisy", "unseen-pool"], "Test conditions besides each model's own "
                                                                       "worst instructions (as `anit eval`'s).")
     scoring: str = option("generate", "Test scoring: generate (the paper's protocol) or choice.",
@@ -140,27 +144,43 @@ def compare(cfg: CompareConfig, say: Callable[[str], None] = print) -> Path:
     one of the runs it finished); returns report.md's path. With ``jobs`` above 1 the runs go to worker processes,
     each on a GPU of its own where there are GPUs (:mod:`anit.parallel`); they print what they do themselves."""
     from anit.parallel import run_all
-    from anit.report.build import write_report
 
-    checked, out = plan(cfg), Path(cfg.out)
-
-    def report() -> Path:
-        return write_report([out / "results"], out / "report", baseline=cfg.methods[0])
-
+    checked = plan(cfg)
     if cfg.jobs > 1 and len(checked.runs) > 1:
         say(f"{len(checked.runs)} runs, {cfg.jobs} at a time")
-        run_all({f"{method}, seed {seed}": (one_run, (cfg, checked, seed, method, None))
-                 for seed, method in checked.runs}, cfg.jobs, ended=lambda label: report())
+        # the transfer needs the baseline's attack of the run's seed: where it is not there yet, a second wave
+        ready = {seed: borrowed(cfg, seed).exists() for seed in cfg.seeds}
+        whole = {run: not cfg.transfer or ready[run[0]] or run[1] == cfg.methods[0] for run in checked.runs}
+        for wave in ({run: whole[run] for run in checked.runs}, {run: True for run in checked.runs if not whole[run]}):
+            if wave:
+                run_all({f"{method}, seed {seed}": (one_run, (cfg, checked, seed, method, None, transfer))
+                         for (seed, method), transfer in wave.items()}, cfg.jobs, ended=lambda label: report(cfg))
     else:
         for seed, method in checked.runs:
             one_run(cfg, checked, seed, method, say)
-            report()                                      # so far, if stopped
-    return report()
+            report(cfg)                                   # so far, if stopped
+    return report(cfg)
+
+
+def report(cfg: CompareConfig) -> Path:
+    """The report of the runs scored so far, against the baseline once one of its runs is scored (in parallel, another
+    method may end first); returns report.md's path."""
+    from anit.report.build import write_report
+
+    out = Path(cfg.out)
+    ended = any((out / "results" / f"seed{seed}" / cfg.methods[0] / "metrics.json").exists() for seed in cfg.seeds)
+    return write_report([out / "results"], out / "report", baseline=cfg.methods[0] if ended else None)
+
+
+def borrowed(cfg: CompareConfig, seed: int) -> Path:
+    """The baseline's worst instructions on ``seed``, which ``transfer`` scores every model of that seed under."""
+    return run_folder(cfg, seed, cfg.methods[0]) / "worst.yaml"
 
 
 def one_run(cfg: CompareConfig, checked: Plan, seed: int, method: str,
-            say: Optional[Callable[[str], None]] = None) -> None:
-    """Train one method on one seed, then attack and score it (what is done with these settings is kept)."""
+            say: Optional[Callable[[str], None]] = None, transfer: bool = True) -> None:
+    """Train one method on one seed, then attack and score it (what is done with these settings is kept); with
+    ``cfg.transfer`` and ``transfer`` also under the baseline's worst instructions of its seed, which must be there."""
     from anit.noise.rewrite import Rewriter
     from anit.plugins import load_plugins
     from anit.stages import file_digest
@@ -175,18 +195,20 @@ def one_run(cfg: CompareConfig, checked: Plan, seed: int, method: str,
     if train_run(train_cfg, say, f"train {label}"):
         for stale in (folder / "attack", folder / "near", result):    # what the adapter trained before found
             shutil.rmtree(stale, ignore_errors=True)
-    score_run(cfg, checked, folder, train_cfg, result, rewriter, data, say, label)
+    score_run(cfg, checked, folder, train_cfg, result, rewriter, data, say, label,
+              borrowed(cfg, seed) if cfg.transfer and transfer else None)
 
 
 def score_run(cfg: CompareConfig, checked: Plan, folder: Path, train_cfg: Any, result: Path, rewriter: Any,
-              data: dict[str, str], say: Callable[[str], None], label: str) -> None:
-    """Attack one trained model on dev (and within ``near``), then score it on test under the conditions and its own
-    worst instructions; the model loads once, and only for a stage that runs."""
+              data: dict[str, str], say: Callable[[str], None], label: str, transfer: Optional[Path] = None) -> None:
+    """Attack one trained model on dev (and within ``near``), then score it on test under the conditions, its own
+    worst instructions and the ``transfer`` file's (the baseline's, copied as ``worst-of-<baseline>.yaml``); the
+    model loads once, and only for a stage that runs."""
     import functools
 
     from anit.evaluation.attack import attack_model
     from anit.evaluation.config import AttackConfig, ModelOptions, open_model
-    from anit.evaluation.run import EvalOptions, evaluate
+    from anit.evaluation.run import EvalOptions, evaluate, transfers
     from anit.stages import stage
 
     adapter = (Path(train_cfg.output_dir) / "train_summary.json").read_text()
@@ -209,6 +231,9 @@ def score_run(cfg: CompareConfig, checked: Plan, folder: Path, train_cfg: Any, r
         stage(found, {"attack": vars(attack), "adapter": adapter, **data}, search,
               f"attack {label}" + (f" within distortion {cfg.near:g}" if case == "near" else ""), say)
         shutil.copyfile(found, folder / f"{case}.yaml")      # its stem names the conditions: worst-tc-0, near-tc-0
+    if transfer is not None:
+        worst[f"worst-of-{cfg.methods[0]}"] = transfer
+        shutil.copyfile(transfer, folder / f"worst-of-{cfg.methods[0]}.yaml")
     which = list(cfg.instructions) + [str(folder / f"{case}.yaml") for case in worst]
 
     settings = {"scoring": cfg.scoring, "adapter": adapter, **data}
@@ -219,9 +244,10 @@ def score_run(cfg: CompareConfig, checked: Plan, folder: Path, train_cfg: Any, r
             shutil.rmtree(result)       # predictions of other data or scoring: none of them is kept
         result.mkdir(parents=True, exist_ok=True)
         held.write_text(json.dumps(settings))
-        net, tokenizer, style, _ = model()
+        net, tokenizer, style, name = model()
         evaluate(net, tokenizer, checked.test, which, result,       # reuse: what a stopped or earlier one scored
-                 EvalOptions(cfg.batch_size, None, cfg.scoring, seed=train_cfg.seed, prompt_style=style), reuse=True)
+                 EvalOptions(cfg.batch_size, None, cfg.scoring, seed=train_cfg.seed, prompt_style=style), reuse=True,
+                 transfer=transfers(which, name, train_cfg.output_dir))
 
     stage(result / "metrics.json", {"which": which, "worst": [p.read_text() for p in worst.values()], **settings},
           score, f"evaluate {label}", say)

@@ -2,6 +2,7 @@
 with its own adapter, each compared with the baseline of its seed; a rerun keeps what is done."""
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -111,7 +112,8 @@ def test_compare_trains_each_method_per_seed_and_compares_it_with_the_baseline_o
 def test_with_jobs_the_runs_go_to_worker_processes_and_come_out_as_they_do_one_after_another(setup):
     root, model, files, args = setup
     one = [a if a != str(root / "out") else str(root / "one") for a in args]
-    one = [a for k, a in enumerate(one) if not (a == "--seeds" or (k and one[k - 1] == "--seeds"))] + ["--seeds", "3"]
+    one = [a for k, a in enumerate(one) if not (a == "--seeds" or (k and one[k - 1] == "--seeds"))]
+    one += ["--seeds", "3", "--transfer"]
     result = runner.invoke(app, one, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     both = [a if a != str(root / "one") else str(root / "both") for a in one] + ["--jobs", "2"]
@@ -123,13 +125,65 @@ def test_with_jobs_the_runs_go_to_worker_processes_and_come_out_as_they_do_one_a
                            for where in ("one", "both"))
         assert alone["conditions"] == parallel["conditions"]
         assert same(root, f"seed3/{method}/worst.yaml") and "worst-tc-0" in alone["conditions"]
+        # transfer: every model also under it's worst instructions of its seed (it itself: its own worst again)
+        theirs = (root / "one" / "seed3" / "it" / "worst.yaml").read_text()
+        assert (root / "one" / "seed3" / method / "worst-of-it.yaml").read_text() == theirs
+        transfer = {c: m for c, m in alone["conditions"].items() if c.startswith("worst-of-it-")}
+        assert len(transfer) == len([c for c in alone["conditions"] if c.startswith("worst-tc-")]) >= 1
+        if method == "it":
+            assert transfer == {c.replace("worst-", "worst-of-it-"): m for c, m in alone["conditions"].items()
+                                if c.startswith("worst-tc-")} and "transfer" not in alone
+        else:
+            assert alone["transfer"]["worst-of-it"]["adapter"] == str(root / "one" / "seed3" / "it" / "adapter")
     assert same(root, "report/report.md")
+    report = (root / "one" / "report" / "report.md").read_text()
+    assert "| reviews | anit | worst-of-it |" in report and "anit's worst-of-it instructions were searched on" in report
+    # a rerun keeps everything, though the first time anit was scored under it's worst in a second wave
+    kept = (root / "both" / "results" / "seed3" / "anit" / "metrics.json").stat().st_mtime_ns
+    again = runner.invoke(app, both, catch_exceptions=False)
+    assert again.exit_code == 0 and (root / "both" / "results" / "seed3" / "anit" / "metrics.json").stat(
+        ).st_mtime_ns == kept
+    # in parallel anit may end first: the report so far compares with the baseline once one of its runs is scored
+    from anit.compare import CompareConfig, report
+
+    cfg = CompareConfig(train=str(files["train"]), dev=str(files["dev"]), test=str(files["test"]), seeds=[3],
+                        out=str(root / "so-far"))
+    shutil.copytree(root / "one" / "results" / "seed3" / "anit", root / "so-far" / "results" / "seed3" / "anit")
+    assert "## At a glance" not in report(cfg).read_text()
+    shutil.copytree(root / "one" / "results" / "seed3" / "it", root / "so-far" / "results" / "seed3" / "it")
+    assert "## At a glance: against it" in report(cfg).read_text()
 
 
 def same(root, path):
     """Whether ``path`` holds the same in both comparisons, but for the folder it names (its adapter's, say)."""
     one, both = ((root / where / path).read_text() for where in ("one", "both"))
     return both.replace(str(root / "both"), str(root / "one")) == one
+
+
+def test_in_parallel_a_run_waits_for_the_baselines_attack_only_for_the_transfer(setup, monkeypatch, tmp_path):
+    from anit.compare import CompareConfig, borrowed, compare
+
+    root, model, files, args = setup
+    waves = []
+    monkeypatch.setattr("anit.parallel.run_all", lambda calls, jobs, ended: waves.append(
+        {label: call[1][-1] for label, call in calls.items()}))
+    monkeypatch.setattr("anit.compare.report", lambda cfg: None)
+    cfg = CompareConfig(train=str(files["train"]), dev=str(files["dev"]), test=str(files["test"]), model=str(model),
+                        seeds=[0, 1], jobs=2, out=str(tmp_path))
+    every = ["it, seed 0", "anit, seed 0", "it, seed 1", "anit, seed 1"]
+    compare(cfg)
+    assert waves == [dict.fromkeys(every, True)]
+    waves.clear()
+    cfg.transfer = True
+    compare(cfg)         # it's attacks are yet to run: anit is scored under them in a second wave
+    assert waves == [{"it, seed 0": True, "anit, seed 0": False, "it, seed 1": True, "anit, seed 1": False},
+                     {"anit, seed 0": True, "anit, seed 1": True}]
+    waves.clear()
+    borrowed(cfg, 1).parent.mkdir(parents=True)
+    borrowed(cfg, 1).write_text("tc: []\n")
+    compare(cfg)         # seed 1's is there
+    assert waves == [{"it, seed 0": True, "anit, seed 0": False, "it, seed 1": True, "anit, seed 1": True},
+                     {"anit, seed 0": True}]
 
 
 def test_a_training_run_stopped_midway_resumes_from_its_checkpoint(setup, monkeypatch):
