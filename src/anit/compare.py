@@ -95,10 +95,11 @@ def plan(cfg: CompareConfig) -> Plan:
     from anit.records import EVALUATION, TRAINING, read_records
     from anit.training.config import TrainConfig
     from anit.training.methods import METHODS
+    from anit.training.run import load_records
 
     for method in cfg.methods:
         METHODS.get(method)
-    read_records(cfg.train, TRAINING)
+    records = read_records(cfg.train, TRAINING)
     dev, test = read_records(cfg.dev, EVALUATION), read_records(cfg.test, EVALUATION)
     check_scoring(dev, cfg.attack_scoring)
     check_scoring(test, cfg.scoring)
@@ -112,6 +113,7 @@ def plan(cfg: CompareConfig) -> Plan:
             if cfg.max_steps:
                 fields["max_steps"] = cfg.max_steps
             runs[(seed, method)] = load_config(TrainConfig, cfg.train_config, fields)
+            load_records(runs[(seed, method)], records)     # what the method needs of them: noisy ones, a distortion
     return Plan(dev, test, runs)
 
 

@@ -227,3 +227,15 @@ def test_bad_settings_stop_with_one_line_before_any_model_loads(setup, monkeypat
               for x in extra[k:k + 2]]
     result = runner.invoke(app, ["compare"] + given)
     assert result.exit_code != 0 and message in str(result.exception or result.output)
+
+
+def test_records_a_method_cannot_train_on_stop_it_before_any_run_trains(setup, monkeypatch):
+    import anit.models
+
+    root, model, files, args = setup
+    monkeypatch.setattr(anit.models, "load_model", lambda *a, **k: pytest.fail("a model loaded"))
+    plain = [str(root / "train.plain.jsonl") if a == str(files["train"]) else a for a in args]
+    result = runner.invoke(app, [a if a != str(root / "out") else str(root / "plain") for a in plain])
+    assert result.exit_code != 0 and "train.plain.jsonl: no record has a noisy_instruction" in str(result.exception)
+    assert not (root / "plain").exists()       # it, the baseline, did not train first
+

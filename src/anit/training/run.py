@@ -25,11 +25,13 @@ def fingerprint(path: str | Path, cfg: TrainConfig) -> dict[str, Any]:
     return {"data": str(path), "sha256": file_digest(path), "sample_fraction": cfg.sample_fraction}
 
 
-def load_records(cfg: TrainConfig) -> list[dict[str, Any]]:
+def load_records(cfg: TrainConfig, records: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """``cfg.data``'s training records (``records``, where they are read already), checked for ``cfg.method``, and
+    the part of them ``cfg.sample_fraction`` keeps."""
     from anit.training.methods import METHODS
 
     method = METHODS.get(cfg.method)
-    records = read_records(cfg.data, TRAINING)
+    records = read_records(cfg.data, TRAINING) if records is None else records
     check_records(records, cfg.data, method.noisy, cfg.distortion_key if method.needs_distortion else None)
     keep = math.ceil(len(records) * cfg.sample_fraction)
     if keep == 0:
