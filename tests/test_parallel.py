@@ -11,8 +11,10 @@ from anit.parallel import cpu_threads, run_all, slots, visible_gpus
 
 
 def test_each_worker_gets_a_gpu_of_its_own_round_robin_or_its_share_of_the_cores():
-    assert slots(3, ["0", "1", "2", "3"], 2) == [{"CUDA_VISIBLE_DEVICES": g} for g in ("0", "1", "2")]
+    assert slots(3, ["0", "1", "2", "3"], 2) == [{"CUDA_VISIBLE_DEVICES": g, "OMP_NUM_THREADS": "1",
+                                                  "MKL_NUM_THREADS": "1"} for g in ("0", "1", "2")]
     assert [s["CUDA_VISIBLE_DEVICES"] for s in slots(5, ["4", "6"], 64)] == ["4", "6", "4", "6", "4"]
+    assert {s["OMP_NUM_THREADS"] for s in slots(8, ["0"], 16)} == {"2"}    # eight runs on one GPU: 16 cores shared
     assert slots(2, [], 16) == [{"OMP_NUM_THREADS": "8", "MKL_NUM_THREADS": "8"}] * 2
     assert slots(3, [], 2)[0]["OMP_NUM_THREADS"] == "1" and cpu_threads(16, 3) == 5
     with pytest.raises(AnitError, match="jobs: 0"):

@@ -61,8 +61,8 @@ class CompareConfig(Pluggable):
     scoring: str = option("generate", "Test scoring: generate (the paper's protocol) or choice.",
                           choices=("generate", "choice"))
     batch_size: int = option(8, "Records per forward pass.", min=1)
-    jobs: int = option(1, "Runs at once, each in a process of its own: on a GPU of its own where there are GPUs "
-                          "(round robin over those visible), else with cores/jobs CPU threads.", min=1)
+    jobs: int = option(1, "Runs at once, each in a process of its own with cores/jobs CPU threads and, where there "
+                          "are GPUs, a GPU of its own (round robin over those visible).", min=1)
     out: str = option("runs/compare", "Working folder: a folder per seed and method, results/ and report/.")
 
     def __post_init__(self) -> None:

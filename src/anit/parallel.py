@@ -1,5 +1,5 @@
-"""Several runs at once, each in a process of its own with its share of the machine: where there are GPUs, one of them
-(round robin over the visible ones, so with more jobs than GPUs some share one); on a CPU, cores / jobs threads.
+"""Several runs at once, each in a process of its own with its share of the machine: cores / jobs CPU threads and,
+where there are GPUs, one of them (round robin over the visible ones, so with more jobs than GPUs some share one).
 
 :func:`slots` says what each worker gets, :func:`run_all` runs Python calls in spawned workers (``anit compare
 --jobs``), and the benchmarks run their worker commands under the same slots.
@@ -40,14 +40,13 @@ def cpu_threads(cores: int, jobs: int) -> int:
 
 
 def slots(jobs: int, gpus: Sequence[str], cores: int) -> list[dict[str, str]]:
-    """The environment each of ``jobs`` workers runs in: a GPU of its own, round robin, where there are ``gpus``;
-    else ``cores // jobs`` CPU threads (at least one)."""
+    """The environment each of ``jobs`` workers runs in: ``cores // jobs`` CPU threads (at least one), and a GPU of its
+    own, round robin, where there are ``gpus``."""
     if jobs < 1:
         raise AnitError(f"jobs: {jobs}; run at least one at a time")
-    if gpus:
-        return [{"CUDA_VISIBLE_DEVICES": gpus[k % len(gpus)]} for k in range(jobs)]
     threads = str(cpu_threads(cores, jobs))
-    return [{"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads} for _ in range(jobs)]
+    return [{"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+             **({"CUDA_VISIBLE_DEVICES": gpus[k % len(gpus)]} if gpus else {})} for k in range(jobs)]
 
 
 def machine_slots(jobs: int) -> list[dict[str, str]]:
