@@ -12,8 +12,8 @@ baseline of its own seed (``anit report --baseline``), paired on the same record
 Every setting is checked and every file read before any model loads. Each stage is kept once done and skipped on
 a rerun with the same settings (:mod:`anit.stages`); a training run stopped midway resumes from its latest
 checkpoint, an attack from its candidate cache. ``jobs`` runs several at once, each in a worker process on a GPU of
-its own where there are GPUs (:mod:`anit.parallel`); the workers share the rewrite cache (written whole and
-atomically: two that start together may each write the same rewrites).
+its own where there are GPUs (:mod:`anit.parallel`); the rewrites their attacks draw are written before they start,
+so every worker reads the same ones.
 """
 
 from __future__ import annotations
@@ -150,6 +150,11 @@ def compare(cfg: CompareConfig, say: Callable[[str], None] = print) -> Path:
     checked = plan(cfg)
     if cfg.jobs > 1 and len(checked.runs) > 1:
         say(f"{len(checked.runs)} runs, {cfg.jobs} at a time")
+        if cfg.rewrites:
+            from anit.evaluation.attack import rewrite_ahead
+            from anit.evaluation.config import FAMILIES
+
+            rewrite_ahead(checked.dev, rewriter_of(cfg), FAMILIES)      # one set of rewrites for every worker
         # the transfer needs the baseline's attack of the run's seed: where it is not there yet, a second wave
         ready = {seed: borrowed(cfg, seed).exists() for seed in cfg.seeds}
         whole = {run: not cfg.transfer or ready[run[0]] or run[1] == cfg.methods[0] for run in checked.runs}
@@ -174,6 +179,13 @@ def report(cfg: CompareConfig) -> Path:
     return write_report([out / "results"], out / "report", baseline=cfg.methods[0] if ended else None)
 
 
+def rewriter_of(cfg: CompareConfig) -> Any:
+    """The rewriter every attack of the comparison draws paraphrases and opposites from, cached in ``out``."""
+    from anit.noise.rewrite import Rewriter
+
+    return Rewriter(cfg.rewrite_model, cache_path=Path(cfg.out) / "rewrites.json", k=cfg.rewrites)
+
+
 def borrowed(cfg: CompareConfig, seed: int) -> Path:
     """The baseline's worst instructions on ``seed``, which ``transfer`` scores every model of that seed under."""
     return run_folder(cfg, seed, cfg.methods[0]) / "worst.yaml"
@@ -183,13 +195,12 @@ def one_run(cfg: CompareConfig, checked: Plan, seed: int, method: str,
             say: Optional[Callable[[str], None]] = None, transfer: bool = True) -> None:
     """Train one method on one seed, then attack and score it (what is done with these settings is kept); with
     ``cfg.transfer`` and ``transfer`` also under the baseline's worst instructions of its seed, which must be there."""
-    from anit.noise.rewrite import Rewriter
     from anit.plugins import load_plugins
     from anit.stages import file_digest
 
     load_plugins(cfg.plugins)             # in a worker process, the methods and tasks they register
     say, out = say or print, Path(cfg.out)
-    rewriter = Rewriter(cfg.rewrite_model, cache_path=out / "rewrites.json", k=cfg.rewrites) if cfg.rewrites else None
+    rewriter = rewriter_of(cfg) if cfg.rewrites else None
     data = {"dev": file_digest(cfg.dev), "test": file_digest(cfg.test)}
     train_cfg = checked.runs[(seed, method)]
     label, folder = f"{method}, seed {seed}", run_folder(cfg, seed, method)

@@ -14,8 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tiny  # noqa: E402
 
 from anit.cli import app  # noqa: E402
-from anit.evaluation.attack import (Candidate, Evaluator, candidate_family, compositions, raw_instruction,  # noqa: E402
-                                    rule_candidates, search, shown_row, threshold_of, within)
+from anit.evaluation.attack import (Candidate, Evaluator, candidate_family, compositions,  # noqa: E402
+                                    first_candidates, raw_instruction, rewrite_ahead, rule_candidates, search,
+                                    shown_row, threshold_of, within)
 
 RECORDS = [{"id": str(i), "dataset": "sst2", "task": "tc", "instruction": "Classify the text.",
             "question": "Which label?", "format": "one label", "options": ["negative", "positive"],
@@ -59,6 +60,30 @@ def test_within_keeps_the_candidates_at_or_under_the_distortion_bound():
     kept = within(found, base, bound, scorer)
     assert [c.origin for c in kept] == [c.origin for c, d in zip(found, distortion) if d <= bound]
     assert 0 < len(kept) < len(found) and within(found, base, None, scorer) == found
+
+
+def test_rewrites_written_ahead_are_those_each_tasks_attack_draws():
+    from types import SimpleNamespace
+
+    class Recorder:
+        def __init__(self):
+            self.asked = []
+
+        def variants(self, kind, instructions):
+            self.asked += [(kind, text) for text in instructions]
+            return {text: [f"{kind} of {text}"] for text in instructions}
+
+    other = [{**r, "id": f"n{r['id']}", "task": "ner", "instruction": "Find the entities." if k else "Tag names."}
+             for k, r in enumerate(RECORDS)]          # the attack perturbs the most common instruction of a task
+    for families in (["paraphrase", "opposite", "noise"], ["paraphrase", "unseen"]):
+        ahead, attack = Recorder(), Recorder()
+        rewrite_ahead(RECORDS + other, ahead, families)
+        for task, records in (("tc", RECORDS), ("ner", other)):
+            first_candidates(task, raw_instruction(records)[0], SimpleNamespace(families=families, rates=[0.3],
+                                                                                noise_seeds=1, noises=["char_typo"]),
+                             attack, {})
+        assert sorted(ahead.asked) == sorted(attack.asked) and ("paraphrase", "Find the entities.") in ahead.asked
+        assert (("opposite", "Classify the text.") in ahead.asked) == ("opposite" in families)
 
 
 def test_raw_instruction_is_the_records_most_common_one():

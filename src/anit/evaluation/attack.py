@@ -274,6 +274,16 @@ def first_candidates(task: str, base: str, cfg: Any, rewriter: Any, user: dict[s
     return [c for c in wanted if c.instruction != base]
 
 
+def rewrite_ahead(records: Sequence[dict[str, Any]], rewriter: Any, families: Sequence[str]) -> None:
+    """Writes to ``rewriter``'s cache the rewrites each task's attack on ``records`` draws (:func:`first_candidates`),
+    so attacks running at once in other processes read the same ones instead of each sampling its own."""
+    for task in sorted({r["task"] for r in records}):
+        base, _ = raw_instruction([r for r in records if r["task"] == task])
+        for kind in ("paraphrase", "opposite"):
+            if kind in families:
+                rewriter.variants(kind, [base])
+
+
 def within(candidates: Sequence[Candidate], base: str, bound: float | None, scorer: Any) -> list[Candidate]:
     """The candidates whose distortion from ``base`` (``scorer``) is at most ``bound`` (all of them when None)."""
     if bound is None or not candidates:
