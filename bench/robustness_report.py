@@ -16,7 +16,6 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-
 from anit.evaluation.robustness import drop_rates, paired_against, pooled
 from anit.report.versus import (MET, NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, difference, file_version, goal,
                                  pairs, predictions)

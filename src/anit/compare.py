@@ -77,11 +77,13 @@ class CompareConfig(Pluggable):
 
 @dataclass
 class Plan:
-    """What a comparison runs, checked: the dev and test records and each run's training config."""
+    """What a comparison runs, checked: the dev and test records, the digests of their files (what a stage's key
+    names them by) and each run's training config."""
 
     dev: list[dict[str, Any]]
     test: list[dict[str, Any]]
     runs: dict[tuple[int, str], Any]
+    digests: dict[str, str]
 
 
 def run_folder(cfg: CompareConfig, seed: int, method: str) -> Path:
@@ -93,6 +95,7 @@ def plan(cfg: CompareConfig) -> Plan:
     scoring of dev and test, and the test conditions."""
     from anit.evaluation.run import check_scoring, conditions
     from anit.records import EVALUATION, TRAINING, read_records
+    from anit.stages import file_digest
     from anit.training.config import TrainConfig
     from anit.training.methods import METHODS
     from anit.training.run import load_records
@@ -114,7 +117,7 @@ def plan(cfg: CompareConfig) -> Plan:
                 fields["max_steps"] = cfg.max_steps
             runs[(seed, method)] = load_config(TrainConfig, cfg.train_config, fields)
             load_records(runs[(seed, method)], records)     # what the method needs of them: noisy ones, a distortion
-    return Plan(dev, test, runs)
+    return Plan(dev, test, runs, {"dev": file_digest(cfg.dev), "test": file_digest(cfg.test)})
 
 
 def train_run(train_cfg: Any, say: Callable[[str], None], label: str) -> bool:
@@ -156,9 +159,9 @@ def compare(cfg: CompareConfig, say: Callable[[str], None] = print) -> Path:
 
             rewrite_ahead(checked.dev, rewriter_of(cfg), FAMILIES)      # one set of rewrites for every worker
         # the transfer needs the baseline's attack of the run's seed: where it is not there yet, a second wave
-        ready = {seed: borrowed(cfg, seed).exists() for seed in cfg.seeds}
-        whole = {run: not cfg.transfer or ready[run[0]] or run[1] == cfg.methods[0] for run in checked.runs}
-        for wave in ({run: whole[run] for run in checked.runs}, {run: True for run in checked.runs if not whole[run]}):
+        late = [(seed, method) for seed, method in checked.runs if cfg.transfer and method != cfg.methods[0]
+                and not borrowed(cfg, seed).exists()]
+        for wave in ({run: run not in late for run in checked.runs}, dict.fromkeys(late, True)):
             if wave:
                 run_all({f"{method}, seed {seed}": (one_run, (cfg, checked, seed, method, None, transfer))
                          for (seed, method), transfer in wave.items()}, cfg.jobs, ended=lambda label: report(cfg))
@@ -196,24 +199,22 @@ def one_run(cfg: CompareConfig, checked: Plan, seed: int, method: str,
     """Train one method on one seed, then attack and score it (what is done with these settings is kept); with
     ``cfg.transfer`` and ``transfer`` also under the baseline's worst instructions of its seed, which must be there."""
     from anit.plugins import load_plugins
-    from anit.stages import file_digest
 
     load_plugins(cfg.plugins)             # in a worker process, the methods and tasks they register
     say, out = say or print, Path(cfg.out)
     rewriter = rewriter_of(cfg) if cfg.rewrites else None
-    data = {"dev": file_digest(cfg.dev), "test": file_digest(cfg.test)}
     train_cfg = checked.runs[(seed, method)]
     label, folder = f"{method}, seed {seed}", run_folder(cfg, seed, method)
     result = out / "results" / f"seed{seed}" / method
     if train_run(train_cfg, say, f"train {label}"):
         for stale in (folder / "attack", folder / "near", result):    # what the adapter trained before found
             shutil.rmtree(stale, ignore_errors=True)
-    score_run(cfg, checked, folder, train_cfg, result, rewriter, data, say, label,
+    score_run(cfg, checked, folder, train_cfg, result, rewriter, say, label,
               borrowed(cfg, seed) if cfg.transfer and transfer else None)
 
 
 def score_run(cfg: CompareConfig, checked: Plan, folder: Path, train_cfg: Any, result: Path, rewriter: Any,
-              data: dict[str, str], say: Callable[[str], None], label: str, transfer: Optional[Path] = None) -> None:
+              say: Callable[[str], None], label: str, transfer: Optional[Path] = None) -> None:
     """Attack one trained model on dev (and within ``near``), then score it on test under the conditions, its own
     worst instructions and the ``transfer`` file's (the baseline's, copied as ``worst-of-<baseline>.yaml``); the
     model loads once, and only for a stage that runs."""
@@ -241,7 +242,7 @@ def score_run(cfg: CompareConfig, checked: Plan, folder: Path, train_cfg: Any, r
             net, tokenizer, style, name = model()
             attack_model(net, tokenizer, checked.dev, config=attack, name=name, style=style, rewriter=rewriter)
 
-        stage(found, {"attack": vars(attack), "adapter": adapter, **data}, search,
+        stage(found, {"attack": vars(attack), "adapter": adapter, **checked.digests}, search,
               f"attack {label}" + (f" within distortion {cfg.near:g}" if case == "near" else ""), say)
         shutil.copyfile(found, folder / f"{case}.yaml")      # its stem names the conditions: worst-tc-0, near-tc-0
     if transfer is not None:
@@ -249,7 +250,7 @@ def score_run(cfg: CompareConfig, checked: Plan, folder: Path, train_cfg: Any, r
         shutil.copyfile(transfer, folder / f"worst-of-{cfg.methods[0]}.yaml")
     which = list(cfg.instructions) + [str(folder / f"{case}.yaml") for case in worst]
 
-    settings = {"scoring": cfg.scoring, "adapter": adapter, **data}
+    settings = {"scoring": cfg.scoring, "adapter": adapter, **checked.digests}
 
     def score() -> None:
         held = result / "settings.json"
