@@ -30,8 +30,13 @@ def test_the_visible_gpus_are_those_cuda_visible_devices_names_up_to_the_first_i
 
 
 def note(path: str, label: str) -> None:
-    """A worker's call: where it ran and with what environment."""
-    Path(path, label).write_text(json.dumps({"pid": os.getpid(), "threads": os.environ.get("OMP_NUM_THREADS")}))
+    """A worker's call: where it ran, with what environment, and when."""
+    import time
+
+    begun = time.time()
+    time.sleep(0.3)
+    Path(path, label).write_text(json.dumps({"pid": os.getpid(), "threads": os.environ.get("OMP_NUM_THREADS"),
+                                             "span": [begun, time.time()]}))
 
 
 def fail(label: str) -> None:
@@ -49,8 +54,10 @@ def test_calls_run_in_spawned_workers_each_with_its_slot_and_failures_are_named_
     run_all({k: (note, (str(tmp_path), k)) for k in "abcd"}, 2, ended=ended.append)
     ran = {k: json.loads((tmp_path / k).read_text()) for k in "abcd"}
     assert sorted(ended) == list("abcd")
-    assert {r["threads"] for r in ran.values()} == {"2"} and os.getpid() not in {r["pid"] for r in ran.values()}
-    assert len({r["pid"] for r in ran.values()}) <= 2          # two workers took the four calls
+    assert {r["threads"] for r in ran.values()} == {"2"}
+    assert len({r["pid"] for r in ran.values()} - {os.getpid()}) == 4        # each call in a process of its own
+    spans = [r["span"] for r in ran.values()]
+    assert max(sum(start <= at < end for start, end in spans) for at, _ in spans) == 2        # two at a time
     # a failing call does not stop the others; the user's error comes back as one line naming the run
     with pytest.raises(AnitError, match=r"^data: train.jsonl:3: no instruction \(also failed: boom\)$"):
         run_all({"data": (fail, ("data",)), "fine": (note, (str(tmp_path), "fine")), "boom": (fail, ("boom",))}, 2)
@@ -58,6 +65,27 @@ def test_calls_run_in_spawned_workers_each_with_its_slot_and_failures_are_named_
     with pytest.raises(RuntimeError, match="boom failed") as raised:
         run_all({"boom": (fail, ("boom",))}, 2)
     assert isinstance(raised.value.__cause__, ValueError)
+    assert "in fail" in str(raised.value.__cause__.__cause__)            # the worker's traceback comes back too
+
+
+def die(code: int) -> None:
+    os._exit(code)
+
+
+def test_a_worker_that_dies_without_a_word_is_named_and_an_error_here_stops_the_others(tmp_path):
+    import time
+
+    with pytest.raises(RuntimeError, match="killed failed") as raised:
+        run_all({"killed": (die, (9,)), "fine": (note, (str(tmp_path), "fine"))}, 2)
+    assert "exit code 9" in str(raised.value.__cause__) and (tmp_path / "fine").exists()
+    begun = time.monotonic()
+
+    def broken(label: str) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):      # the report after a run failed: the sleeper is not waited for
+        run_all({"fast": (note, (str(tmp_path), "fast")), "slow": (time.sleep, (60,))}, 2, ended=broken)
+    assert time.monotonic() - begun < 30
 
 
 def test_ctrl_c_stops_the_workers_too_though_it_reached_the_parent_alone():

@@ -1,8 +1,8 @@
 """Several runs at once, each in a process of its own with its share of the machine: cores / jobs CPU threads and,
 where there are GPUs, one of them (round robin over the visible ones, so with more jobs than GPUs some share one).
 
-:func:`slots` says what each worker gets, :func:`run_all` runs Python calls in spawned workers (``anit compare
---jobs``), and the benchmarks run their worker commands under the same slots.
+:func:`slots` says what each worker gets, :func:`run_all` runs Python calls, each in a spawned worker of its own
+(``anit compare --jobs``), and the benchmarks run their worker commands under the same slots.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import traceback
+from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Sequence
 
 from anit.errors import AnitError
@@ -54,48 +55,85 @@ def machine_slots(jobs: int) -> list[dict[str, str]]:
     return slots(jobs, visible_gpus(), os.cpu_count() or 1)
 
 
-def _take(queue: Any) -> None:
-    """A worker's first act: it takes one slot's environment for good (torch, imported later, reads its threads)."""
+class RemoteTraceback(Exception):
+    """The traceback of an error raised in a worker, set as that error's cause (as :mod:`concurrent.futures` does)."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def _work(env: dict[str, str], fn: Callable[..., Any], args: tuple, sender: Connection) -> None:
+    """A worker: takes its slot's environment (torch, imported later, reads its threads), runs ``fn(*args)``, and
+    sends back None, or the error it raised with its traceback."""
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))     # Ctrl-C: stop quietly; the parent says so
     from tqdm import tqdm
 
     tqdm.set_lock(threading.RLock())    # not its default, a semaphore such an exit would leave (and warn of)
-    env = queue.get()
     os.environ.update(env)
     if "OMP_NUM_THREADS" in env and "torch" in sys.modules:      # imported already by the parent's main module
         sys.modules["torch"].set_num_threads(int(env["OMP_NUM_THREADS"]))
+    try:
+        fn(*args)
+        sender.send(None)
+    except BaseException as error:         # noqa: BLE001 - every failure goes back to the parent, which raises it
+        trace = traceback.format_exc()
+        try:
+            sender.send((error, trace))
+        except Exception:                  # noqa: BLE001 - an error that does not pickle goes back as its text
+            sender.send((RuntimeError(f"{type(error).__name__}: {error}"), trace))
+
+
+def _stop(workers: list[Any], grace: float) -> None:
+    """Waits up to ``grace`` seconds for the workers to exit (a terminal's Ctrl-C reached them too), then stops
+    those still running."""
+    deadline = time.monotonic() + grace
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+            worker.join()
 
 
 def run_all(calls: dict[str, tuple[Callable[..., Any], tuple]], jobs: int,
             ended: Callable[[str], None] = lambda label: None) -> None:
-    """Runs each labelled call ``fn(*args)`` (a module-level function and picklable arguments), ``jobs`` at a time in
-    spawned worker processes, each in its slot (:func:`machine_slots`). ``ended(label)`` runs here as each call ends
-    well; a call that fails does not stop the others, and once all have ended the failure of the first in ``calls``'
-    order is raised, naming every call that failed. Ctrl-C stops the workers too."""
+    """Runs each labelled call ``fn(*args)`` (a module-level function and picklable arguments) in a spawned worker
+    process of its own, ``jobs`` at a time, each in a free slot (:func:`machine_slots`). ``ended(label)`` runs here
+    as each call ends well; a call that fails does not stop the others, and once all have ended the failure of the
+    first in ``calls``' order is raised, naming every call that failed. Ctrl-C, or an error here, stops the workers
+    too."""
     context = multiprocessing.get_context("spawn")     # a fresh interpreter: no CUDA state or threads inherited
-    queue = context.Queue()
-    for env in machine_slots(jobs):
-        queue.put(env)
+    free, waiting = machine_slots(jobs), list(calls.items())
+    running: dict[Connection, tuple[str, Any, dict[str, str]]] = {}
     failed: list[tuple[str, BaseException]] = []
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_take, initargs=(queue,))
     try:
-        futures = {pool.submit(fn, *args): label for label, (fn, args) in calls.items()}
-        for future in as_completed(futures):
-            error = future.exception()
-            if error is None:
-                ended(futures[future])
-            else:
-                failed.append((futures[future], error))
-    except KeyboardInterrupt:           # the workers stop too, though the Ctrl-C reached this process alone
-        workers, deadline = list((pool._processes or {}).values()), time.monotonic() + 5
-        for worker in workers:          # a terminal's Ctrl-C reached them too: they exit on their own
-            worker.join(max(0.0, deadline - time.monotonic()))
-        for worker in workers:          # else they are stopped (Python 3.14: pool.terminate_workers())
-            if worker.is_alive():
-                worker.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        while waiting or running:
+            while waiting and free:
+                label, (fn, args) = waiting.pop(0)
+                receiver, sender = context.Pipe(duplex=False)
+                worker = context.Process(target=_work, args=(free[0], fn, args, sender), name=label)
+                worker.start()
+                sender.close()
+                running[receiver] = (label, worker, free.pop(0))
+            for receiver in wait(list(running)):
+                label, worker, env = running.pop(receiver)
+                try:
+                    outcome = receiver.recv()
+                except EOFError:               # it ended without a word: killed (out of memory?)
+                    worker.join()
+                    outcome = (RuntimeError(f"its worker process died (exit code {worker.exitcode})"), "")
+                receiver.close()
+                worker.join()
+                free.append(env)
+                if outcome is None:
+                    ended(label)
+                else:
+                    error, trace = outcome
+                    error.__cause__ = RemoteTraceback(trace) if trace else None
+                    failed.append((label, error))
+    except BaseException as stopped:
+        _stop([worker for _, worker, _ in running.values()], 5.0 if isinstance(stopped, KeyboardInterrupt) else 0.0)
         raise
-    pool.shutdown()
     if failed:
         failed.sort(key=lambda pair: list(calls).index(pair[0]))        # in the order given, not the order ended
         label, error = failed[0]
