@@ -214,12 +214,35 @@ def test_an_unlabelled_hub_split_is_refused_not_read_as_positive():
         next(reader)
 
 
-def test_a_model_that_is_not_there_offline_is_one_line(monkeypatch, tmp_path):
-    from anit.errors import AnitError
-    from anit.models import load_tokenizer
+def test_a_model_that_is_not_there_is_one_line_at_once(monkeypatch, tmp_path):
+    import socket
+    import time
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(AnitError, match="model 'nobody/no-such-model': not found .* give a preset"):
-        load_tokenizer("nobody/no-such-model")
-    with pytest.raises(AnitError, match="not found"):
+    from anit.errors import AnitError
+    from anit.models import load_model, load_tokenizer
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr("urllib.request.getproxies", lambda: {})
+    with pytest.raises(AnitError, match=r"model '\S+missing-folder': no such folder; give a preset"):
         load_tokenizer(str(tmp_path / "missing-folder"))
+    with pytest.raises(AnitError, match="model 'runs/it/adapterx': no such folder"):
+        load_model("runs/it/adapterx")
+    asked = []
+
+    def no_network(host, port):
+        asked.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    begun = time.monotonic()
+    with pytest.raises(AnitError, match=r"model 'nobody/no-such-model': not in the Hugging Face cache \(\S+\), and "
+                                        r"the hub \(huggingface.co\) cannot be reached \(Name or service not known\)"):
+        load_tokenizer("nobody/no-such-model")
+    assert time.monotonic() - begun < 5 and asked == ["huggingface.co"]      # not the hub client's retries
+    (tmp_path / "models--nobody--cached").mkdir()       # in the cache, or offline: the hub client says what it lacks
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    for model in ("nobody/cached", "nobody/no-such-model"):
+        with pytest.raises(AnitError, match=f"model '{model}': not found .* give a preset"):
+            load_tokenizer(model)
+    assert asked == ["huggingface.co"]

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import socket
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,31 @@ def resolve(model: str) -> Source:
     return Source(model)
 
 
+def located(model: str) -> Source:
+    """:func:`resolve`, failing at once (not after the hub client's minute of retries) where ``model`` names a folder
+    that is not there, or a Hugging Face id that is neither in the local cache nor reachable: no name lookup of the
+    hub's host (no network, and no proxy to ask) while offline mode is off."""
+    source = resolve(model)
+    if source.gguf_file or Path(source.path).is_dir():
+        return source
+    if model.startswith(("/", ".", "~")) or model.count("/") > 1 or "\\" in model:
+        raise AnitError(f"model {model!r}: no such folder; give a preset ({', '.join(PRESETS)}), a local folder, or "
+                        "a Hugging Face id (namespace/name)")
+    from huggingface_hub import constants
+
+    cached = Path(constants.HF_HUB_CACHE, "models--" + model.replace("/", "--")).is_dir()
+    if cached or constants.is_offline_mode() or urllib.request.getproxies():
+        return source
+    host = urllib.parse.urlparse(constants.ENDPOINT).hostname or constants.ENDPOINT
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError as err:
+        raise AnitError(f"model {model!r}: not in the Hugging Face cache ({constants.HF_HUB_CACHE}), and the hub "
+                        f"({host}) cannot be reached ({err.strerror or err}); give a preset ({', '.join(PRESETS)}) "
+                        "or a local folder, or download it where there is a network") from None
+    return source
+
+
 def not_found(model: str, err: Exception) -> AnitError:
     """The one-line error for a model that is neither a preset, a local folder nor reachable on the hub."""
     first = (str(err).strip().splitlines() or [type(err).__name__])[0]
@@ -66,7 +94,7 @@ def not_found(model: str, err: Exception) -> AnitError:
 def load_tokenizer(model: str, trust_remote_code: bool = False) -> Any:
     from transformers import AutoTokenizer
 
-    source = resolve(model)
+    source = located(model)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file,
                                                   trust_remote_code=trust_remote_code)
@@ -83,7 +111,7 @@ def load_model(model: str, dtype: str = "auto", quantization: str | None = None,
     quantised to 4 or 8 bits through bitsandbytes (CUDA only)."""
     from transformers import AutoModelForCausalLM, GgufConfig
 
-    source = resolve(model)
+    source = located(model)
     if quantization and source.gguf_file:
         raise AnitError(f"model {model} is a GGUF file, whose weights are de-quantised on load; QLoRA ({quantization}) "
                         "quantises safetensors weights through bitsandbytes: name a safetensors model, or drop "
