@@ -62,14 +62,18 @@ def test_report_has_every_section_and_a_self_contained_html(tmp_path):
     assert "Transfer" not in text
 
 
-def test_report_says_which_worst_case_instructions_were_searched_on_another_model(tmp_path):
-    _results(tmp_path / "it", 16, [14, 12, 8], 10)
-    path = tmp_path / "it" / "metrics.json"
-    path.write_text(json.dumps({**json.loads(path.read_text()),
-                                "transfer": {"worst": {"model": "base-135m", "adapter": "/runs/anit"}}}))
-    text = write_report([tmp_path / "it"], tmp_path / "report").read_text()
-    assert "- Transfer: it's worst instructions were searched on base-135m + /runs/anit, not on the model scored." \
-        in text
+def test_report_says_which_worst_case_instructions_were_searched_on_another_model_once_per_origin(tmp_path):
+    for name, adapter in (("it", "/runs/anit"), ("fgm", "/runs/anit"), ("neftune", "/runs/other")):
+        _results(tmp_path / name, 16, [14, 12, 8], 10)
+        path = tmp_path / name / "metrics.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()),
+                                    "transfer": {"worst-of-anit": {"model": "base-135m", "adapter": adapter}}}))
+    text = write_report([tmp_path / n for n in ("it", "fgm", "neftune")], tmp_path / "report").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("- Transfer")]
+    assert lines == ["- Transfer: worst-of-anit instructions searched on base-135m + /runs/anit, not on the model "
+                     "scored: it, fgm.",
+                     "- Transfer: worst-of-anit instructions searched on base-135m + /runs/other, not on the model "
+                     "scored: neftune."]
 
 
 def test_by_distortion_scores_extraction_by_f1_not_exact_match():

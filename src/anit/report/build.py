@@ -139,9 +139,13 @@ def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) 
              + ". A gap is the score under a condition minus raw on the same records, with a paired bootstrap 95% "
              "interval; a family's worst gives the drop rate PDR = 1 - worst/raw.")
     md, body = ["# anit report", "", intro, ""], [f"<h1>anit report</h1><p>{html.escape(intro)}</p>"]
-    moved = [f"Transfer: {method}'s {stem} instructions were searched on {found['model']}"
-             + (f" + {found['adapter']}" if found.get("adapter") else "") + ", not on the model scored."
-             for method, data in results.items() for stem, found in data.get("transfer", {}).items()]
+    sources: dict[tuple[str, str], list[str]] = {}          # (family, where it was searched): the runs scored under it
+    for method, data in results.items():
+        for stem, found in data.get("transfer", {}).items():
+            origin = found["model"] + (f" + {found['adapter']}" if found.get("adapter") else "")
+            sources.setdefault((stem, origin), []).append(method)
+    moved = [f"Transfer: {stem} instructions searched on {origin}, not on the model scored: {', '.join(methods)}."
+             for (stem, origin), methods in sources.items()]
     md += [f"- {line}" for line in moved] + ([""] if moved else [])
     body += [f"<p>{html.escape(line)}</p>" for line in moved]
     if compared:
