@@ -106,6 +106,7 @@ def run_all(calls: dict[str, tuple[Callable[..., Any], tuple]], jobs: int,
     free, waiting = machine_slots(jobs), list(calls.items())
     running: dict[Connection, tuple[str, Any, dict[str, str]]] = {}
     failed: list[tuple[str, BaseException]] = []
+    before = set(multiprocessing.active_children())
     try:
         while waiting or running:
             while waiting and free:
@@ -132,7 +133,9 @@ def run_all(calls: dict[str, tuple[Callable[..., Any], tuple]], jobs: int,
                     error.__cause__ = RemoteTraceback(trace) if trace else None
                     failed.append((label, error))
     except BaseException as stopped:
-        _stop([worker for _, worker, _ in running.values()], 5.0 if isinstance(stopped, KeyboardInterrupt) else 0.0)
+        # every worker started here, though the Ctrl-C came between its start and its entry in ``running``
+        _stop([p for p in multiprocessing.active_children() if p not in before],
+              5.0 if isinstance(stopped, KeyboardInterrupt) else 0.0)
         raise
     if failed:
         failed.sort(key=lambda pair: list(calls).index(pair[0]))        # in the order given, not the order ended
