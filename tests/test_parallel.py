@@ -98,11 +98,19 @@ def test_ctrl_c_stops_the_workers_too_though_it_reached_the_parent_alone(tmp_pat
     sleep = "import pathlib, time; pathlib.Path({!r}).touch(); time.sleep(120)"
     code = ("from anit.parallel import run_all\n"
             f"run_all({{k: (exec, ({sleep!r}.format(r'{tmp_path}/' + k),)) for k in 'ab'}}, 2)")
-    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)     # a session of its own, as a terminal would give it
     waited = time.monotonic()
     while not ((tmp_path / "a").exists() and (tmp_path / "b").exists()) and time.monotonic() - waited < 60:
         time.sleep(0.1)
     parent.send_signal(signal.SIGINT)
     begun = time.monotonic()
-    _, err = parent.communicate(timeout=60)
+    try:
+        _, err = parent.communicate(timeout=60)
+    except subprocess.TimeoutExpired:                      # what each process was doing, for the failure's message
+        left = subprocess.run(f"ps -o pid,ppid,stat,wchan:20,args -s {parent.pid}", shell=True,
+                              capture_output=True, text=True).stdout
+        parent.kill()
+        raise AssertionError(f"no exit 60 s after the Ctrl-C; sleeping: {sorted(p.name for p in tmp_path.iterdir())}"
+                             f"\n{left}") from None
     assert time.monotonic() - begun < 30 and "KeyboardInterrupt" in err    # not after the two minutes' sleep
