@@ -96,10 +96,13 @@ def test_ctrl_c_stops_the_workers_too_though_it_reached_the_parent_alone(tmp_pat
 
     # each worker says it is sleeping (a Ctrl-C while torch is being imported can hang the interpreter: not ours)
     sleep = "import pathlib, time; pathlib.Path({!r}).touch(); time.sleep(120)"
-    code = ("from anit.parallel import run_all\n"
+    # Ctrl-C live in the parent, though this test runs in the background (where a shell starts it ignoring SIGINT,
+    # and the parent would inherit that)
+    code = ("import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "from anit.parallel import run_all\n"
             f"run_all({{k: (exec, ({sleep!r}.format(r'{tmp_path}/' + k),)) for k in 'ab'}}, 2)")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              start_new_session=True)     # a session of its own, as a terminal would give it
+                              start_new_session=True)     # a session of its own: ps below lists all of it
     waited = time.monotonic()
     while not ((tmp_path / "a").exists() and (tmp_path / "b").exists()) and time.monotonic() - waited < 60:
         time.sleep(0.1)

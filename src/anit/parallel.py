@@ -116,7 +116,7 @@ def run_all(calls: dict[str, tuple[Callable[..., Any], tuple]], jobs: int,
                 worker.start()
                 sender.close()
                 running[receiver] = (label, worker, free.pop(0))
-            for receiver in wait(list(running), timeout=1.0):     # a timeout: a Ctrl-C is seen within a second
+            for receiver in wait(list(running)):
                 label, worker, env = running.pop(receiver)
                 try:
                     outcome = receiver.recv()
