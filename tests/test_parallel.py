@@ -68,6 +68,19 @@ def test_calls_run_in_spawned_workers_each_with_its_slot_and_failures_are_named_
     assert "in fail" in str(raised.value.__cause__.__cause__)            # the worker's traceback comes back too
 
 
+def locked() -> None:
+    import threading
+
+    raise ValueError(threading.Lock())          # an error that does not pickle
+
+
+def test_an_error_that_does_not_pickle_comes_back_as_its_text():
+    with pytest.raises(RuntimeError, match="locked failed") as raised:
+        run_all({"locked": (locked, ())}, 1)
+    assert str(raised.value.__cause__).startswith("ValueError: <unlocked _thread.lock object")
+    assert "in locked" in str(raised.value.__cause__.__cause__)            # with the worker's traceback
+
+
 def die(code: int) -> None:
     os._exit(code)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -79,7 +80,7 @@ def _work(env: dict[str, str], fn: Callable[..., Any], args: tuple, sender: Conn
         trace = traceback.format_exc()
         try:
             sender.send((error, trace))
-        except Exception:                  # noqa: BLE001 - an error that does not pickle goes back as its text
+        except (pickle.PicklingError, TypeError, AttributeError):     # an error that does not pickle: its text
             sender.send((RuntimeError(f"{type(error).__name__}: {error}"), trace))
 
 
@@ -111,11 +112,11 @@ def run_all(calls: dict[str, tuple[Callable[..., Any], tuple]], jobs: int,
         while waiting or running:
             while waiting and free:
                 label, (fn, args) = waiting.pop(0)
-                receiver, sender = context.Pipe(duplex=False)
-                worker = context.Process(target=_work, args=(free[0], fn, args, sender), name=label)
+                env, (receiver, sender) = free.pop(0), context.Pipe(duplex=False)
+                worker = context.Process(target=_work, args=(env, fn, args, sender), name=label)
                 worker.start()
                 sender.close()
-                running[receiver] = (label, worker, free.pop(0))
+                running[receiver] = (label, worker, env)
             for receiver in wait(list(running)):
                 label, worker, env = running.pop(receiver)
                 try:

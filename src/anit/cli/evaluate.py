@@ -17,7 +17,8 @@ from anit.plugins import load_plugins
 def eval_(cfg: EvalConfig) -> None:
     """Generate answers (or rank options), parse and score them per instruction condition, with paired gaps to
     raw, their bootstrap intervals and the spread over each family of instructions."""
-    from anit.evaluation.run import EvalOptions, check_scoring, conditions, evaluate, limit_records, transfers
+    from anit.evaluation.run import (EvalOptions, check_scoring, conditions, evaluate, limit_records, searched_on,
+                                     transfers)
 
     records = limit_records(read_records(cfg.data, EVALUATION), cfg.limit)
     plan = [pair for which in cfg.instructions for pairs in conditions(records, which).values() for pair in pairs]
@@ -25,9 +26,8 @@ def eval_(cfg: EvalConfig) -> None:
     model, tokenizer, style, name = open_model(cfg, typer.echo)
     transfer = transfers(cfg.instructions, name, cfg.adapter)
     for stem, found in transfer.items():
-        typer.echo(f"note: {stem}: these instructions were searched on {found['model']}"
-                   f"{' + ' + found['adapter'] if found['adapter'] else ''}, not on this model: the transfer setting "
-                   "(metrics.json says so under 'transfer')")
+        typer.echo(f"note: {stem}: these instructions were searched on {searched_on(found)}, not on this model: the "
+                   "transfer setting (metrics.json says so under 'transfer')")
     summary = evaluate(model, tokenizer, records, cfg.instructions, Path(cfg.out),
                        EvalOptions(cfg.batch_size, cfg.max_new_tokens, cfg.scoring, cfg.sample, cfg.temperature,
                                    cfg.seed, style), transfer=transfer)

@@ -104,6 +104,11 @@ def found_on(model: str, adapter: str | None) -> dict[str, Any]:
     return {"model": model, "adapter": str(Path(adapter).resolve()) if adapter else None}
 
 
+def searched_on(found: dict[str, Any]) -> str:
+    """A :func:`found_on` as the console and the report name it: the model, and its adapter where there was one."""
+    return found["model"] + (f" + {found['adapter']}" if found.get("adapter") else "")
+
+
 def transfers(which: Sequence[str], model: str, adapter: str | None) -> dict[str, dict[str, Any]]:
     """The instruction files among ``which`` whose entries ``anit attack`` found on another model or adapter than
     ``model`` + ``adapter`` (the transfer setting), by condition stem, with where they were found."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from anit.errors import AnitError
+from anit.evaluation.run import searched_on
 from anit.jsonl import read_jsonl
 from anit.report.plots import distortion_plot, drops_plot, sensitivity_plot, training_plot
 from anit.report.tables import datasets_of, detail_table, distortion_bins, seeds_table, summary_table
@@ -142,8 +143,7 @@ def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) 
     sources: dict[tuple[str, str], list[str]] = {}          # (family, where it was searched): the runs scored under it
     for method, data in results.items():
         for stem, found in data.get("transfer", {}).items():
-            origin = found["model"] + (f" + {found['adapter']}" if found.get("adapter") else "")
-            sources.setdefault((stem, origin), []).append(method)
+            sources.setdefault((stem, searched_on(found)), []).append(method)
     moved = [f"Transfer: {stem} instructions searched on {origin}, not on the model scored: {', '.join(methods)}."
              for (stem, origin), methods in sources.items()]
     md += [f"- {line}" for line in moved] + ([""] if moved else [])
