@@ -70,3 +70,41 @@ def test_an_old_key_says_what_it_was_renamed_to(tmp_path):
     with pytest.raises(AnitError, match=r"old.yaml:2: field 'beta_max' was renamed to 'nrm_beta_max'"):
         load_config(TrainConfig, old)
     assert load_config(TrainConfig, None, {"nrm_beta_max": 10}).nrm_beta_max == 10.0
+
+
+@dataclass
+class Paths:
+    data: str = option("d.jsonl", "data", path=True)
+    conditions: list[str] = option(["raw"], "conditions or files", path=True)
+    name: str = option("run", "a name, not a path")
+
+
+def test_a_path_field_expands_home_as_a_shell_would(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = tmp_path / "home" / "run.yaml"
+    config.parent.mkdir()
+    config.write_text("data: ~/data/test.jsonl\nconditions: [raw, ~/worst.yaml, runs/~x.yaml]\nname: ~/kept\n")
+    cfg = load_config(Paths, "~/run.yaml", {"data": None})
+    home = str(tmp_path / "home")
+    assert (cfg.data, cfg.conditions, cfg.name) == (
+        f"{home}/data/test.jsonl", ["raw", f"{home}/worst.yaml", "runs/~x.yaml"], "~/kept")
+    assert load_config(Paths, None, {"data": "~"}).data == home
+
+
+def test_every_command_expands_home_in_its_file_fields(tmp_path, monkeypatch):
+    from anit.compare import CompareConfig
+    from anit.evaluation.config import AttackConfig, EvalConfig
+    from anit.training.config import TrainConfig
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    train = load_config(TrainConfig, None, {"model": "~/base", "data": "~/t.jsonl", "output_dir": "~/out"})
+    assert (train.model, train.data, train.output_dir) == (f"{tmp_path}/base", f"{tmp_path}/t.jsonl", f"{tmp_path}/out")
+    assert load_config(TrainConfig, None, {"model": "smollm2-135m"}).model == "smollm2-135m"
+    ev = load_config(EvalConfig, None, {"adapter": "~/a", "data": "~/x.jsonl", "instructions": ["raw", "~/w.yaml"],
+                                        "out": "~/r"})
+    assert (ev.adapter, ev.data, ev.instructions, ev.out) == (
+        f"{tmp_path}/a", f"{tmp_path}/x.jsonl", ["raw", f"{tmp_path}/w.yaml"], f"{tmp_path}/r")
+    attack = load_config(AttackConfig, None, {"data": "~/dev.jsonl", "instructions": "~/mine.yaml"})
+    assert (attack.data, attack.instructions) == (f"{tmp_path}/dev.jsonl", f"{tmp_path}/mine.yaml")
+    compare = load_config(CompareConfig, None, {"train": "~/a", "dev": "~/b", "test": "~/c", "out": "~/o"})
+    assert [compare.train, compare.dev, compare.test, compare.out] == [f"{tmp_path}/{n}" for n in "abco"]

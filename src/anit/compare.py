@@ -31,24 +31,26 @@ from anit.plugins import Pluggable
 
 @dataclass
 class CompareConfig(Pluggable):
-    train: str = option("train.jsonl", "Training records; noisy ones (`anit noise build`) for every method but it.")
-    dev: str = option("dev.jsonl", "Dev records each trained model is attacked on (never the test records).")
-    test: str = option("test.jsonl", "Test records every model is scored on.")
+    train: str = option("train.jsonl", "Training records; noisy ones (`anit noise build`) for every method but it.",
+                        path=True)
+    dev: str = option("dev.jsonl", "Dev records each trained model is attacked on (never the test records).", path=True)
+    test: str = option("test.jsonl", "Test records every model is scored on.", path=True)
     methods: list[str] = option(["it", "anit"], "Training methods (see `anit train --help`); the first is the "
                                                 "baseline every other one is compared with.")
     seeds: list[int] = option([0, 1, 2], "Training seeds: every method trains once per seed and is compared with "
                                          "the baseline trained on the same seed.")
-    model: str = option("smollm2-135m", "Base model: preset, Hugging Face id or path.")
+    model: str = option("smollm2-135m", "Base model: preset, Hugging Face id or path.", path=True)
     train_config: Optional[str] = option(None, "A YAML of `anit train`'s fields shared by every run (lr, lora_*, "
                                                "nrm_*, max_steps, ...); model, method, data, seed and output_dir "
-                                               "are set here.")
+                                               "are set here.", path=True)
     max_steps: Optional[int] = option(None, "Training steps per run (default: the train config's).", min=1)
     budget: int = option(100, "Attack: candidate instructions scored per task on dev.", min=1)
     attack_scoring: str = option("generate", "Attack: generate, or choice (label tasks only: faster).",
                                  choices=("generate", "choice"))
     rewrites: int = option(8, "Attack: model-written paraphrases and opposites per task instruction (0: none).",
                            min=0)
-    rewrite_model: str = option("smollm2-135m", "Attack: the model that writes the paraphrases and opposites.")
+    rewrite_model: str = option("smollm2-135m", "Attack: the model that writes the paraphrases and opposites.",
+                                path=True)
     top_k: int = option(3, "Attack: worst instructions per task each model is scored under on test.", min=1)
     near: Optional[float] = option(None, "Also each model's worst within this hard distortion of the raw "
                                          "instruction (a second, bounded attack, e.g. 0.35: typos and a few words).",
@@ -57,13 +59,14 @@ class CompareConfig(Pluggable):
                                    "(searched on the baseline, not on the model scored): do the instructions that "
                                    "hurt the baseline most hurt the others as much? (family worst-of-<baseline>)")
     instructions: list[str] = option(["raw", "noisy", "unseen-pool"], "Test conditions besides each model's own "
-                                                                      "worst instructions (as `anit eval`'s).")
+                                                                      "worst instructions (as `anit eval`'s).",
+                                                                      path=True)
     scoring: str = option("generate", "Test scoring: generate (the paper's protocol) or choice.",
                           choices=("generate", "choice"))
     batch_size: int = option(8, "Records per forward pass.", min=1)
     jobs: int = option(1, "Runs at once, each in a process of its own with cores/jobs CPU threads and, where there "
                           "are GPUs, a GPU of its own (round robin over those visible).", min=1)
-    out: str = option("runs/compare", "Working folder: a folder per seed and method, results/ and report/.")
+    out: str = option("runs/compare", "Working folder: a folder per seed and method, results/ and report/.", path=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()

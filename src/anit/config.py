@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 import types
 import typing
 from pathlib import Path
@@ -32,10 +33,12 @@ ALIASES = {"learning_rate": "lr", "num_train_epochs": "epochs", "per_device_trai
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, min: float | None = None,
-           max: float | None = None, flag: str | None = None, kw_only: bool = False) -> Any:
+           max: float | None = None, flag: str | None = None, path: bool = False, kw_only: bool = False) -> Any:
     """A dataclass field with its help text, allowed values and bounds (and its command-line flag where it is not
-    ``--field-name``); ``kw_only`` for a field a base class gives every config (it stays out of their positions)."""
-    meta = {"help": help, "choices": choices, "min": min, "max": max, "flag": flag}
+    ``--field-name``); ``path`` for a file or folder (or a value that may be one, such as a model), whose leading
+    ``~`` is expanded as a shell would (from YAML, or ``--data=~/x`` where the shell leaves it); ``kw_only`` for a
+    field a base class gives every config (it stays out of their positions)."""
+    meta = {"help": help, "choices": choices, "min": min, "max": max, "flag": flag, "path": path}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta, kw_only=kw_only)
     return dataclasses.field(default=default, metadata=meta, kw_only=kw_only)
@@ -130,6 +133,13 @@ def _check(field: dataclasses.Field, value: Any, where: str) -> None:
             raise AnitError(f"{where}: {item!r} is above the maximum {meta['max']}")
 
 
+def _expand_home(value: Any) -> Any:
+    """``~`` and ``~user`` at the start of a path (of each, in a list) as the shell expands them."""
+    if isinstance(value, list):
+        return [_expand_home(item) for item in value]
+    return os.path.expanduser(value) if isinstance(value, str) else value
+
+
 def load_config(cls: type[C], path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> C:
     """Defaults, then ``path`` (YAML), then ``overrides`` (None values are ignored); validated."""
     hints = typing.get_type_hints(cls)
@@ -137,7 +147,7 @@ def load_config(cls: type[C], path: str | Path | None = None, overrides: dict[st
     values: dict[str, Any] = {}
     sources: list[tuple[dict[str, Any], dict[str, int], str]] = []
     if path is not None:
-        path = Path(path)
+        path = Path(path).expanduser()
         if not path.exists():
             raise AnitError(f"{path}: config file not found")
         data, lines = _yaml_lines(path)
@@ -157,6 +167,8 @@ def load_config(cls: type[C], path: str | Path | None = None, overrides: dict[st
                 raise AnitError(f"{where}: unknown field {key!r}{hint}")
             label = f"{where}: field {key!r}"
             coerced = _coerce(value, hints[key], label)
+            if fields[key].metadata.get("path"):
+                coerced = _expand_home(coerced)
             _check(fields[key], coerced, label)
             values[key] = coerced
     try:

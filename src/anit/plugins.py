@@ -78,7 +78,7 @@ class Pluggable:
     ``.py`` plugin is kept by its absolute path, so a saved config (an adapter's anit_config.yaml) loads it from
     any working directory."""
 
-    plugins: list[str] = option([], HELP, kw_only=True)
+    plugins: list[str] = option([], HELP, kw_only=True, path=True)
 
     def __post_init__(self) -> None:
         load_plugins(self.plugins)

@@ -32,11 +32,11 @@ class PrepareConfig(Pluggable):
     limit_per_dataset: Optional[int] = option(None, "In a mixture, this many examples of each dataset (balanced), "
                                                     "drawn with --seed.", min=1)
     seed: int = option(3407, "Seed of the --limit draw.")
-    data_dir: Optional[str] = option(None, DATA_DIR_HELP)
-    path: Optional[str] = option(None, "Read this file instead of the split's file under --data-dir.")
+    data_dir: Optional[str] = option(None, DATA_DIR_HELP, path=True)
+    path: Optional[str] = option(None, "Read this file instead of the split's file under --data-dir.", path=True)
     source: str = option("files", "Where to read from: local files, or the Hugging Face hub.", choices=("files", "hf"))
     skip_bad: bool = option(False, "Skip and count malformed records instead of stopping at the first.")
-    out: str = option("prepared.jsonl", "Output JSONL file.")
+    out: str = option("prepared.jsonl", "Output JSONL file.", path=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()

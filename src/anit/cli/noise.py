@@ -26,7 +26,7 @@ app = typer.Typer(help="Noisy instructions and their semantic distortion.", no_a
 @dataclass
 class NoiseConfig(Pluggable):
     input: str = option("prepared.jsonl", "Records: from `anit data prepare`, or your own JSONL (the README's Data).",
-                        flag="--in")
+                        flag="--in", path=True)
     noise: list[str] = option(["random_replace:0.2"], "Noise types with rates, name:rate (repeatable).")
     mix: str = option("per-type", "per-type: one noisy copy per type; per-example: one type drawn per record.",
                       choices=("per-type", "per-example"))
@@ -34,10 +34,12 @@ class NoiseConfig(Pluggable):
                        choices=("fixed", "random"))
     distortion: list[str] = option(["hard"], "Scorers to run: hard, soft, or any registered name (repeatable).")
     seed: int = option(3407, "Seed: same seed, same noisy instructions, on every machine.")
-    out: str = option("noisy.jsonl", "Output JSONL (written atomically).")
+    out: str = option("noisy.jsonl", "Output JSONL (written atomically).", path=True)
     force: bool = option(False, "Re-noise records that already have a noisy instruction.")
-    rewrite_model: str = option("smollm2-135m", "Model that writes paraphrase/opposite noise (preset, id or path).")
-    rewrite_cache: Optional[str] = option(None, "Cache file of model rewrites (default: <out>.rewrites.json).")
+    rewrite_model: str = option("smollm2-135m", "Model that writes paraphrase/opposite noise (preset, id or path).",
+                                path=True)
+    rewrite_cache: Optional[str] = option(None, "Cache file of model rewrites (default: <out>.rewrites.json).",
+                                          path=True)
     rewrites: int = option(8, "Distinct model rewrites per instruction (paraphrase/opposite); each record draws one.",
                            min=1)
 

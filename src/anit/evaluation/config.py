@@ -23,8 +23,8 @@ FAMILIES = ("noise", "unseen", "file", "paraphrase", "opposite")
 @dataclass
 class ModelOptions(Pluggable):
     model: Optional[str] = option(None, "Base model: preset, Hugging Face id or path (default: the adapter's "
-                                        "training model, else smollm2-135m).")
-    adapter: Optional[str] = option(None, "Trained adapter folder (omit for the base model, zero-shot).")
+                                        "training model, else smollm2-135m).", path=True)
+    adapter: Optional[str] = option(None, "Trained adapter folder (omit for the base model, zero-shot).", path=True)
     scoring: str = option("generate", "generate (parse the generated answer, the paper's protocol) or choice "
                                       "(rank a classification record's options by log-likelihood).",
                           choices=("generate", "choice"))
@@ -71,26 +71,28 @@ class ModelOptions(Pluggable):
 
 @dataclass
 class EvalConfig(ModelOptions):
-    data: str = option("test.jsonl", "Test records: prepared, noisy, or your own JSONL (see the README's Data).")
+    data: str = option("test.jsonl", "Test records: prepared, noisy, or your own JSONL (see the README's Data).",
+                       path=True)
     instructions: list[str] = option(["raw"], "raw, noisy, unseen, unseen-pool or a YAML/JSON file of instructions "
-                                              "per task, e.g. the worst.yaml of `anit attack` (repeatable).")
+                                              "per task, e.g. the worst.yaml of `anit attack` (repeatable).", path=True)
     limit: Optional[int] = option(None, "Evaluate the first N distinct records.", min=1)
-    out: str = option("results", "Output folder.")
+    out: str = option("results", "Output folder.", path=True)
     sample: bool = option(False, "Sample instead of greedy decoding.")
     temperature: float = option(1.0, "Sampling temperature.", min=0.0)
 
 
 @dataclass
 class AttackConfig(ModelOptions):
-    data: str = option("dev.jsonl", "Dev records to search on (never the test records).")
+    data: str = option("dev.jsonl", "Dev records to search on (never the test records).", path=True)
     budget: int = option(100, "Candidate instructions scored per task (each one pass over its dev records).", min=1)
     top_k: int = option(3, "Worst instructions per task written to worst.yaml.", min=1)
     rates: list[float] = option([0.1, 0.3, 0.5], "Rates every rule-based noise type is tried at.", min=0.0, max=1.0)
     noise_seeds: int = option(2, "Seeds per noise type and rate.", min=1)
     beam: int = option(4, "Worst candidates a composition round grows from.", min=1)
     rewrites: int = option(8, "Model-written paraphrases and opposites per task instruction (0: none).", min=0)
-    rewrite_model: str = option("smollm2-135m", "Model that writes the paraphrase/opposite candidates.")
-    instructions: Optional[str] = option(None, "A YAML/JSON file of your own candidate instructions per task.")
+    rewrite_model: str = option("smollm2-135m", "Model that writes the paraphrase/opposite candidates.", path=True)
+    instructions: Optional[str] = option(None, "A YAML/JSON file of your own candidate instructions per task.",
+                                         path=True)
     families: list[str] = option(list(FAMILIES), "Kinds of candidates searched: noise (rule-based types and their "
                                                  "compositions), unseen (the held-out pool), file (--instructions), "
                                                  "paraphrase and opposite (model rewrites).", choices=FAMILIES)
@@ -103,8 +105,8 @@ class AttackConfig(ModelOptions):
     limit: Optional[int] = option(None, "Search on the first N distinct dev records.", min=1)
     reuse: Optional[str] = option(None, "An earlier attack's output folder on the same model, adapter, data and "
                                         "scoring (an unbounded one before a --max-distortion one): the candidates "
-                                        "it scored are taken as they are, not scored again.")
-    out: str = option("attack", "Output folder: worst.yaml, attack.json and the resumable candidate cache.")
+                                        "it scored are taken as they are, not scored again.", path=True)
+    out: str = option("attack", "Output folder: worst.yaml, attack.json and the resumable candidate cache.", path=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -14,16 +14,18 @@ TASK_NOISE_RATES = {"ner": 0.8, "re": 0.9, "tc": 0.5, "absa": 0.5}
 
 @dataclass
 class TrainConfig(Pluggable):
-    model: str = option("smollm2-135m", "Preset (smollm2-135m, gemma3-270m), Hugging Face id, or local path.")
+    model: str = option("smollm2-135m", "Preset (smollm2-135m, gemma3-270m), Hugging Face id, or local path.",
+                        path=True)
     method: str = option("anit", "Training method: a registered name (it, noisy_it, neftune, fgm, anit, or one of "
                                  "your own, registered in a module named in plugins).")
-    data: str = option("noisy.jsonl", "Training records (from `anit noise build`, or prepared records for `it`).")
-    eval_data: Optional[str] = option(None, "Records to compute the eval loss on during training.")
-    output_dir: str = option("runs/train", "Where checkpoints, logs and the final adapter go.")
+    data: str = option("noisy.jsonl", "Training records (from `anit noise build`, or prepared records for `it`).",
+                       path=True)
+    eval_data: Optional[str] = option(None, "Records to compute the eval loss on during training.", path=True)
+    output_dir: str = option("runs/train", "Where checkpoints, logs and the final adapter go.", path=True)
     max_steps: int = option(-1, "Optimizer steps (overrides epochs when > 0).")
     epochs: float = option(1.0, "Epochs when max_steps <= 0.", min=0.0)
     resume: bool = option(False, "Continue from the latest checkpoint in output_dir.")
-    init_adapter: Optional[str] = option(None, "Start from this trained adapter (transfer).")
+    init_adapter: Optional[str] = option(None, "Start from this trained adapter (transfer).", path=True)
     sample_fraction: float = option(1.0, "Keep this first fraction of the training records.", min=0.0, max=1.0)
     seed: int = option(42, "Seed of the model init, data order and noise draws.")
     noise_rate: Optional[float] = option(None, "Probability that a drawn example uses its noisy instruction "
