@@ -6,7 +6,8 @@ raw, held-out, noisy and both worst-case instructions.
         [--work runs/bench-<name>]
 
 Every stage is cached in the work folder and skipped when its output exists (data, adapter, attack, evaluation;
-an evaluation also keeps each prediction it made), so the benchmark can be stopped and continued; ``--summarise-only``
+a training resumes from its last checkpoint, an evaluation keeps each prediction it made), so the benchmark can be
+stopped and continued; ``--summarise-only``
 writes docs/benchmarks/<name>.{json,md} from what the work folder holds. Each finished run is also archived in the
 repository, docs/benchmarks/runs/<name>/<run>.json.gz (:mod:`bench.archive`: what the summary reads, no record text,
 no adapter), and a work folder takes the archived runs it lacks, so a fresh checkout summarises the benchmark and
@@ -60,6 +61,10 @@ steps, exact anit's passes). anit-step is anit whose ascent step, not only its r
 seed 0 anit and fgm answered 256 of 256 classification test records alike, since beta only scales a random start
 that barely moves the loss."""
 SHARED = {"batch_size": 4, "lr": 2e-4, "max_length": 256}
+CHECKPOINT_STEPS = 30
+"""A run saves its adapter and optimizer state every 30 steps (the last two kept, in case it is stopped while saving
+one), so a benchmark stopped midway through training resumes there, losing at most 30 steps (a few minutes on a
+2-core CPU); saving changes no result (tests/training/test_train.py: a resumed run equals a straight one)."""
 ATTACK_NOISES = ["random_replace", "frequent_replace", "rare_replace", "truncate_front", "truncate_shuffle_front",
                  "truncate_rear", "truncate_shuffle_rear", "truncate_random", "truncate_shuffle_random", "pad_front",
                  "pad_rear", "pad_context", "pad_unrelated", "synonym_replace", "antonym_replace", "char_typo"]
@@ -161,19 +166,25 @@ def build_data(args: argparse.Namespace) -> dict[str, Path]:
 
 
 def train_run(args: argparse.Namespace, paths: dict[str, Path], method: str, seed: int) -> Path:
+    """Train one run, or resume it from its last checkpoint where a stopped benchmark left one (``anit compare``'s
+    rule: the same settings resume, others start afresh). ``wall.json``'s ``train_s`` counts the part that made the
+    adapter: this process's, with the training behind its checkpoint."""
+    from anit.compare import train_run as train_or_resume
     from anit.training.config import TrainConfig
-    from anit.training.run import train
 
     folder = args.work / "runs" / f"{method}-{seed}"
     if (folder / "train_summary.json").exists():
         return folder
     knobs, factor = METHODS[method]
     cfg = TrainConfig(model="smollm2-135m", data=str(paths["train"]), output_dir=str(folder), seed=seed,
-                      max_steps=args.steps * factor, report_to=["none"], save_steps=10_000, logging_steps=10,
-                      **SHARED, **knobs)
+                      max_steps=args.steps * factor, report_to=["none"], save_steps=CHECKPOINT_STEPS,
+                      save_total_limit=2, logging_steps=10, **SHARED, **knobs)
     started = time.perf_counter()
-    summary = train(cfg)
-    write_json(folder / "wall.json", {"train_s": time.perf_counter() - started, "steps": summary["steps"]})
+    train_or_resume(cfg, print, f"train {folder.name}")
+    summary = json.loads((folder / "train_summary.json").read_text())
+    resumed = summary.get("resumed") or {}
+    write_json(folder / "wall.json", {"train_s": time.perf_counter() - started + (resumed.get("train_s") or 0),
+                                      "steps": summary["steps"], "resumed_at": resumed.get("step", 0)})
     return folder
 
 

@@ -665,3 +665,29 @@ def test_the_page_opens_with_the_answer_and_its_picture(tmp_path, monkeypatch):
     assert "Near the raw wording" not in text          # no near worst case ran: its empty headline is left out
     # a work folder without runs scored on test has no picture
     assert "](" not in page.markdown({}, {}, [], [], [], [], CPU, answer=["**No run is scored on test yet**", ""])
+
+
+def test_a_training_stopped_midway_resumes_from_its_checkpoint_and_counts_the_time_behind_it(tmp_path, monkeypatch):
+    import bench.robustness as bench
+
+    args = bench.parse_args(["--work", str(tmp_path), "--steps", "60"])
+    paths = bench.data_paths(tmp_path)
+    paths["train"].parent.mkdir(parents=True)
+    paths["train"].write_text('{"id": "a"}\n')
+    calls = []
+
+    def train(cfg):
+        out = Path(cfg.output_dir)
+        calls.append((cfg.resume, cfg.save_steps, cfg.save_total_limit, cfg.max_steps))
+        if not cfg.resume:                          # the benchmark stops after the first checkpoint
+            (out / "checkpoint-30").mkdir()
+            raise KeyboardInterrupt
+        (out / "train_summary.json").write_text(json.dumps({"steps": 180, "resumed": {"step": 30, "train_s": 500.0}}))
+
+    monkeypatch.setattr("anit.training.run.train", train)
+    with pytest.raises(KeyboardInterrupt):
+        bench.train_run(args, paths, "it-matched", 0)
+    folder = bench.train_run(args, paths, "it-matched", 0)
+    assert calls == [(False, bench.CHECKPOINT_STEPS, 2, 180), (True, bench.CHECKPOINT_STEPS, 2, 180)]
+    wall = json.loads((folder / "wall.json").read_text())
+    assert 500.0 <= wall["train_s"] < 560 and (wall["steps"], wall["resumed_at"]) == (180, 30)

@@ -145,8 +145,12 @@ def test_resume_matches_a_straight_run(tiny_model, noisy_data, tmp_path):
         self.add_callback(Stop())
 
     with mock.patch.object(NRMTrainer, "__init__", init):
-        train(first)
-    train(resumed)
+        stopped = train(first)
+    before = json.loads((tmp_path / "b" / "checkpoint-3" / "clock.json").read_text())["train_s"]
+    assert 0 < before <= stopped["runtime_s"] and stopped["resumed"] is None
+    summary = train(resumed)
+    assert summary["resumed"] == {"step": 3, "train_s": before} and summary["runtime_s"] > before
+    assert summary["steps"] == 6
     a, b = _adapter(tmp_path / "a"), _adapter(tmp_path / "b")
     assert a.keys() == b.keys()
     for key in a:
@@ -237,3 +241,25 @@ def test_two_process_data_parallel_anit_keeps_ranks_identical(tiny_model, noisy_
     assert rank0.keys() == rank1.keys() and rank0
     for key in rank0:
         assert torch.equal(rank0[key], rank1[key]), key
+
+
+def test_a_checkpoint_without_a_clock_leaves_the_time_before_it_unknown(tmp_path):
+    from anit.training.run import trained_before
+
+    (tmp_path / "checkpoint-3").mkdir()
+    assert trained_before(tmp_path / "checkpoint-3") is None
+    (tmp_path / "checkpoint-3" / "clock.json").write_text('{"train_s": 12.5}')
+    assert trained_before(tmp_path / "checkpoint-3") == 12.5
+
+
+def test_resuming_skips_a_checkpoint_whose_saving_was_stopped(tmp_path):
+    from anit.training.run import latest_checkpoint
+
+    assert latest_checkpoint(tmp_path) is None
+    for step in (30, 60, 90):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+    (tmp_path / "checkpoint-other").mkdir()
+    assert latest_checkpoint(tmp_path).name == "checkpoint-90"        # none finished: the highest of all
+    for step in (30, 60):
+        (tmp_path / f"checkpoint-{step}" / "fingerprint.json").write_text("{}")
+    assert latest_checkpoint(tmp_path).name == "checkpoint-60"        # 90 was being saved when the run stopped

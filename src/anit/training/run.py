@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -87,10 +88,25 @@ def training_arguments(cfg: TrainConfig) -> Any:
     )
 
 
+def checkpoint_step(folder: Path) -> int:
+    """The step of a Trainer checkpoint folder, ``checkpoint-<step>``."""
+    return int(folder.name.split("-", 1)[1])
+
+
+def trained_before(checkpoint: Path) -> float | None:
+    """Seconds of training a run had behind it when it saved ``checkpoint`` (its ``clock.json``; None where the
+    checkpoint does not record it), so a resumed run's ``runtime_s`` counts every part that made its adapter."""
+    clock = checkpoint / "clock.json"
+    return json.loads(clock.read_text())["train_s"] if clock.exists() else None
+
+
 def latest_checkpoint(output_dir: Path) -> Path | None:
-    """The Trainer's checkpoint folder with the highest step (``checkpoint-<step>``; other names are not its)."""
+    """The Trainer's checkpoint folder with the highest step (``checkpoint-<step>``; other names are not its) among
+    those whose saving finished (``fingerprint.json`` is written once the Trainer's own files are), so a run killed
+    while saving resumes from the checkpoint before; where none finished, the highest of all."""
     checkpoints = [p for p in output_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-", 1)[1].isdigit()]
-    return max(checkpoints, key=lambda p: int(p.name.split("-", 1)[1])) if checkpoints else None
+    whole = [p for p in checkpoints if (p / "fingerprint.json").exists()]
+    return max(whole or checkpoints, key=checkpoint_step) if checkpoints else None
 
 
 def check_output_dir(cfg: TrainConfig) -> None:
@@ -113,7 +129,7 @@ def finished(cfg: TrainConfig) -> dict[str, Any] | None:
     summary, trained = json.loads(saved.read_text()), yaml.safe_load(config.read_text()) or {}
     same_length = trained.get("max_steps") == cfg.max_steps and trained.get("epochs") == cfg.epochs
     steps, target = summary.get("steps", 0), summary.get("target_steps") or cfg.max_steps
-    caught_up = latest is None or int(latest.name.split("-", 1)[1]) <= steps
+    caught_up = latest is None or checkpoint_step(latest) <= steps
     return summary if same_length and caught_up and 0 < target <= steps else None
 
 
@@ -132,7 +148,9 @@ def build_trainer(cfg: TrainConfig, model: Any, tokenizer: Any, dataset: Any = N
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
-    """Train, save the adapter, tokenizer, config and data fingerprint in ``output_dir``; return a summary."""
+    """Train, save the adapter, tokenizer, config and data fingerprint in ``output_dir``; return a summary
+    (``runtime_s``: the seconds of training over every part of a resumed run, the work lost after a stop's last
+    checkpoint not counted; ``resumed``: the checkpoint's step and the seconds behind it, None for one part)."""
     from transformers import TrainerCallback
 
     output_dir = Path(cfg.output_dir)
@@ -164,19 +182,27 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         eval_dataset = InstructionDataset(eval_records, tokenizer, {}, cfg.seed, cfg.max_length, cfg.prompt_style, key)
     output_dir.mkdir(parents=True, exist_ok=True)
 
+    earlier = 0.0 if resume_from is None else trained_before(resume_from)
+
+    def trained_s() -> float:
+        return (earlier or 0.0) + time.perf_counter() - started
+
     class SaveMeta(TrainerCallback):
         def on_save(self, args, state, control, **kwargs):
             folder = output_dir / f"checkpoint-{state.global_step}"
             if folder.exists() and state.is_world_process_zero:
                 dump_config(cfg, folder / "anit_config.yaml")
                 write_json(folder / "fingerprint.json", print_)
+                write_json(folder / "clock.json", {"train_s": trained_s()})
 
     trainer = build_trainer(cfg, model, tokenizer, dataset, eval_dataset, callbacks=[SaveMeta()])
+    started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     summary = {"method": cfg.method, "steps": trainer.state.global_step, "target_steps": trainer.state.max_steps,
                "train_loss": result.training_loss,
                "examples": len(dataset), "shortened_inputs": dataset.shortened,
-               "runtime_s": result.metrics.get("train_runtime"), "log_history": trainer.state.log_history,
+               "runtime_s": trained_s(), "log_history": trainer.state.log_history,
+               "resumed": None if resume_from is None else {"step": checkpoint_step(resume_from), "train_s": earlier},
                "adversarial": trainer.method.beta is not None}
     if trainer.is_world_process_zero():
         trainer.save_model(str(output_dir))
