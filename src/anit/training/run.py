@@ -147,6 +147,20 @@ def build_trainer(cfg: TrainConfig, model: Any, tokenizer: Any, dataset: Any = N
                       callbacks=extra + list(callbacks), anit_config=cfg)
 
 
+def resume_point(cfg: TrainConfig, print_: dict[str, Any]) -> Path:
+    """The checkpoint ``--resume`` continues from, trained on the data ``print_`` fingerprints."""
+    checkpoint = latest_checkpoint(Path(cfg.output_dir))
+    if checkpoint is None:
+        raise AnitError(f"--resume: no checkpoint-<step> folder in {cfg.output_dir}")
+    if not (checkpoint / "fingerprint.json").exists():
+        raise AnitError(f"--resume: {checkpoint} has no fingerprint.json, so the data it was trained on cannot "
+                        "be checked; it was not written by `anit train`")
+    saved = json.loads((checkpoint / "fingerprint.json").read_text())
+    if saved["sha256"] != print_["sha256"] or saved["sample_fraction"] != print_["sample_fraction"]:
+        raise AnitError(f"--resume: {cfg.data} differs from the data {checkpoint} was trained on")
+    return checkpoint
+
+
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Train, save the adapter, tokenizer, config and data fingerprint in ``output_dir``; return a summary
     (``runtime_s``: the seconds of training over every part of a resumed run, the work lost after a stop's last
@@ -162,15 +176,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         done = finished(cfg)
         if done is not None:
             return {**done, "finished_before": True}
-        resume_from = latest_checkpoint(output_dir)
-        if resume_from is None:
-            raise AnitError(f"--resume: no checkpoint-<step> folder in {output_dir}")
-        if not (resume_from / "fingerprint.json").exists():
-            raise AnitError(f"--resume: {resume_from} has no fingerprint.json, so the data it was trained on cannot "
-                            "be checked; it was not written by `anit train`")
-        saved = json.loads((resume_from / "fingerprint.json").read_text())
-        if saved["sha256"] != print_["sha256"] or saved["sample_fraction"] != print_["sample_fraction"]:
-            raise AnitError(f"--resume: {cfg.data} differs from the data {resume_from} was trained on")
+        resume_from = resume_point(cfg, print_)
     model, tokenizer = build_model(cfg)
     key = cfg.distortion_key
     dataset = InstructionDataset(records, tokenizer, cfg.rates_for(records), cfg.seed, cfg.max_length,
