@@ -290,6 +290,7 @@ def load_stack() -> None:
     checkout that moves on) would otherwise be imported in its new version beside the old ones already loaded."""
     import peft  # noqa: F401
 
+    import anit.compare  # noqa: F401
     import anit.evaluation.attack  # noqa: F401
     import anit.evaluation.config  # noqa: F401
     import anit.evaluation.run  # noqa: F401
