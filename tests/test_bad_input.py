@@ -33,13 +33,17 @@ def run(args, capsys, monkeypatch):
 
 
 def _no_model_loads(monkeypatch):
+    """Every load refused, in anit.models and in the module that binds its loaders at import (imported here first:
+    imported while they are refused, it would keep the refusal for the tests after this one)."""
     import anit.models
+    import anit.training.run
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the input was checked")
 
-    monkeypatch.setattr(anit.models, "load_model", refuse)
-    monkeypatch.setattr(anit.models, "load_tokenizer", refuse)
+    for module in (anit.models, anit.training.run):
+        monkeypatch.setattr(module, "load_model", refuse)
+        monkeypatch.setattr(module, "load_tokenizer", refuse)
 
 
 def make_files(tmp: Path) -> SimpleNamespace:
