@@ -33,12 +33,14 @@ ALIASES = {"learning_rate": "lr", "num_train_epochs": "epochs", "per_device_trai
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, min: float | None = None,
-           max: float | None = None, flag: str | None = None, path: bool = False, kw_only: bool = False) -> Any:
+           max: float | None = None, flag: str | None = None, path: bool = False, argument: bool = False,
+           kw_only: bool = False) -> Any:
     """A dataclass field with its help text, allowed values and bounds (and its command-line flag where it is not
-    ``--field-name``); ``path`` for a file or folder (or a value that may be one, such as a model), whose leading
-    ``~`` is expanded as a shell would (from YAML, or ``--data=~/x`` where the shell leaves it); ``kw_only`` for a
-    field a base class gives every config (it stays out of their positions)."""
-    meta = {"help": help, "choices": choices, "min": min, "max": max, "flag": flag, "path": path}
+    ``--field-name``, or ``argument``: given without a flag, as ``anit report results/``); ``path`` for a file or
+    folder (or a value that may be one, such as a model), whose leading ``~`` is expanded as a shell would (from
+    YAML, or ``--data=~/x`` where the shell leaves it); ``kw_only`` for a field a base class gives every config (it
+    stays out of their positions)."""
+    meta = {"help": help, "choices": choices, "min": min, "max": max, "flag": flag, "path": path, "argument": argument}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta, kw_only=kw_only)
     return dataclasses.field(default=default, metadata=meta, kw_only=kw_only)

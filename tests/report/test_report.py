@@ -283,3 +283,21 @@ def test_glance_points_judge_each_method_only_where_the_baselines_drop_is_seen()
     assert worst["band"] == pytest.approx(0.2) and worst["rows"][2]["marks"]["PDR"] == (0.15, 0.0, 0.3)
     assert [row["colour"] is not None for row in worst["rows"]] == [True, True, False, False]
     assert unseen["band"] is None and [row["label"] for row in unseen["rows"]] == ["it", "anit"]
+
+
+def test_anit_report_takes_its_folders_as_arguments_or_from_a_config(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from anit.cli import app
+
+    _results(tmp_path / "runs" / "it", 16, [12], 10)
+    _results(tmp_path / "runs" / "anit", 16, [15], 15)
+    runner = CliRunner()
+    given = runner.invoke(app, ["report", str(tmp_path / "runs"), "--out", str(tmp_path / "a"), "--baseline", "it"])
+    assert given.exit_code == 0, given.output
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "report.yaml").write_text("results: [~/runs]\nout: ~/b\nbaseline: it\n")
+    configured = runner.invoke(app, ["report", "--config", str(tmp_path / "report.yaml")])
+    assert configured.exit_code == 0, configured.output
+    assert (tmp_path / "b" / "report.md").read_text() == (tmp_path / "a" / "report.md").read_text()
+    assert "anit" in (tmp_path / "b" / "report.md").read_text()

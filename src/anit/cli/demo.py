@@ -9,13 +9,18 @@ long it took when it ran.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import typer
 
+from anit.cli.options import command_from
+from anit.config import option
 from anit.data import default_data_dir
 from anit.data.prepare import prepare
 from anit.jsonl import read_jsonl, write_jsonl
+from anit.plugins import Pluggable
 from anit.stages import stage
 
 SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "sample_data"
@@ -29,13 +34,19 @@ def aligned(rows: list[list[str]]) -> str:
     return "\n".join([lines[0], "  ".join("-" * w for w in widths)] + lines[1:])
 
 
-def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stages are cached here)."),
-         data_dir: Path = typer.Option(None, help="Datasets folder (default: $ANIT_DATA_DIR or ../shared/data; "
-                                                  "a bundled sample when absent)."),
-         model: str = typer.Option("smollm2-135m", help="Model preset, id or path."),
-         tiny: bool = typer.Option(False, "--tiny", help="A few examples and steps: a smoke run for CI."),
-         steps: int = typer.Option(30, help="Training steps per method."),
-         seed: int = typer.Option(3407, help="Seed of sampling, noise and training.")) -> None:
+@dataclass
+class DemoConfig(Pluggable):
+    out: str = option("runs/demo", "Working folder (stages are cached here).", path=True)
+    data_dir: Optional[str] = option(None, "Datasets folder (default: $ANIT_DATA_DIR or ../shared/data; a bundled "
+                                           "sample when absent).", path=True)
+    model: str = option("smollm2-135m", "Model preset, id or path.", path=True)
+    tiny: bool = option(False, "A few examples and steps: a smoke run for CI.")
+    steps: int = option(30, "Training steps per method.", min=1)
+    seed: int = option(3407, "Seed of sampling, noise and training.")
+
+
+@command_from(DemoConfig)
+def demo(cfg: DemoConfig) -> None:
     """Run the whole ANIT pipeline on a small budget and print the results table and the report path."""
     from anit.evaluation.run import EvalOptions, evaluate, with_adapter
     from anit.models import gpu_map, load_model, load_tokenizer
@@ -45,11 +56,12 @@ def demo(out: Path = typer.Option(Path("runs/demo"), help="Working folder (stage
     from anit.training.config import TrainConfig
     from anit.training.run import train
 
-    root = data_dir or default_data_dir()
+    out, model, seed = Path(cfg.out), cfg.model, cfg.seed
+    root = Path(cfg.data_dir) if cfg.data_dir else default_data_dir()
     if not (root / "sst2" / "train.tsv").exists():
         typer.echo(f"no SST-2 under {root}; using the bundled sample")
         root = SAMPLE
-    sizes = {"train": 16, "test": 8, "steps": 2} if tiny else {"train": 120, "test": 48, "steps": steps}
+    sizes = {"train": 16, "test": 8, "steps": 2} if cfg.tiny else {"train": 120, "test": 48, "steps": cfg.steps}
     datasets = ["sst2"]
     out.mkdir(parents=True, exist_ok=True)
     files = {}

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from anit.cli.options import PLUGINS, command_from
+from anit.cli.options import command_from
+from anit.config import option
+from anit.errors import AnitError
 from anit.evaluation.config import AttackConfig, EvalConfig, open_model
+from anit.plugins import Pluggable
 from anit.records import EVALUATION, read_records
-from anit.plugins import load_plugins
 
 
 @command_from(EvalConfig)
@@ -89,17 +92,26 @@ def attack(cfg: AttackConfig) -> None:
     typer.echo(f"worst instructions in {Path(cfg.out) / 'worst.yaml'}")
 
 
-def report(dirs: list[Path] = typer.Argument(..., help="Result folders (searched recursively for metrics.json)."),
-           out: Path = typer.Option(Path("report"), help="Report folder."),
-           baseline: Optional[str] = typer.Option(None, help="A method as the tables name it (e.g. it, or seed0/it): "
-                                                             "every other one is compared with it, paired on the "
-                                                             "same records (raw and worst-case PDR differences). "
-                                                             "With one folder per seed (seed0/it, seed1/it), the "
-                                                             "method's folder name (it) compares each method with "
-                                                             "the baseline of its own seed, averaged over seeds."),
-           plugins: Optional[list[str]] = PLUGINS) -> None:
+@dataclass
+class ReportConfig(Pluggable):
+    results: list[str] = option([], "Result folders (searched recursively for metrics.json).", path=True,
+                                argument=True)
+    out: str = option("report", "Report folder.", path=True)
+    baseline: Optional[str] = option(None, "A method as the tables name it (e.g. it, or seed0/it): every other one "
+                                           "is compared with it, paired on the same records (raw and worst-case PDR "
+                                           "differences). With one folder per seed (seed0/it, seed1/it), the "
+                                           "method's folder name (it) compares each method with the baseline of its "
+                                           "own seed, averaged over seeds.")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.results:
+            raise AnitError("report: give at least one result folder (anit report results/ --out report/)")
+
+
+@command_from(ReportConfig)
+def report(cfg: ReportConfig) -> None:
     """Write report.md and report.html: methods x conditions per dataset, gaps, score by distortion, plots."""
     from anit.report.build import write_report
 
-    load_plugins(plugins or [])
-    typer.echo(f"report: {write_report(dirs, out, baseline)}")
+    typer.echo(f"report: {write_report([Path(r) for r in cfg.results], Path(cfg.out), cfg.baseline)}")

@@ -44,8 +44,10 @@ def command_from(cls: type[C]) -> Callable[[Callable[[C], None]], Callable[..., 
             if hint is bool and "/" not in flag:
                 flag = f"{flag}/--no-{flag[2:]}"
             help_ = f"{field.metadata['help']} (default: {_shown(default)})"
+            given = typer.Argument(None, help=field.metadata["help"], show_default=False) \
+                if field.metadata.get("argument") else typer.Option(None, flag, help=help_, show_default=False)
             params.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, annotation=optional,
-                                            default=typer.Option(None, flag, help=help_, show_default=False)))
+                                            default=given))
         params.append(inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
                                         default=typer.Option(None, help="YAML file of these fields; options given "
                                                                         "here override it.")))

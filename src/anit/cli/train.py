@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from anit.cli.options import command_from
-from anit.config import load_config
+from anit.config import load_config, option
 from anit.errors import AnitError, DataError
+from anit.plugins import Pluggable
 from anit.training.config import TrainConfig
 
 
@@ -36,30 +38,40 @@ def train(cfg: TrainConfig) -> None:
                f"{summary['shortened_inputs']} inputs shortened; adapter in {cfg.output_dir}")
 
 
-def export(adapter: Optional[Path] = typer.Option(None, help="Trained adapter folder (from `anit train`)."),
-           out: Path = typer.Option(..., help="Folder for the model (safetensors, with its tokenizer)."),
-           model: Optional[str] = typer.Option(None, help="Without --adapter: the base model to write (a preset "
-                                                          "such as smollm2-135m), e.g. for a server to apply "
-                                                          "adapters to."),
-           merge: bool = typer.Option(True, "--merge/--no-merge", help="Merge the LoRA weights into the base.")
-           ) -> None:
+@dataclass
+class ExportConfig(Pluggable):
+    adapter: Optional[str] = option(None, "Trained adapter folder (from `anit train`).", path=True)
+    out: Optional[str] = option(None, "Folder for the model (safetensors, with its tokenizer).", path=True)
+    model: Optional[str] = option(None, "The base model (default: the adapter's). Without --adapter: the base to "
+                                        "write (a preset such as smollm2-135m), e.g. for a server to apply adapters "
+                                        "to.", path=True)
+    merge: bool = option(True, "Merge the LoRA weights into the base.")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.out:
+            raise AnitError("export: give --out, the folder to write the model to")
+        if self.adapter is None and not self.model:
+            raise AnitError("export: give --adapter (a trained adapter to merge) or --model (a base to write)")
+        if self.adapter is not None and not (Path(self.adapter) / "anit_config.yaml").exists():
+            raise AnitError(f"--adapter {self.adapter}: no anit_config.yaml; give the output_dir of `anit train`")
+
+
+@command_from(ExportConfig)
+def export(cfg: ExportConfig) -> None:
     """Write the base model with the adapter merged in (or, with --model and no --adapter, the base alone) as
     safetensors with its tokenizer: a folder vLLM, SGLang or transformers load as it is."""
     from anit.models import load_model, load_tokenizer
 
-    if adapter is None:
-        if not model:
-            raise AnitError("export: give --adapter (a trained adapter to merge) or --model (a base to write)")
-        load_model(model, "float32").save_pretrained(str(out), safe_serialization=True)
-        load_tokenizer(model).save_pretrained(str(out))
-        typer.echo(f"wrote {model} to {out}")
+    if cfg.adapter is None:
+        load_model(cfg.model, "float32").save_pretrained(cfg.out, safe_serialization=True)
+        load_tokenizer(cfg.model).save_pretrained(cfg.out)
+        typer.echo(f"wrote {cfg.model} to {cfg.out}")
         return
     from anit.evaluation.run import with_adapter
 
-    if not (adapter / "anit_config.yaml").exists():
-        raise AnitError(f"--adapter {adapter}: no anit_config.yaml; give the output_dir of `anit train`")
-    cfg = load_config(TrainConfig, adapter / "anit_config.yaml")
-    base = load_model(model or cfg.model, "float32", None, cfg.trust_remote_code)
-    with_adapter(base, adapter, merge).save_pretrained(str(out), safe_serialization=True)
-    load_tokenizer(str(adapter)).save_pretrained(str(out))
-    typer.echo(f"wrote {'merged ' if merge else ''}model to {out}")
+    trained = load_config(TrainConfig, Path(cfg.adapter) / "anit_config.yaml")
+    base = load_model(cfg.model or trained.model, "float32", None, trained.trust_remote_code)
+    with_adapter(base, cfg.adapter, cfg.merge).save_pretrained(cfg.out, safe_serialization=True)
+    load_tokenizer(cfg.adapter).save_pretrained(cfg.out)
+    typer.echo(f"wrote {'merged ' if cfg.merge else ''}model to {cfg.out}")
