@@ -45,7 +45,7 @@ from anit.jsonl import read_jsonl, write_json, write_jsonl
 from anit.noise.build import build_noisy
 from bench import archive
 from bench.common import DOCS, Scorer, in_parallel, machine, run_benchmark
-from bench.robustness_page import summarise, this_command
+from bench.robustness_page import republish, summarise, this_command
 from bench.robustness_report import scored_runs
 
 DATASETS_USED = ("sst2", "ag_news", "conll2003", "aste_14res")
@@ -350,9 +350,15 @@ def main(argv: list[str] | None = None) -> None:
         if all(p.exists() for p in data_paths(args.work).values()):
             archive_runs(args, data_paths(args.work))
         page = DOCS / "benchmarks" / f"{args.name}.md"
-        if page.exists() and not scored_runs(args.work, "generate"):
-            raise SystemExit(f"{args.work}: no run scored on test, and {archives(args.name)} holds no archive of one; "
-                             f"{page} is left as it is")
+        if not scored_runs(args.work, "generate"):
+            if page.with_suffix(".json").exists():      # runs that predate the archive: their summary is all there is
+                republish(args.name)
+                print(f"{args.work}: no run scored on test, and {archives(args.name)} holds no archive of one; "
+                      f"{page} is rewritten from {page.with_suffix('.json').name}")
+                return
+            if page.exists():
+                raise SystemExit(f"{args.work}: no run scored on test, and {archives(args.name)} holds no archive of "
+                                 f"one; {page} is left as it is")
     else:
         load_stack()
         check_protocol(args)

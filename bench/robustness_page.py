@@ -42,8 +42,9 @@ NOTES = [
     "Intervals: paired bootstrap over test records (1,000 resamples), the same records for both instructions (PDR) or "
     "both models (vs it, on the same seed). A PDR interval above 0 is a drop the protocol can see on that seed. "
     "Over seeds, one resample of the records serves every seed, so the interval of a mean over seeds covers the "
-    "test sample, not the training seed: the seed-to-seed spread is the ± std of the tables, and each verdict says "
-    "on how many seeds alone `it`'s drop is seen.",
+    "test sample, not the training seed: the seed-to-seed spread is the ± std of the tables, each verdict says "
+    "on how many seeds alone `it`'s drop is seen and, from three seeds, gives anit's PDR minus half of it's with a "
+    "Student-t interval over the seeds, which covers the training seed too.",
     "Wall times (train s) are one run each on the machine named above, measured while other work ran beside it "
     "(other runs too, where it ran several at once); read step costs from the speed benchmark "
     "(`python -m bench.speed`), which times them alone.",
@@ -56,6 +57,10 @@ NOTES = [
     "benchmark resumes from the runs there.",
 ]
 """What every robustness table is read with."""
+UNARCHIVED_NOTE = ("Records: the runs predate the run archive and their work folder is gone, so this page cannot be "
+                   "rebuilt from them or continued; `python -m bench.robustness --summarise-only --name {name}` "
+                   "rewrites it from its JSON (the tables as measured, judged and worded by the current summary).")
+"""The last note of a page whose runs are not archived (:func:`republish`)."""
 NEAR_NOTE = ("Near worst case: the same search with the same budget, among candidates within hard (word-edit) "
              "distortion {near} of the raw instruction, as PromptBench bounds its attacks (typos and a few words "
              "replaced, dropped, shuffled or padded; model rewrites and the held-out wordings lie beyond it); it "
@@ -79,7 +84,8 @@ def headline(verdicts: list[dict[str, Any]], settings: dict[str, Any], ran: dict
     seen, meets, fails = judged_on(verdicts)
     done = ", ".join(f"{method} {n}" for method, n in ran.items() if n)
     goal = "the goal (at most half of `it`'s drop, raw score not lower)"
-    judged = (f"ANIT meets {goal} on {', '.join(meets)}" + (f" and not on {', '.join(fails)}" if fails else "")
+    judged = (f"ANIT meets {goal} on {', '.join(meets)}{over_training_seeds(verdicts, meets)}"
+              + (f" and not on {', '.join(fails)}" if fails else "")
               if meets else f"ANIT does not meet {goal} on {', '.join(fails)}" if fails else "")
     answer = (f"the protocol sees `it`'s worst-case drop on {len(seen)} of {len(verdicts)} datasets"
               + (f" ({', '.join(v['dataset'] for v in seen)})" if seen else "")
@@ -88,6 +94,21 @@ def headline(verdicts: list[dict[str, Any]], settings: dict[str, Any], ran: dict
         answer += "; elsewhere the goal is not judged" if judged else "; the goal is not judged on any yet"
     return (f"**Answer so far: {answer}.** Runs finished (seeds per method, of {len(settings.get('seeds', []))}): "
             f"{done or 'none'}.")
+
+
+def over_training_seeds(verdicts: list[dict[str, Any]], meets: list[str]) -> str:
+    """Where ANIT meets the goal, whether it still holds with the training seed counted: a parenthesis saying on
+    which of those datasets the margin (anit's PDR minus half of it's) has a t interval over the seeds below 0 (it
+    holds) and on which the interval spans 0 (not settled); "" before three seeds."""
+    margins = {v["dataset"]: v["margin"] for v in verdicts if v["dataset"] in meets and v.get("margin")}
+    if not margins:
+        return ""
+    holds = [name for name, m in margins.items() if m["high"] < 0]
+    unsettled = [name for name in margins if name not in holds]
+    said = [f"{verb} on {', '.join(names)}" if len(margins) > 1 else verb
+            for verb, names in (("it holds", holds), ("not settled", unsettled)) if names]
+    return f" (counting the training seed, a t interval over {min(m['n'] for m in margins.values())} seeds: " \
+           f"{', '.join(said)})"
 
 
 def near_headline(verdicts: list[dict[str, Any]], settings: dict[str, Any]) -> str:
@@ -101,7 +122,8 @@ def near_headline(verdicts: list[dict[str, Any]], settings: dict[str, Any]) -> s
             f"words edited), the protocol sees `it`'s drop on {len(seen)} of {len(verdicts)} datasets"
             + (f" ({', '.join(v['dataset'] for v in seen)})" if seen else ""))
     if meets:
-        text += f"; ANIT meets the goal on {', '.join(meets)}" + (f" and not on {', '.join(fails)}" if fails else "")
+        text += (f"; ANIT meets the goal on {', '.join(meets)}{over_training_seeds(verdicts, meets)}"
+                 + (f" and not on {', '.join(fails)}" if fails else ""))
     elif fails:
         text += f"; ANIT does not meet the goal on {', '.join(fails)}"
     else:
@@ -180,6 +202,8 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
             else []
     near = any(row["pdr_near"][0] is not None for per in tables.values() for rows in per.values() for row in rows)
     notes = NOTES[:2] + [NEAR_NOTE] + NOTES[2:] if near else NOTES
+    if not list((DOCS / "benchmarks" / "runs" / str(settings.get("name"))).glob("*.json.gz")):
+        notes = notes[:-1] + [UNARCHIVED_NOTE]
     lines += [f"- {note.format_map(collections.defaultdict(lambda: '?', settings))}" for note in notes] + [""]
     if compared:
         lines += ["## Which scoring shows the drops", "", "Mean over the methods scored both ways; the worst case "
@@ -319,17 +343,25 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
     ran = work / "command.json"           # written when the runs start (bench.robustness.main)
     settings["command"] = json.loads(ran.read_text())["command"] if ran.exists() else this_command()
     tables = {scoring: table(work, scoring) for scoring in ("generate", "choice")}
-    verdicts = {s: [verdict(d, rows) for d, rows in t.items()] for s, t in tables.items()}
-    near = {s: [verdict(d, rows, "near") for d, rows in t.items()] for s, t in tables.items()}
-    ran = {method: len({seed for rows in tables["generate"].values() for row in rows if row["method"] == method
-                        for seed in row["seeds"]}) for method in settings.get("methods", [])}
     recorded = work / "machine.json"
     where = json.loads(recorded.read_text()) if recorded.exists() else {**machine(), "unrecorded": True}
     runs = {f.name: json.loads((f / "machine.json").read_text()) if (f / "machine.json").exists() else None
             for f in scored_runs(work, "generate")}
-    payload = {"settings": settings, "machine": where, "run_machines": runs, "tables": tables, "verdicts": verdicts,
-               "scoring_compared": scoring_compared(work, tables), "walls": walls(work), "alike": alike(work),
-               "worst_origins": worst_origins(work), "verdicts_near": near, "dev_attacks": dev_attacks(work),
+    return publish({"settings": settings, "machine": where, "run_machines": runs, "tables": tables,
+                    "scoring_compared": scoring_compared(work, tables), "walls": walls(work), "alike": alike(work),
+                    "worst_origins": worst_origins(work), "dev_attacks": dev_attacks(work)}, name)
+
+
+def publish(payload: dict[str, Any], name: str) -> dict[str, Any]:
+    """Judge the tables of ``payload`` (what :func:`summarise` read from a work folder: its verdicts and headlines
+    are derived here) and write docs/benchmarks/<name>.json, .png and .md. A page whose work folder is gone is
+    rewritten from its JSON this way (:func:`republish`)."""
+    settings, tables = payload["settings"], payload["tables"]
+    verdicts = {s: [verdict(d, rows) for d, rows in t.items()] for s, t in tables.items()}
+    near = {s: [verdict(d, rows, "near") for d, rows in t.items()] for s, t in tables.items()}
+    ran = {method: len({seed for rows in tables["generate"].values() for row in rows if row["method"] == method
+                        for seed in row["seeds"]}) for method in settings.get("methods", [])}
+    payload = {**payload, "verdicts": verdicts, "verdicts_near": near,
                "headline": {s: headline(v, settings, ran) for s, v in verdicts.items()},
                "headline_near": {s: near_headline(v, settings) for s, v in near.items()},
                "headline_matched": {s: matched_headline(t) for s, t in tables.items()}}
@@ -338,7 +370,18 @@ def summarise(work: Path, settings: dict[str, Any], name: str = "robustness") ->
     drawn = answer_plot(answer_points(payload), picture)
     answer = [payload[key]["generate"] for key in ("headline", "headline_near", "headline_matched")]
     text = markdown(tables, settings, payload["scoring_compared"], payload["walls"], payload["alike"],
-                    payload["worst_origins"], where, payload["dev_attacks"], answer, picture.name if drawn else None,
-                    runs)
+                    payload["worst_origins"], payload["machine"], payload["dev_attacks"], answer,
+                    picture.name if drawn else None, payload.get("run_machines"))
     (DOCS / "benchmarks" / f"{name}.md").write_text(text, encoding="utf-8")
     return payload
+
+
+def republish(name: str) -> dict[str, Any]:
+    """Rewrite docs/benchmarks/<name>.{json,png,md} from its JSON alone: a benchmark whose work folder is gone and
+    whose runs predate the run archive still takes a change in how the summary judges and words its tables."""
+    payload = json.loads((DOCS / "benchmarks" / f"{name}.json").read_text())
+    for rows in (rows for by in payload["tables"].values() for rows in by.values()):
+        for row in rows:            # JSON wrote the seeds that key a row's per-seed fields as text
+            row.update({key: {int(seed): v for seed, v in value.items()} for key, value in row.items()
+                        if isinstance(value, dict) and value and all(str(seed).isdigit() for seed in value)})
+    return publish(payload, name)

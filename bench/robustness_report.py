@@ -16,7 +16,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from anit.evaluation.robustness import drop_rates, paired_against, pooled
+from anit.evaluation.robustness import drop_rates, over_seeds, paired_against, pooled
 from anit.report.versus import (MET, NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, difference, file_version, goal,
                                  pairs, predictions)
 
@@ -223,13 +223,15 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
     drop cannot be seen, the goal is not judged. Beside them, the numbers judged: ``shared`` (the seeds both ran),
     ``it_pdr`` and ``anit_pdr`` with their intervals (``it_low``, ``anit_high``, ...: means over them; before anit
     has run, it's over its own seeds) and ``raw`` (anit's raw score against it's, :func:`pooled_raw`); ``seen``
-    says whether it's drop is seen over all its seeds."""
+    says whether it's drop is seen over all its seeds; ``margin``, from three shared seeds, anit's PDR minus half
+    of it's with a t interval over the seeds (:func:`anit.evaluation.robustness.over_seeds`), which covers the
+    training seed that the record intervals leave out."""
     by = {line["method"]: line for line in lines}
     it, anit = by.get("it"), by.get("anit")
     pdr, above = f"pdr_{case}", f"{case}_above_zero"
     own = it.get(f"pooled_{case}") if it else None
     judged: dict[str, Any] = {"shared": [], "it_pdr": None, "it_low": None, "it_high": None, "anit_pdr": None,
-                              "anit_low": None, "anit_high": None, "raw": None}
+                              "anit_low": None, "anit_high": None, "raw": None, "margin": None}
 
     def said(outcome: str, text: str) -> dict[str, Any]:
         return {"dataset": dataset, "outcome": outcome, "text": text, "case": case,
@@ -282,6 +284,14 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
     halved = sum(mine <= 0.5 * base for base, mine in per_seed if base is not None and mine is not None)
     if len(shared) > 1 and reading != NOT_SEEN:
         text += f"; seed by seed, anit's drop is at most half of it's on {halved} of {len(shared)}"
+        margin = over_seeds([mine - 0.5 * base for base, mine in per_seed if base is not None and mine is not None])
+        if margin:
+            judged["margin"] = margin
+            settled = ("below 0" if margin["high"] < 0 else "above 0" if margin["low"] > 0 else
+                       f"{margin['n']} seeds do not settle its sign")
+            text += (f"; over the seeds, anit's PDR minus half of it's is {margin['value']:+.3f} "
+                     f"[{margin['low']:+.3f}, {margin['high']:+.3f}] (t interval over {margin['n']} seeds, which "
+                     f"covers the training seed too: {settled})")
     outcome, why = {
         NOT_SEEN: (NOT_JUDGED, "Not judged: the protocol does not see it's drop here."),
         OVER_HALF: (FAILS, "ANIT's drop is more than half of it's: ANIT does not meet the goal here."),

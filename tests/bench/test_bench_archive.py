@@ -174,6 +174,19 @@ def test_the_benchmark_archives_its_finished_runs_and_a_fresh_checkout_summarise
     (tmp_path / "docs" / "benchmarks" / "other.md").write_text("# a page whose runs are not archived\n")
     with pytest.raises(SystemExit, match="holds no archive of one; .*other.md is left as it is"):
         bench_run.main(["--summarise-only", "--work", str(tmp_path / "none"), "--name", "other"])
+    # a page whose runs are neither here nor archived but whose JSON is: rewritten from it, to the same judgement
+    (tmp_path / "docs" / "benchmarks" / "older.json").write_text(json.dumps({**first, "headline": {}}))
+    bench_run.main(["--summarise-only", "--work", str(tmp_path / "none"), "--name", "older"])
+    older = json.loads((tmp_path / "docs" / "benchmarks" / "older.json").read_text())
+    assert older["headline"] == first["headline"] and older["verdicts"] == first["verdicts"]
+    assert (tmp_path / "docs" / "benchmarks" / "older.md").read_text().replace("older.png", "mine.png") == (
+        tmp_path / "docs" / "benchmarks" / "mine.md").read_text()
+    assert "- Records: the runs predate the run archive" in (tmp_path / "docs" / "benchmarks" / "older.md").read_text()
+    (tmp_path / "docs" / "benchmarks" / "runs" / "mine").mkdir(parents=True)      # where the page's archives lie
+    shutil.copy(tmp_path / "repo" / "mine" / "it-0.json.gz", tmp_path / "docs" / "benchmarks" / "runs" / "mine")
+    page.republish("mine")
+    assert "- Records: each finished run is archived in `runs/mine/`" in (
+        tmp_path / "docs" / "benchmarks" / "mine.md").read_text()
     fresh = tmp_path / "fresh"
     bench_run.main(["--summarise-only", "--work", str(fresh), "--name", "mine"])
     second = json.loads((tmp_path / "docs" / "benchmarks" / "mine.json").read_text())

@@ -691,3 +691,36 @@ def test_a_training_stopped_midway_resumes_from_its_checkpoint_and_counts_the_ti
     assert calls == [(False, bench.CHECKPOINT_STEPS, 2, 180), (True, bench.CHECKPOINT_STEPS, 2, 180)]
     wall = json.loads((folder / "wall.json").read_text())
     assert 500.0 <= wall["train_s"] < 560 and (wall["steps"], wall["resumed_at"]) == (180, 30)
+
+
+def test_from_three_seeds_the_verdict_gives_anits_margin_with_an_interval_over_the_seeds(tmp_path):
+    for seed in range(3):
+        _run(tmp_path, f"it-{seed}", 16, 8)          # PDR 0.5 on every seed: half of it is 0.25
+    for seed, worst in enumerate((14, 12, 10)):      # anit's PDR 0.125, 0.25, 0.375: margins -0.125, 0, +0.125
+        _run(tmp_path, f"anit-{seed}", 16, worst)
+    said = verdict("sst2", table(tmp_path, "generate")["sst2"])
+    half = 4.302652729911275 * 0.125 / 3 ** 0.5
+    assert said["margin"]["value"] == pytest.approx(0.0)
+    assert (said["margin"]["low"], said["margin"]["high"]) == (pytest.approx(-half), pytest.approx(half))
+    assert (f"over the seeds, anit's PDR minus half of it's is +0.000 [{-half:+.3f}, {half:+.3f}] (t interval over 3 "
+            "seeds, which covers the training seed too: 3 seeds do not settle its sign)") in said["text"]
+    for seed in range(3):                            # anit's PDR 0.0625 on every seed but one: below 0
+        _run(tmp_path / "below", f"it-{seed}", 16, 8)
+        _run(tmp_path / "below", f"anit-{seed}", 16, 15 if seed else 14)
+    assert "below 0)" in verdict("sst2", table(tmp_path / "below", "generate")["sst2"])["text"]
+
+
+def test_the_headline_says_where_anits_margin_holds_with_the_training_seed_counted():
+    from bench.robustness_page import over_training_seeds
+
+    def said(name, high):
+        return {"dataset": name, "margin": None if high is None else {"value": high - 0.1, "low": high - 0.2,
+                                                                       "high": high, "n": 3}}
+
+    verdicts = [said("ag_news", 0.3), said("sst2", -0.05), said("conll2003", 0.1), said("aste_14res", None)]
+    assert over_training_seeds(verdicts, ["ag_news", "sst2"]) == (
+        " (counting the training seed, a t interval over 3 seeds: it holds on sst2, not settled on ag_news)")
+    assert over_training_seeds(verdicts, ["ag_news"]) == (
+        " (counting the training seed, a t interval over 3 seeds: not settled)")
+    assert over_training_seeds(verdicts, ["sst2"]).endswith(": it holds)")
+    assert over_training_seeds(verdicts, ["aste_14res"]) == ""            # under three seeds: nothing to say

@@ -152,3 +152,15 @@ def test_paired_against_has_no_drop_rate_difference_where_a_raw_score_is_0():
     assert got["raw_diff"] == 1.0 and (got["pdr_diff"], got["pdr_low"], got["pdr_high"]) == (None, None, None)
     assert (got["theirs_pdr"], got["theirs_low"], got["theirs_high"]) == (None, None, None)
     assert (got["mine_pdr"], got["mine_low"], got["mine_high"]) == (1.0, 1.0, 1.0)
+
+
+def test_over_seeds_is_a_student_t_interval_over_the_seeds():
+    from anit.evaluation.robustness import over_seeds
+
+    assert over_seeds([0.1, 0.3]) is None                       # two seeds: no interval
+    found = over_seeds([-0.1, -0.2, -0.3])
+    half = 4.302652729911275 * 0.1 / 3 ** 0.5                    # t(0.975, 2 df) x sd / sqrt(n), sd = 0.1
+    assert found["n"] == 3 and found["value"] == pytest.approx(-0.2)
+    assert (found["low"], found["high"]) == (pytest.approx(-0.2 - half), pytest.approx(-0.2 + half))
+    wide = over_seeds([0.0, 0.2, 0.4, 0.1, 0.3])                 # more seeds: t(4 df) = 2.776, sd 0.158
+    assert wide["high"] - wide["low"] == pytest.approx(2 * 2.7764451051977987 * 0.15811388300841897 / 5 ** 0.5)
