@@ -203,6 +203,7 @@ def test_with_one_folder_per_seed_each_method_is_compared_with_the_baseline_of_i
     assert unseen["mine_seeds"] == pytest.approx([1 / 7, 1 / 8]) and unseen["theirs_seeds"] == pytest.approx(
         [0.5, 1 / 9])
     assert unseen["theirs_low"] < unseen["theirs_pdr"] < unseen["theirs_high"]
+    assert unseen["margin"] is None                     # two seeds: no interval over them
     assert compared["sst2"]["anit"]["raw_high"] < 0 and compared["sst2"]["anit"]["seeds"] == ["seed0", "seed1"]
     panel = glance_points("it", compared)["sst2: unseen"]
     assert panel["rows"][1]["dots"]["PDR"] == pytest.approx([1 / 7, 1 / 8])
@@ -301,3 +302,33 @@ def test_anit_report_takes_its_folders_as_arguments_or_from_a_config(tmp_path, m
     assert configured.exit_code == 0, configured.output
     assert (tmp_path / "b" / "report.md").read_text() == (tmp_path / "a" / "report.md").read_text()
     assert "anit" in (tmp_path / "b" / "report.md").read_text()
+
+
+def test_a_met_goal_says_whether_it_holds_with_the_training_seed_counted():
+    from anit.report.versus import reading
+
+    found = {"theirs_pdr": 0.4, "theirs_low": 0.1, "mine_pdr": 0.15, "pdr_diff": -0.25, "pdr_low": -0.4,
+             "pdr_high": -0.1, "margin": {"value": -0.05, "low": -0.2, "high": 0.1, "n": 3}}
+    assert reading("it", {"raw_high": 0.02}, found) == (
+        "**meets the goal**: at most half of it's drop, raw not lower; counting the training seed (PDR minus half of "
+        "it's, a t interval over 3 seeds: -0.050 [-0.200, +0.100]) not settled")
+    found["margin"] = {"value": -0.1, "low": -0.15, "high": -0.05, "n": 4}
+    assert reading("it", {"raw_high": 0.02}, found).endswith("over 4 seeds: -0.100 [-0.150, -0.050]) it holds")
+
+
+def test_over_three_seeds_the_comparison_carries_the_margins_t_interval(tmp_path):
+    from anit.report.versus import against_seeds, seed_pairs
+
+    folders, results = {}, {}
+    for seed, (it_worst, anit_worst) in enumerate(((8, 14), (10, 15), (12, 13))):   # raw 16 everywhere
+        for method, worst in (("it", it_worst), ("anit", anit_worst)):
+            folder = tmp_path / f"seed{seed}" / method
+            _results(folder, 16, [worst], 10)
+            folders[f"seed{seed}/{method}"] = folder
+            results[f"seed{seed}/{method}"] = json.loads((folder / "metrics.json").read_text())
+    unseen = against_seeds("it", results, folders, {"sst2": "tc"}, seed_pairs("it", folders))["sst2"]["anit"][
+        "families"]["unseen"]
+    margins = [1 - a / 16 - 0.5 * (1 - i / 16) for i, a in ((8, 14), (10, 15), (12, 13))]
+    half = 4.302652729911275 * statistics.stdev(margins) / 3 ** 0.5
+    assert unseen["margin"]["value"] == pytest.approx(statistics.fmean(margins))
+    assert unseen["margin"]["high"] == pytest.approx(statistics.fmean(margins) + half)
