@@ -175,9 +175,8 @@ def load_config(cls: type[C], path: str | Path | None = None, overrides: dict[st
             values[key] = coerced
     try:
         return cls(**values)
-    except AnitError as err:
-        origin = sources[-1][2] if sources else cls.__name__
-        raise AnitError(f"{origin}: {err}") from None
+    except AnitError as err:        # a check across fields: it names the last source, where one was given
+        raise AnitError(f"{sources[-1][2]}: {err}" if sources else str(err)) from None
 
 
 def parse_sets(pairs: list[str] | None) -> dict[str, Any]:
