@@ -318,7 +318,7 @@ def scoring_compared(work: Path, tables: dict[str, dict[str, list[dict[str, Any]
             raw, value = row["raw"][0], row[key][0]
             return None if not raw or value is None else 1 - value / raw
 
-        cells = []
+        cells, apart = [], []
         for key, label in (("unseen_worst", "held-out worst"), ("noisy", "noisy"), ("worst", "worst case"),
                            ("near", "near worst case")):
             pairs = [(rate(g, key), rate(c, key)) for g, c in both]
@@ -326,12 +326,30 @@ def scoring_compared(work: Path, tables: dict[str, dict[str, list[dict[str, Any]
             if pairs:
                 gen, cho = statistics.fmean(g for g, _ in pairs), statistics.fmean(c for _, c in pairs)
                 cells.append(f"{label} {gen:.3f} vs {cho:.3f}")
+                apart.append(gen - cho)
         same = [(g[0] == c[0]) for f in both_ways
                 for g, c in _shared(_pairs(f, "generate", "raw", dataset), _pairs(f, "choice", "raw", dataset))]
         agree = f" Same answer under raw on {statistics.fmean(same):.0%} of {len(same)} record-runs." if same else ""
-        lines.append(f"{dataset} ({len(both)} methods): drop rate by generation vs by choice: " + "; ".join(cells)
-                     + "." + agree)
+        lines.append(f"{dataset} ({len(both)} methods): {which_shows(apart)}; drop rate by generation vs by choice: "
+                     + "; ".join(cells) + "." + agree)
     return lines
+
+
+SAME_DROPS = 0.02
+"""Drop rates by generation and by choice this close (2 points of PDR) on every kind of instruction show the same
+drops."""
+
+
+def which_shows(apart: list[float]) -> str:
+    """Which scoring shows the larger drops, from generation's drop rate minus choice's per kind of instruction."""
+    widest = max((abs(d) for d in apart), default=0.0)
+    if widest <= SAME_DROPS:
+        return f"both show the same drops (at most {widest:.3f} apart)"
+    if all(d > 0 for d in apart):
+        return f"generation shows the larger drops (by up to {widest:.3f})"
+    if all(d < 0 for d in apart):
+        return f"choice shows the larger drops (by up to {widest:.3f})"
+    return "neither shows the larger drops under every kind of instruction"
 
 
 def _shared(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[Any, Any]]:

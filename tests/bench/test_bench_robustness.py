@@ -132,8 +132,20 @@ def test_scoring_compared_gives_each_scorings_drop_rate_and_their_agreement(tmp_
     tables = {s: table(tmp_path, s) for s in ("generate", "choice")}
     (line,) = scoring_compared(tmp_path, tables)
     # it only is scored both ways; raw answers agree on all 20 records (the first 16 right under both)
-    assert line == ("sst2 (1 methods): drop rate by generation vs by choice: worst case 0.500 vs 0.250. "
-                    "Same answer under raw on 100% of 20 record-runs.")
+    assert line == ("sst2 (1 methods): generation shows the larger drops (by up to 0.250); drop rate by generation "
+                    "vs by choice: worst case 0.500 vs 0.250. Same answer under raw on 100% of 20 record-runs.")
+
+
+@pytest.mark.parametrize("apart, said", [
+    ([0.01, -0.02, 0.0], "both show the same drops (at most 0.020 apart)"),
+    ([0.05, 0.01], "generation shows the larger drops (by up to 0.050)"),
+    ([-0.01, -0.1], "choice shows the larger drops (by up to 0.100)"),
+    ([0.05, -0.05], "neither shows the larger drops under every kind of instruction"),
+])
+def test_which_scoring_shows_the_drops_is_said_in_words(apart, said):
+    from bench.robustness_report import which_shows
+
+    assert which_shows(apart) == said
 
 
 def test_walls_read_each_stage_of_each_run(tmp_path):
