@@ -56,6 +56,8 @@ def make_files(tmp: Path) -> SimpleNamespace:
     (tmp / "typo-task.yaml").write_text("tc: [Classify.]\nclassification:\n  - Classify it.\n")
     (tmp / "blank-entry.yaml").write_text("tc:\n  - Classify.\n  -\n")
     (tmp / "adapter").mkdir()
+    (tmp / "peft-adapter").mkdir()
+    (tmp / "peft-adapter" / "adapter_config.json").write_text("{}")
     (tmp / "a-file").write_text("x")
     (tmp / "empty-results").mkdir()
     (tmp / "bad-results" / "it").mkdir(parents=True)
@@ -113,8 +115,11 @@ CASES = {
     "report without a folder": (lambda t, f: ["report", "--out", t / "rep"], 2, "give at least one result folder"),
     "export without --out": (lambda t, f: ["export", "--model", "smollm2-135m"], 2, "export: give --out"),
     "export without adapter or model": (lambda t, f: ["export", "--out", t / "m"], 2, "give --adapter"),
-    "export an untrained folder": (lambda t, f: ["export", "--adapter", t / "adapter", "--out", t / "m"], 2,
-                                   "adapter: no anit_config.yaml"),
+    "export a folder with no adapter": (lambda t, f: ["export", "--adapter", t / "adapter", "--out", t / "m"], 2,
+                                        "not an adapter folder (no adapter_config.json)"),
+    "export another tool's adapter without --model": (
+        lambda t, f: ["export", "--adapter", t / "peft-adapter", "--out", t / "m"], 2,
+        "no anit_config.yaml says its base model; give --model"),
     "demo --steps 0": (lambda t, f: ["demo", "--steps", "0", "--out", t / "demo"], 2, "field 'steps'"),
     "report missing folder": (lambda t, f: ["report", t / "nowhere", "--out", t / "rep"], 2, "no such folder"),
     "report empty folder": (lambda t, f: ["report", t / "empty-results", "--out", t / "rep"], 2, "no metrics.json"),

@@ -9,8 +9,9 @@ from typing import Optional
 import typer
 
 from anit.cli.options import command_from
-from anit.config import load_config, option
+from anit.config import option
 from anit.errors import AnitError, DataError
+from anit.evaluation.config import trained_with
 from anit.plugins import Pluggable
 from anit.training.config import TrainConfig
 
@@ -53,8 +54,8 @@ class ExportConfig(Pluggable):
             raise AnitError("export: give --out, the folder to write the model to")
         if self.adapter is None and not self.model:
             raise AnitError("export: give --adapter (a trained adapter to merge) or --model (a base to write)")
-        if self.adapter is not None and not (Path(self.adapter) / "anit_config.yaml").exists():
-            raise AnitError(f"--adapter {self.adapter}: no anit_config.yaml; give the output_dir of `anit train`")
+        if self.adapter is not None and trained_with(self.adapter) is None and not self.model:
+            raise AnitError(f"--adapter {self.adapter}: no anit_config.yaml says its base model; give --model")
 
 
 @command_from(ExportConfig)
@@ -70,8 +71,8 @@ def export(cfg: ExportConfig) -> None:
         return
     from anit.evaluation.run import with_adapter
 
-    trained = load_config(TrainConfig, Path(cfg.adapter) / "anit_config.yaml")
-    base = load_model(cfg.model or trained.model, "float32", None, trained.trust_remote_code)
+    trained = trained_with(cfg.adapter)
+    base = load_model(cfg.model or trained.model, "float32", None, bool(trained and trained.trust_remote_code))
     with_adapter(base, cfg.adapter, cfg.merge).save_pretrained(cfg.out, safe_serialization=True)
     load_tokenizer(cfg.adapter).save_pretrained(cfg.out)
     typer.echo(f"wrote {'merged ' if cfg.merge else ''}model to {cfg.out}")

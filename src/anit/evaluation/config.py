@@ -57,16 +57,20 @@ class ModelOptions(Pluggable):
 
     def trained(self) -> Any:
         """The TrainConfig the adapter was trained with, or None; a missing adapter folder stops here."""
-        from anit.training.config import TrainConfig
+        return trained_with(self.adapter) if self.adapter else None
 
-        if not self.adapter:
-            return None
-        folder = Path(self.adapter)
-        if not (folder / "adapter_config.json").exists():
-            raise AnitError(f"--adapter {self.adapter}: not an adapter folder (no adapter_config.json); give the "
-                            "output_dir of `anit train`")
-        saved = folder / "anit_config.yaml"
-        return load_config(TrainConfig, saved) if saved.exists() else None
+
+def trained_with(adapter: str) -> Any:
+    """The TrainConfig an adapter folder was trained with (its anit_config.yaml), or None for an adapter another
+    tool wrote; a folder that holds no adapter stops here, before any model loads."""
+    from anit.training.config import TrainConfig
+
+    folder = Path(adapter)
+    if not (folder / "adapter_config.json").exists():
+        raise AnitError(f"--adapter {adapter}: not an adapter folder (no adapter_config.json); give the output_dir "
+                        "of `anit train`")
+    saved = folder / "anit_config.yaml"
+    return load_config(TrainConfig, saved) if saved.exists() else None
 
 
 @dataclass
