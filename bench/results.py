@@ -145,6 +145,8 @@ def block(robustness: dict[str, Any] | None, speed: dict[str, Any] | None, image
     lines = [START, "", "The question: does ANIT make a model more robust to the instructions that hurt it most than "
              "plain instruction tuning (`it`) does? SmolLM2-135M, four datasets, each trained model under its own "
              "worst-case instructions (how it was measured: under the picture).", ""]
+    if robustness.get("in_short", {}).get("generate"):
+        lines += [robustness["in_short"]["generate"], ""]
     if robustness.get("headline", {}).get("generate"):
         lines += [robustness["headline"]["generate"]
                   + (" " + robustness["headline_near"]["generate"] if robustness.get("headline_near", {}).get(

@@ -736,3 +736,23 @@ def test_the_headline_says_where_anits_margin_holds_with_the_training_seed_count
         " (counting the training seed, a t interval over 3 seeds: not settled)")
     assert over_training_seeds(verdicts, ["sst2"]).endswith(": it holds)")
     assert over_training_seeds(verdicts, ["aste_14res"]) == ""            # under three seeds: nothing to say
+
+
+def test_in_short_gives_the_answer_in_one_sentence(tmp_path):
+    from bench.robustness_page import in_short
+
+    for seed in range(3):
+        _run(tmp_path, f"it-{seed}", 16, 8)                       # it: PDR 0.5, seen
+        _run(tmp_path, f"anit-{seed}", 16, (15, 15, 14)[seed])    # anit: 1/16, 1/16, 1/8: all under half
+    lines = table(tmp_path, "generate")
+    verdicts = [verdict(d, rows) for d, rows in lines.items()]
+    assert in_short(verdicts, lines) == (
+        "**In short: of the 1 dataset where `it`'s worst-case drop is seen, ANIT at least halves it with its raw "
+        "score not lower on 1 (sst2), and with the training seed counted it holds on sst2.**")
+    for seed in range(3):                                          # it at anit's compute: PDR 0.25, seen
+        _run(tmp_path, f"it-matched-{seed}", 16, 12)
+    lines = table(tmp_path, "generate")
+    said = in_short([verdict(d, rows) for d, rows in lines.items()], lines)
+    assert said.endswith("; against `it` trained at ANIT's compute it does so on 1 of the 1 where that one's drop "
+                         "is seen.**")
+    assert in_short([], {}) == ""
