@@ -67,6 +67,8 @@ def test_compare_trains_each_method_per_seed_and_compares_it_with_the_baseline_o
     assert "[done]   train anit, seed 1" in result.output and "report:" in result.output
     report = (out / "report" / "report.md").read_text()
     assert "| reviews | anit (2 seeds) |" in report and "Over seeds (seed0, seed1)" in report
+    short = next(line for line in report.splitlines() if line.startswith("- **anit: "))
+    assert short[2:].replace("**", "") in result.output          # the glance's sentence is printed with its table
     # each model was scored with its own adapter: the same numbers as `anit eval` of that adapter alone
     alone = root / "alone"
     worst = out / "seed1" / "anit" / "worst.yaml"

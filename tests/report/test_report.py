@@ -332,3 +332,9 @@ def test_over_three_seeds_the_comparison_carries_the_margins_t_interval(tmp_path
     half = 4.302652729911275 * statistics.stdev(margins) / 3 ** 0.5
     assert unseen["margin"]["value"] == pytest.approx(statistics.fmean(margins))
     assert unseen["margin"]["high"] == pytest.approx(statistics.fmean(margins) + half)
+    # the glance in one sentence: met under the held-out family (mean PDR 0.125 against 0.375), not under the noisy
+    # one (both lose the same), and the seeds do not settle the held-out margin (-0.0625 [-0.33, +0.21])
+    report = write_report([tmp_path], tmp_path / "report", baseline="it").read_text()
+    assert ("- **anit: at most half of it's drop with the raw score not lower on 1 of the 2 (dataset, instructions) "
+            "where it's drop is seen (sst2 unseen); with the training seed counted it holds on none of them.**"
+            ) in report

@@ -20,6 +20,7 @@ def compare(cfg: CompareConfig) -> None:
     text = report.read_text(encoding="utf-8")
     glance = text.split("\n## At a glance", 1)[1].split("\n## ", 1)[0] if "\n## At a glance" in text else ""
     table = [line for line in glance.splitlines() if line.startswith("|")]
+    short = [line[2:].replace("**", "") for line in glance.splitlines() if line.startswith("- **")]
     if table:
-        typer.echo("\nAt a glance" + glance.splitlines()[0] + "\n" + "\n".join(table))
+        typer.echo("\nAt a glance" + glance.splitlines()[0] + "\n" + "\n".join(short + table))
     typer.echo(f"\nreport: {report} (and report.html beside it)")

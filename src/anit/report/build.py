@@ -22,7 +22,8 @@ from anit.evaluation.run import searched_on
 from anit.jsonl import read_jsonl
 from anit.report.plots import distortion_plot, drops_plot, sensitivity_plot, training_plot
 from anit.report.tables import datasets_of, detail_table, distortion_bins, seeds_table, summary_table
-from anit.report.versus import against, against_seeds, glance_points, glance_table, seed_pairs, versus_table
+from anit.report.versus import (against, against_seeds, glance_points, glance_table, in_short, seed_pairs,
+                                versus_table)
 from anit.tasks import TASKS
 
 
@@ -157,8 +158,10 @@ def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) 
                 "95% intervals." + (seeded(baseline, seeds, list(results)) if seeds else ""))
         picture = drops_plot(out / "drops.png", glance_points(baseline, compared),
                              f"goal: at most half of {baseline}'s drop")
-        md += [f"## At a glance: against {baseline}", "", said, ""]
-        body += [f"<h2>At a glance: against {html.escape(baseline)}</h2><p>{html.escape(said)}</p>"]
+        short = in_short(baseline, compared)
+        md += [f"## At a glance: against {baseline}", ""] + [f"- **{line}.**" for line in short] + ["", said, ""]
+        body += [f"<h2>At a glance: against {html.escape(baseline)}</h2>"] + [
+            f"<p><b>{html.escape(line)}.</b></p>" for line in short] + [f"<p>{html.escape(said)}</p>"]
         if picture:
             md += [f"![each method's drop rate against {baseline}'s, with the goal's band]({picture.name})", ""]
             body.append(_embedded(picture))

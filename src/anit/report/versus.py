@@ -235,6 +235,39 @@ def _named(method: str, row: dict[str, Any]) -> str:
     return f"{method} ({len(row['seeds'])} seeds)" if len(row.get("seeds", ())) > 1 else method
 
 
+def in_short(baseline: str, compared: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """The glance in one sentence per method: under how many (dataset, family of instructions) the baseline's drop
+    is seen, where the method meets the goal there, and, from three seeds, where that holds with the training seed
+    counted (its margin's t interval below 0)."""
+    cells: dict[str, dict[str, list[str]]] = {}
+    for dataset, rows in compared.items():
+        for method, row in rows.items():
+            mine = cells.setdefault(method, {"seen": [], "met": [], "counted": [], "held": []})
+            for name, found in sorted(row["families"].items()):
+                if found.get("theirs_low") is None or found["theirs_low"] <= 0:
+                    continue
+                cell = f"{dataset} {name}"
+                mine["seen"].append(cell)
+                if goal(found["theirs_pdr"], found["theirs_low"], found["mine_pdr"], row["raw_high"]) == MET:
+                    mine["met"].append(cell)
+                    margin = found.get("margin")
+                    mine["counted"] += [cell] if margin else []
+                    mine["held"] += [cell] if margin and margin["high"] < 0 else []
+    lines = []
+    for method, mine in cells.items():
+        if not mine["seen"]:
+            lines.append(f"{method}: {baseline}'s drop is seen under no family of instructions, so the goal is not "
+                         "judged")
+            continue
+        text = (f"{method}: at most half of {baseline}'s drop with the raw score not lower on {len(mine['met'])} of "
+                f"the {len(mine['seen'])} (dataset, instructions) where {baseline}'s drop is seen"
+                + (f" ({', '.join(mine['met'])})" if mine["met"] else ""))
+        if mine["counted"]:
+            text += f"; with the training seed counted it holds on {', '.join(mine['held']) or 'none of them'}"
+        lines.append(text)
+    return lines
+
+
 def glance_table(baseline: str, compared: dict[str, dict[str, dict[str, Any]]]) -> list[list[str]]:
     """Every method against the baseline, one row per dataset and family of instructions: both drop rates with
     their paired intervals, their difference, the raw difference and the :func:`reading` of them."""
