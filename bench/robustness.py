@@ -185,6 +185,8 @@ def train_run(args: argparse.Namespace, paths: dict[str, Path], method: str, see
     resumed = summary.get("resumed") or {}
     write_json(folder / "wall.json", {"train_s": time.perf_counter() - started + (resumed.get("train_s") or 0),
                                       "steps": summary["steps"], "resumed_at": resumed.get("step", 0)})
+    for checkpoint in folder.glob("checkpoint-*"):      # kept for a resume only: the adapter is in the folder
+        shutil.rmtree(checkpoint)
     return folder
 
 

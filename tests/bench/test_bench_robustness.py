@@ -703,6 +703,7 @@ def test_a_training_stopped_midway_resumes_from_its_checkpoint_and_counts_the_ti
     assert calls == [(False, bench.CHECKPOINT_STEPS, 2, 180), (True, bench.CHECKPOINT_STEPS, 2, 180)]
     wall = json.loads((folder / "wall.json").read_text())
     assert 500.0 <= wall["train_s"] < 560 and (wall["steps"], wall["resumed_at"]) == (180, 30)
+    assert not list(folder.glob("checkpoint-*"))           # the finished run keeps its adapter, not its checkpoints
 
 
 def test_from_three_seeds_the_verdict_gives_anits_margin_with_an_interval_over_the_seeds(tmp_path):
