@@ -47,12 +47,14 @@ def test_train_from_yaml_with_overrides_then_export_and_eval(setup):
     assert result.exit_code == 0 and (merged / "model.safetensors").exists()
     assert not any(k for k in load_file(str(merged / "model.safetensors")) if "lora" in k)
     foreign = root / "foreign"          # an adapter another tool wrote: no anit_config.yaml, the base given instead
-    shutil.copytree(out, foreign, ignore=shutil.ignore_patterns("anit_config.yaml", "checkpoint-*"))
+    shutil.copytree(out, foreign, ignore=shutil.ignore_patterns("anit_config.yaml", "checkpoint-*", "tokenizer*",
+                                                                "chat_template*", "special_tokens*"))
     result = runner.invoke(app, ["export", "--adapter", str(foreign), "--model", str(model), "--out",
                                  str(root / "merged-foreign")], catch_exceptions=False)
     assert result.exit_code == 0
     theirs, ours = (load_file(str(folder / "model.safetensors")) for folder in (root / "merged-foreign", merged))
     assert theirs.keys() == ours.keys() and all(torch.equal(theirs[k], ours[k]) for k in ours)
+    assert (root / "merged-foreign" / "tokenizer_config.json").exists()     # the base model's tokenizer
     kept = root / "kept"                # --no-merge writes the adapter as it is, beside the base it names
     result = runner.invoke(app, ["export", "--adapter", str(out), "--out", str(kept), "--no-merge"],
                            catch_exceptions=False)

@@ -72,7 +72,9 @@ def export(cfg: ExportConfig) -> None:
     from anit.evaluation.run import with_adapter
 
     trained = trained_with(cfg.adapter)
-    base = load_model(cfg.model or trained.model, "float32", None, bool(trained and trained.trust_remote_code))
+    name = cfg.model or trained.model
+    base = load_model(name, "float32", None, bool(trained and trained.trust_remote_code))
     with_adapter(base, cfg.adapter, cfg.merge).save_pretrained(cfg.out, safe_serialization=True)
-    load_tokenizer(cfg.adapter).save_pretrained(cfg.out)
+    saved = (Path(cfg.adapter) / "tokenizer_config.json").exists()     # anit saves it; other tools may not
+    load_tokenizer(cfg.adapter if saved else name).save_pretrained(cfg.out)
     typer.echo(f"wrote {'merged ' if cfg.merge else ''}model to {cfg.out}")
