@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
+from anit.evaluation.robustness import holds
 from anit.jsonl import write_json
 from anit.report.versus import MET, NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, difference
 from bench.answer_figure import answer_plot, answer_points
@@ -103,10 +104,10 @@ def over_training_seeds(verdicts: list[dict[str, Any]], meets: list[str]) -> str
     margins = {v["dataset"]: v["margin"] for v in verdicts if v["dataset"] in meets and v.get("margin")}
     if not margins:
         return ""
-    holds = [name for name, m in margins.items() if m["high"] < 0]
-    unsettled = [name for name in margins if name not in holds]
+    held = [name for name, m in margins.items() if holds(m)]
+    unsettled = [name for name in margins if name not in held]
     said = [f"{verb} on {', '.join(names)}" if len(margins) > 1 else verb
-            for verb, names in (("it holds", holds), ("not settled", unsettled)) if names]
+            for verb, names in (("it holds", held), ("not settled", unsettled)) if names]
     return f" (counting the training seed, a t interval over {min(m['n'] for m in margins.values())} seeds: " \
            f"{', '.join(said)})"
 
@@ -123,7 +124,7 @@ def in_short(verdicts: list[dict[str, Any]], lines_by_dataset: dict[str, list[di
             + (f" ({', '.join(meets)})" if meets else ""))
     counted = [v for v in verdicts if v["dataset"] in meets and v.get("margin")]
     if counted:
-        held = [v["dataset"] for v in counted if v["margin"]["high"] < 0]
+        held = [v["dataset"] for v in counted if holds(v["margin"])]
         text += f", and with the training seed counted it holds on {', '.join(held) if held else 'none'}"
     readings = [matched_reading(next((line.get("matched", {}).get("worst") for line in lines
                                       if line["method"] == "anit"), None)) for lines in lines_by_dataset.values()]
@@ -226,7 +227,7 @@ def markdown(tables: dict[str, dict[str, list[dict[str, Any]]]], settings: dict[
     near = any(row["pdr_near"][0] is not None for per in tables.values() for rows in per.values() for row in rows)
     notes = NOTES[:2] + [NEAR_NOTE] + NOTES[2:] if near else NOTES
     if not list((DOCS / "benchmarks" / "runs" / str(settings.get("name"))).glob("*.json.gz")):
-        notes = notes[:-1] + [UNARCHIVED_NOTE]
+        notes = [UNARCHIVED_NOTE if note.startswith("Records:") else note for note in notes]
     lines += [f"- {note.format_map(collections.defaultdict(lambda: '?', settings))}" for note in notes] + [""]
     if compared:
         lines += ["## Which scoring shows the drops", "", "Mean over the methods scored both ways; the worst case "

@@ -16,7 +16,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from anit.evaluation.robustness import drop_rates, over_seeds, paired_against, pooled
+from anit.evaluation.robustness import drop_rates, holds, over_seeds, paired_against, pooled
 from anit.report.versus import (MET, NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, difference, file_version, goal,
                                  pairs, predictions)
 
@@ -287,7 +287,7 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
         margin = over_seeds([mine - 0.5 * base for base, mine in per_seed if base is not None and mine is not None])
         if margin:
             judged["margin"] = margin
-            settled = ("below 0" if margin["high"] < 0 else "above 0" if margin["low"] > 0 else
+            settled = ("below 0" if holds(margin) else "above 0" if margin["low"] > 0 else
                        f"{margin['n']} seeds do not settle its sign")
             text += (f"; over the seeds, anit's PDR minus half of it's is {margin['value']:+.3f} "
                      f"[{margin['low']:+.3f}, {margin['high']:+.3f}] (t interval over {margin['n']} seeds, which "

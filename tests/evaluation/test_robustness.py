@@ -164,3 +164,10 @@ def test_over_seeds_is_a_student_t_interval_over_the_seeds():
     assert (found["low"], found["high"]) == (pytest.approx(-0.2 - half), pytest.approx(-0.2 + half))
     wide = over_seeds([0.0, 0.2, 0.4, 0.1, 0.3])                 # more seeds: t(4 df) = 2.776, sd 0.158
     assert wide["high"] - wide["low"] == pytest.approx(2 * 2.7764451051977987 * 0.15811388300841897 / 5 ** 0.5)
+
+
+def test_a_margin_holds_only_where_its_interval_over_the_seeds_is_below_zero():
+    from anit.evaluation.robustness import holds, over_seeds
+
+    assert holds(over_seeds([-0.3, -0.2, -0.25])) and not holds(over_seeds([-0.3, 0.1, -0.2]))
+    assert not holds(None) and not holds(over_seeds([-0.3, -0.2]))     # under three seeds: nothing holds

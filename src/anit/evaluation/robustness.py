@@ -142,6 +142,12 @@ def over_seeds(values: Sequence[float]) -> dict[str, Any] | None:
     return {"value": mean, "low": mean - half, "high": mean + half, "n": len(values)}
 
 
+def holds(margin: dict[str, Any] | None) -> bool:
+    """Whether a margin of :func:`over_seeds` (a method's PDR minus half of the baseline's) is below 0 with the
+    training seed counted: the goal holds over the seeds, not only on the test sample."""
+    return bool(margin) and margin["high"] < 0
+
+
 def family(condition: str) -> str | None:
     """The group of instructions a condition belongs to: ``noisy`` for ``noisy-<type>``, ``unseen`` for
     ``unseen-<task>-<k>``, a file's stem for ``<stem>-<task>-<k>``; None for one-off conditions (raw)."""

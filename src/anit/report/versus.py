@@ -10,7 +10,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from anit.evaluation.robustness import drop_rates, over_seeds, paired_against, paired_gap, pooled
+from anit.evaluation.robustness import drop_rates, holds, over_seeds, paired_against, paired_gap, pooled
 from anit.jsonl import read_jsonl
 
 SPLIT = ("noisy",)
@@ -219,7 +219,7 @@ def reading(baseline: str, row: dict[str, Any], found: dict[str, Any]) -> str:
         margin = found.get("margin")
         held = "" if not margin else (f"; counting the training seed (PDR minus half of {baseline}'s, a t interval "
                                       f"over {margin['n']} seeds: {margin['value']:+.3f} [{margin['low']:+.3f}, "
-                                      f"{margin['high']:+.3f}]) " + ("it holds" if margin["high"] < 0 else
+                                      f"{margin['high']:+.3f}]) " + ("it holds" if holds(margin) else
                                                                      "not settled"))
         return f"**meets the goal**: at most half of {baseline}'s drop, raw not lower{held}"
     if outcome == RAW_LOWER:
@@ -252,7 +252,7 @@ def in_short(baseline: str, compared: dict[str, dict[str, dict[str, Any]]]) -> l
                     mine["met"].append(cell)
                     margin = found.get("margin")
                     mine["counted"] += [cell] if margin else []
-                    mine["held"] += [cell] if margin and margin["high"] < 0 else []
+                    mine["held"] += [cell] if holds(margin) else []
     lines = []
     for method, mine in cells.items():
         if not mine["seen"]:
