@@ -97,11 +97,17 @@ def headline(verdicts: list[dict[str, Any]], settings: dict[str, Any], ran: dict
             f"{done or 'none'}.")
 
 
+def seed_margins(verdicts: list[dict[str, Any]], meets: list[str]) -> dict[str, dict[str, Any]]:
+    """Dataset -> its verdict's margin over the seeds, for the datasets where ANIT meets the goal and the verdict
+    has one (from three seeds)."""
+    return {v["dataset"]: v["margin"] for v in verdicts if v["dataset"] in meets and v.get("margin")}
+
+
 def over_training_seeds(verdicts: list[dict[str, Any]], meets: list[str]) -> str:
     """Where ANIT meets the goal, whether it still holds with the training seed counted: a parenthesis saying on
     which of those datasets the margin (anit's PDR minus half of it's) has a t interval over the seeds below 0 (it
     holds) and on which the interval spans 0 (not settled); "" before three seeds."""
-    margins = {v["dataset"]: v["margin"] for v in verdicts if v["dataset"] in meets and v.get("margin")}
+    margins = seed_margins(verdicts, meets)
     if not margins:
         return ""
     held = [name for name, m in margins.items() if holds(m)]
@@ -122,9 +128,9 @@ def in_short(verdicts: list[dict[str, Any]], lines_by_dataset: dict[str, list[di
     text = (f"In short: of the {len(seen)} dataset{'s' if len(seen) > 1 else ''} where `it`'s worst-case drop is "
             f"seen, ANIT at least halves it with its raw score not lower on {len(meets)}"
             + (f" ({', '.join(meets)})" if meets else ""))
-    counted = [v for v in verdicts if v["dataset"] in meets and v.get("margin")]
-    if counted:
-        held = [v["dataset"] for v in counted if holds(v["margin"])]
+    margins = seed_margins(verdicts, meets)
+    if margins:
+        held = [name for name, margin in margins.items() if holds(margin)]
         text += f", and with the training seed counted it holds on {', '.join(held) if held else 'none'}"
     readings = [matched_reading(next((line.get("matched", {}).get("worst") for line in lines
                                       if line["method"] == "anit"), None)) for lines in lines_by_dataset.values()]

@@ -16,7 +16,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from anit.evaluation.robustness import drop_rates, holds, over_seeds, paired_against, pooled
+from anit.evaluation.robustness import drop_rates, goal_margin, holds, paired_against, pooled
 from anit.report.versus import (MET, NO_SCORE, NOT_SEEN, OVER_HALF, RAW_LOWER, difference, file_version, goal,
                                  pairs, predictions)
 
@@ -224,7 +224,7 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
     ``it_pdr`` and ``anit_pdr`` with their intervals (``it_low``, ``anit_high``, ...: means over them; before anit
     has run, it's over its own seeds) and ``raw`` (anit's raw score against it's, :func:`pooled_raw`); ``seen``
     says whether it's drop is seen over all its seeds; ``margin``, from three shared seeds, anit's PDR minus half
-    of it's with a t interval over the seeds (:func:`anit.evaluation.robustness.over_seeds`), which covers the
+    of it's with a t interval over the seeds (:func:`anit.evaluation.robustness.goal_margin`), which covers the
     training seed that the record intervals leave out."""
     by = {line["method"]: line for line in lines}
     it, anit = by.get("it"), by.get("anit")
@@ -284,7 +284,7 @@ def verdict(dataset: str, lines: list[dict[str, Any]], case: str = "worst") -> d
     halved = sum(mine <= 0.5 * base for base, mine in per_seed if base is not None and mine is not None)
     if len(shared) > 1 and reading != NOT_SEEN:
         text += f"; seed by seed, anit's drop is at most half of it's on {halved} of {len(shared)}"
-        margin = over_seeds([mine - 0.5 * base for base, mine in per_seed if base is not None and mine is not None])
+        margin = goal_margin([mine for _, mine in per_seed], [base for base, _ in per_seed])
         if margin:
             judged["margin"] = margin
             settled = ("below 0" if holds(margin) else "above 0" if margin["low"] > 0 else

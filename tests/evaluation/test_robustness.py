@@ -171,3 +171,10 @@ def test_a_margin_holds_only_where_its_interval_over_the_seeds_is_below_zero():
 
     assert holds(over_seeds([-0.3, -0.2, -0.25])) and not holds(over_seeds([-0.3, 0.1, -0.2]))
     assert not holds(None) and not holds(over_seeds([-0.3, -0.2]))     # under three seeds: nothing holds
+
+
+def test_the_goal_margin_is_each_seeds_pdr_minus_half_the_baselines_over_the_seeds_both_have():
+    from anit.evaluation.robustness import goal_margin, over_seeds
+
+    assert goal_margin([0.1, 0.2, None, 0.05], [0.4, 0.2, 0.3, 0.5]) == over_seeds([-0.1, 0.1, -0.2])
+    assert goal_margin([0.1, None], [0.4, 0.3]) is None

@@ -10,7 +10,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from anit.evaluation.robustness import drop_rates, holds, over_seeds, paired_against, paired_gap, pooled
+from anit.evaluation.robustness import drop_rates, goal_margin, holds, paired_against, paired_gap, pooled
 from anit.jsonl import read_jsonl
 
 SPLIT = ("noisy",)
@@ -122,7 +122,7 @@ def compare_seeds(task: str, dataset: str, runs: dict[str, tuple[Path, Path]], r
     difference, averaged over the seeds, with one paired bootstrap 95% interval over the records all of them share
     (:func:`anit.evaluation.robustness.pooled`); each seed's own drop rates ride along (``mine_seeds``) for the
     seed-to-seed spread the interval leaves out, and from three seeds ``margin``, the method's PDR minus half of
-    the baseline's with a t interval over the seeds (:func:`anit.evaluation.robustness.over_seeds`), which counts
+    the baseline's with a t interval over the seeds (:func:`anit.evaluation.robustness.goal_margin`), which counts
     it. None where the seeds share no raw record."""
     seeds = sorted(rows)
     raws = {s: (pairs(runs[s][0], "raw", dataset), pairs(runs[s][1], "raw", dataset)) for s in seeds}
@@ -143,8 +143,7 @@ def compare_seeds(task: str, dataset: str, runs: dict[str, tuple[Path, Path]], r
                                  "theirs": [found[s]["theirs"] for s in seeds],
                                  "mine_seeds": [found[s]["mine_pdr"] for s in seeds],
                                  "theirs_seeds": [found[s]["theirs_pdr"] for s in seeds]}
-        entry["margin"] = over_seeds([m - 0.5 * t for m, t in zip(entry["mine_seeds"], entry["theirs_seeds"])
-                                      if m is not None and t is not None])
+        entry["margin"] = goal_margin(entry["mine_seeds"], entry["theirs_seeds"])
         for key, part in parts.items():
             value = "pdr_diff" if key == "pdr" else f"{key}_pdr"
             entry.update({value: part and part["value"], f"{key}_low": part and part["low"],
