@@ -8,6 +8,7 @@ baseline of its own seed (``anit report --baseline``), paired on the same record
     out/seed<s>/<method>/worst-of-<baseline>.yaml   with ``transfer``: the baseline's worst, scored on this model too
     out/results/seed<s>/<method>      its evaluation on test (``anit eval``)
     out/report                        report.md and report.html, opening with the answer
+    out/data                          with ``noise``: the train and test records noised here
 
 Every setting is checked and every file read before any model loads. Each stage is kept once done and skipped on
 a rerun with the same settings (:mod:`anit.stages`); a training run stopped midway resumes from its latest
@@ -25,14 +26,14 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from anit.config import load_config, option
-from anit.errors import AnitError
+from anit.errors import AnitError, DataError
 from anit.plugins import Pluggable
 
 
 @dataclass
 class CompareConfig(Pluggable):
-    train: str = option("train.jsonl", "Training records; noisy ones (`anit noise build`) for every method but it.",
-                        path=True)
+    train: str = option("train.jsonl", "Training records; noisy ones (`anit noise build`, or --noise) for every "
+                                       "method but it.", path=True)
     dev: str = option("dev.jsonl", "Dev records each trained model is attacked on (never the test records).", path=True)
     test: str = option("test.jsonl", "Test records every model is scored on.", path=True)
     methods: list[str] = option(["it", "anit"], "Training methods (see `anit train --help`); the first is the "
@@ -61,6 +62,12 @@ class CompareConfig(Pluggable):
     instructions: list[str] = option(["raw", "noisy", "unseen-pool"], "Test conditions besides each model's own "
                                                                       "worst instructions (as `anit eval`'s).",
                                                                       path=True)
+    noise: list[str] = option([], "Noise (TYPE:RATE, as `anit noise build --noise`; repeat it) giving every train "
+                                  "and test record without a noisy instruction one, a type drawn per record, "
+                                  "scored by the distortion the methods read; written to out/data/. Without it, "
+                                  "train (for every method but it) and test (for the noisy condition) must hold "
+                                  "noisy ones.")
+    noise_seed: int = option(3407, "Seed of --noise: the same noisy records for every method and training seed.")
     scoring: str = option("generate", "Test scoring: generate (the paper's protocol) or choice.",
                           choices=("generate", "choice"))
     batch_size: int = option(8, "Records per forward pass.", min=1)
@@ -76,6 +83,11 @@ class CompareConfig(Pluggable):
             raise AnitError(f"methods: only {self.methods[0]}; name the baseline and at least one method to compare")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise AnitError(f"seeds: {self.seeds}; give one or more different seeds")
+        if self.noise:
+            from anit.noise.build import NoiseSpec
+
+            for text in self.noise:
+                NoiseSpec.parse(text)
 
 
 @dataclass
@@ -93,9 +105,12 @@ def run_folder(cfg: CompareConfig, seed: int, method: str) -> Path:
     return Path(cfg.out) / f"seed{seed}" / method
 
 
-def plan(cfg: CompareConfig) -> Plan:
+def plan(cfg: CompareConfig, say: Callable[[str], None] = print) -> Plan:
     """Every check that needs no model: the files and their records, the methods, each run's training config, the
-    scoring of dev and test, and the test conditions."""
+    scoring of dev and test, and the test conditions; with ``noise``, the train and test records noised first (a
+    model-written type loads the rewriter, after every other setting is checked)."""
+    from dataclasses import replace
+
     from anit.evaluation.run import check_scoring, conditions
     from anit.records import EVALUATION, TRAINING, read_records
     from anit.stages import file_digest
@@ -109,8 +124,6 @@ def plan(cfg: CompareConfig) -> Plan:
     dev, test = read_records(cfg.dev, EVALUATION), read_records(cfg.test, EVALUATION)
     check_scoring(dev, cfg.attack_scoring)
     check_scoring(test, cfg.scoring)
-    for which in cfg.instructions:
-        conditions(test, which)
     runs = {}
     for seed in cfg.seeds:
         for method in cfg.methods:
@@ -119,8 +132,43 @@ def plan(cfg: CompareConfig) -> Plan:
             if cfg.max_steps:
                 fields["max_steps"] = cfg.max_steps
             runs[(seed, method)] = load_config(TrainConfig, cfg.train_config, fields)
-            load_records(runs[(seed, method)], records)     # what the method needs of them: noisy ones, a distortion
-    return Plan(dev, test, runs, {"dev": file_digest(cfg.dev), "test": file_digest(cfg.test)})
+    test_path = cfg.test
+    if cfg.noise:
+        scorers = sorted({run.distortion_key for run in runs.values()})
+        records, train_path = noised(cfg, records, "train", scorers, say)
+        test, test_path = noised(cfg, test, "test", scorers, say)
+        runs = {key: replace(run, data=train_path) for key, run in runs.items()}
+    hint = "; or give --noise TYPE:RATE and compare noises them"
+    for which in cfg.instructions:
+        try:
+            conditions(test, which)
+        except AnitError as err:
+            raise DataError(test_path, None, f"{err}{hint if which == 'noisy' else ''}") from None
+    for run in runs.values():
+        try:
+            load_records(run, records)     # what the method needs of them: noisy ones, a distortion
+        except DataError as err:
+            raise DataError(err.path, err.line, err.problem + (hint if "noisy_instruction" in err.problem else "")
+                            ) from None
+    return Plan(dev, test, runs, {"dev": file_digest(cfg.dev), "test": file_digest(test_path)})
+
+
+def noised(cfg: CompareConfig, records: list[dict[str, Any]], split: str, scorers: list[str],
+           say: Callable[[str], None]) -> tuple[list[dict[str, Any]], str]:
+    """``records`` where each without a noisy instruction has one (``cfg.noise``, a type drawn per record, seeded
+    by ``noise_seed``), scored by ``scorers``, and the file they are written to: ``out/data/<split>.jsonl``, the
+    same bytes on a rerun, so the stages done on them are kept."""
+    from anit.jsonl import write_jsonl
+    from anit.noise.build import build_noisy
+
+    path = Path(cfg.out) / "data" / f"{split}.jsonl"
+    bare = sum("noisy_instruction" not in r for r in records)
+    noisy = build_noisy(records, cfg.noise, cfg.noise_seed, scorers,
+                        rewriter=rewriter_of(cfg) if cfg.rewrites else None)
+    write_jsonl(path, noisy)
+    say(f"noise: {bare} of {len(records)} {split} records noised ({', '.join(cfg.noise)}; distortion "
+        f"{', '.join(scorers)}) -> {path}")
+    return noisy, str(path)
 
 
 def train_run(train_cfg: Any, say: Callable[[str], None], label: str) -> bool:
@@ -153,7 +201,7 @@ def compare(cfg: CompareConfig, say: Callable[[str], None] = print) -> Path:
     each on a GPU of its own where there are GPUs (:mod:`anit.parallel`); they print what they do themselves."""
     from anit.parallel import run_all
 
-    checked = plan(cfg)
+    checked = plan(cfg, say)
     if cfg.jobs > 1 and len(checked.runs) > 1:
         say(f"{len(checked.runs)} runs, {cfg.jobs} at a time")
         if cfg.rewrites:

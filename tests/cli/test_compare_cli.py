@@ -244,3 +244,42 @@ def test_records_a_method_cannot_train_on_stop_it_before_any_run_trains(setup, m
     assert result.exit_code != 0 and "train.plain.jsonl: no record has a noisy_instruction" in str(result.exception)
     assert not (root / "plain").exists()       # it, the baseline, did not train first
 
+
+
+def test_with_noise_compare_noises_plain_records_as_noise_build_would_and_a_rerun_keeps_every_stage(setup):
+    root, model, files, args = setup
+    plain = {split: str(root / f"{split}.plain.jsonl") for split in ("train", "dev", "test")}
+    given = [plain["train"] if a == str(files["train"]) else plain["test"] if a == str(files["test"]) else
+             str(root / "noised") if a == str(root / "out") else a for a in args]
+    given = given[:given.index("--seeds")] + ["--seeds", "0"] + given[given.index("--seeds") + 4:]
+    noise = ["--noise", "char_typo:0.3", "--noise", "truncate_random:0.3"]
+    result = runner.invoke(app, given + noise + ["--noise-seed", "11"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "noise: 12 of 12 train records noised (char_typo:0.3, truncate_random:0.3; distortion word_edit)" \
+        in result.output
+    for split in ("train", "test"):          # what `anit noise build` writes with one type drawn per record
+        by_hand = root / f"{split}.by-hand.jsonl"
+        built = runner.invoke(app, ["noise", "build", "--in", plain[split], *noise, "--mix", "per-example",
+                                    "--seed", "11", "--out", str(by_hand)], catch_exceptions=False)
+        assert built.exit_code == 0, built.output
+        assert (root / "noised" / "data" / f"{split}.jsonl").read_text() == by_hand.read_text()
+    saved = (root / "noised" / "seed0" / "anit" / "adapter" / "anit_config.yaml").read_text()
+    assert f"data: {root / 'noised' / 'data' / 'train.jsonl'}\n" in saved
+    metrics = json.loads((root / "noised" / "results" / "seed0" / "anit" / "metrics.json").read_text())
+    assert {"noisy-char_typo", "noisy-truncate_random", "noisy"} <= set(metrics["conditions"])
+    again = runner.invoke(app, given + noise + ["--noise-seed", "11"], catch_exceptions=False)
+    assert again.exit_code == 0 and "[cached] train anit, seed 0" in again.output
+    assert "[cached] evaluate anit, seed 0" in again.output and "[done]" not in again.output
+
+
+def test_plain_test_records_under_the_noisy_condition_name_the_file_and_the_way_out(setup, monkeypatch):
+    import anit.models
+
+    root, model, files, args = setup
+    monkeypatch.setattr(anit.models, "load_model", lambda *a, **k: pytest.fail("a model loaded"))
+    given = [str(root / "test.plain.jsonl") if a == str(files["test"]) else a for a in args]
+    result = runner.invoke(app, given)
+    assert result.exit_code != 0
+    assert str(result.exception).startswith(f"{root / 'test.plain.jsonl'}: --instructions noisy: no record has a "
+                                            "noisy_instruction")
+    assert str(result.exception).endswith("or give --noise TYPE:RATE and compare noises them")
