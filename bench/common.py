@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from bench.robustness_page import ANSWER, other_runs, sizes
+from bench.robustness_page import ANSWER, lead, other_runs, sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -246,7 +246,7 @@ def render() -> None:
         lines += ["## Robustness: the answer", "", f"Multi-task LoRA ({sizes(summary['settings'])}), each model "
                   f"attacked on dev and scored on test (tables, intervals and command: [benchmarks/{ANSWER}.md]"
                   f"(benchmarks/{ANSWER}.md)):", ""]
-        lines += [summary["headline"]["generate"], ""] if summary.get("headline", {}).get("generate") else []
+        lines += [lead(summary), ""] if lead(summary) else []
         if (DOCS / "benchmarks" / f"{ANSWER}.png").exists():
             lines += [f"![worst-case drop rate per method and dataset, with the goal's band](benchmarks/{ANSWER}.png)",
                       ""]

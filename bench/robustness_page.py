@@ -81,7 +81,7 @@ def headline(verdicts: list[dict[str, Any]], settings: dict[str, Any], ran: dict
     """The answer in one sentence: on how many datasets the protocol sees it's drop and, there, where ANIT meets
     the goal; with how much of the protocol has run (``ran``: method -> seeds finished)."""
     if not verdicts:
-        return "**No run is scored on test yet**; what the attacks found on dev, where they finished, is on the page."
+        return "No run is scored on test yet; what the attacks found on dev, where they finished, is on the page."
     seen, meets, fails = judged_on(verdicts)
     done = ", ".join(f"{method} {n}" for method, n in ran.items() if n)
     goal = "the goal (at most half of `it`'s drop, raw score not lower)"
@@ -93,7 +93,7 @@ def headline(verdicts: list[dict[str, Any]], settings: dict[str, Any], ran: dict
               + (f"; {judged}" if judged else ""))
     if len(meets) + len(fails) < len(verdicts):
         answer += "; elsewhere the goal is not judged" if judged else "; the goal is not judged on any yet"
-    return (f"**Answer so far: {answer}.** Runs finished (seeds per method, of {len(settings.get('seeds', []))}): "
+    return (f"Answer so far: {answer}. Runs finished (seeds per method, of {len(settings.get('seeds', []))}): "
             f"{done or 'none'}.")
 
 
@@ -350,8 +350,14 @@ def other_runs(folder: Path, link: str, main: str = ANSWER) -> list[str]:
         page = f"{link}{path.stem}.md"
         lines.append(f"[{page}]({page}), {sizes(summary['settings'])} "
                      f"(`{summary['settings'].get('command')}`; {archived(folder, path.stem, link)}): "
-                     f"{summary.get('headline', {}).get('generate', '')}")
+                     f"{lead(summary)}")
     return lines
+
+
+def lead(summary: dict[str, Any]) -> str:
+    """A summary's answer where a page names it in a line: the bold sentence (:func:`in_short`), then the
+    headline (how much has run, and the verdicts)."""
+    return " ".join(filter(None, (summary.get(key, {}).get("generate") for key in ("in_short", "headline"))))
 
 
 def this_command(argv: list[str] | None = None) -> str:

@@ -56,7 +56,8 @@ def test_benchmarks_page_leads_with_the_answer_then_speed_targets_and_places_not
     (docs / "benchmarks" / "robustness.json").write_text(json.dumps({
         "settings": {"steps": 180, "test_tc": 128, "test_ext": 48, "dev_tc": 32, "dev_ext": 16},
         "verdicts": {"generate": [{"dataset": "sst2", "outcome": "not judged", "text": "sst2: it loses 5%."}]},
-        "headline": {"generate": "**Answer so far: not judged.**"}}))
+        "in_short": {"generate": "**In short: halves it on 1.**"},
+        "headline": {"generate": "Answer so far: not judged."}}))
     section = {"command": "python -m bench.quality", "machine": machine}
     (docs / "benchmarks" / "quality.json").write_text(json.dumps({"title": "Quality", "notes": [
         "sst2, 60 steps: anit is level with it.", "Wall times: one run."], "sections": [
@@ -68,7 +69,7 @@ def test_benchmarks_page_leads_with_the_answer_then_speed_targets_and_places_not
     monkeypatch.setattr(common, "DOCS", docs)
     common.render()
     page = (docs / "BENCHMARKS.md").read_text()
-    order = [page.index(x) for x in ("## Robustness: the answer", "**Answer so far: not judged.**",
+    order = [page.index(x) for x in ("## Robustness: the answer", "**In short: halves it on 1.** Answer so far: not judged.",
                                      "- sst2: it loses 5%.", "## Speed", "### Targets",
                                      "### Training step", "## Quality", "### sst2, 60 steps")]
     assert order == sorted(order)

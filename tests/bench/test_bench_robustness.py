@@ -66,16 +66,16 @@ def test_table_and_verdict_say_whether_anit_halves_its_worst_case_drop(tmp_path)
     # the headline counts the outcomes, and says how much of the protocol has run
     line = headline([said, {**worse, "dataset": "ag_news"}, {**unseen, "dataset": "conll2003"}],
                     {"seeds": [0, 1, 2]}, {"it": 1, "anit": 1, "fgm": 0})
-    assert line == ("**Answer so far: the protocol sees `it`'s worst-case drop on 2 of 3 datasets (sst2, ag_news); "
+    assert line == ("Answer so far: the protocol sees `it`'s worst-case drop on 2 of 3 datasets (sst2, ag_news); "
                     "ANIT meets the goal (at most half of `it`'s drop, raw score not lower) on sst2 and not on "
-                    "ag_news; elsewhere the goal is not judged.** Runs finished (seeds per method, of 3): it 1, "
+                    "ag_news; elsewhere the goal is not judged. Runs finished (seeds per method, of 3): it 1, "
                     "anit 1.")
     # with it alone the drop it sees is said, and that the goal waits on anit
     alone = verdict("sst2", [rows[0]])
     assert alone["seen"] and alone["outcome"] == NOT_JUDGED
     assert headline([alone, {**unseen, "dataset": "conll2003"}], {"seeds": [0]}, {"it": 1}) == (
-        "**Answer so far: the protocol sees `it`'s worst-case drop on 1 of 2 datasets (sst2); the goal is not judged "
-        "on any yet.** Runs finished (seeds per method, of 1): it 1.")
+        "Answer so far: the protocol sees `it`'s worst-case drop on 1 of 2 datasets (sst2); the goal is not judged "
+        "on any yet. Runs finished (seeds per method, of 1): it 1.")
 
 
 def test_verdict_compares_anit_with_it_on_the_seeds_both_ran(tmp_path):
@@ -193,13 +193,14 @@ def test_a_work_folder_keeps_its_protocol_and_refuses_another(tmp_path):
     assert json.loads((work / "protocol.json").read_text())["test_tc"] == 128
 
 
-def test_summaries_under_other_protocols_are_listed_with_their_headline(tmp_path):
+def test_summaries_under_other_protocols_are_listed_with_their_answer(tmp_path):
     from bench.robustness_page import other_runs
 
     for name, steps in (("robustness", 180), ("robustness-60steps", 60), ("robustness-3x", 540)):
         payload = {"settings": {"steps": steps, "command": f"python -m bench.robustness --steps {steps}",
                                 "test_tc": 128, "test_ext": 48, "dev_tc": 32, "dev_ext": 8},
-                   "headline": {"generate": f"**Answer {steps}.**"}}
+                   "headline": {"generate": f"Answer {steps}."},
+                   **({"in_short": {"generate": "**In short: 1 of 2.**"}} if steps == 540 else {})}
         (tmp_path / f"{name}.json").write_text(json.dumps(payload))
     for run in ("it-0", "anit-0"):                          # the 540-step runs are archived, the 60-step ones not
         (tmp_path / "runs" / "robustness-3x").mkdir(parents=True, exist_ok=True)
@@ -207,10 +208,10 @@ def test_summaries_under_other_protocols_are_listed_with_their_headline(tmp_path
     sized = "test 128/48, dev 32/8 records per classification/extraction dataset"
     assert other_runs(tmp_path, "docs/") == [
         f"[docs/robustness-3x.md](docs/robustness-3x.md), 540 steps, {sized} (`python -m bench.robustness --steps "
-        "540`; 2 runs archived in `docs/runs/robustness-3x/`): **Answer 540.**",
+        "540`; 2 runs archived in `docs/runs/robustness-3x/`): **In short: 1 of 2.** Answer 540.",
         f"[docs/robustness-60steps.md](docs/robustness-60steps.md), 60 steps, {sized} "
         "(`python -m bench.robustness --steps 60`; its runs predate the run archive, so it cannot be rebuilt or "
-        "continued): **Answer 60.**"]
+        "continued): Answer 60."]
     # the answer page is left out of the list, whichever page it is
     assert [line.split("]")[0] for line in other_runs(tmp_path, "docs/", main="robustness-3x")] == [
         "[docs/robustness-60steps.md", "[docs/robustness.md"]
@@ -588,7 +589,7 @@ def test_the_attacks_on_dev_are_reported_per_method_before_test_is_scored(tmp_pa
     assert "| tc | worst case | it | 3 | 0.500 ± 0.433 | 0.396 ± 0.344 | 0.208 ± 0.059 (2 seeds: raw 0 on the " \
            "others) |" in page
     assert "## What the attacks found on dev" not in markdown({}, {}, [], [], [], [], CPU)
-    assert headline([], {}, {}) == ("**No run is scored on test yet**; what the attacks found on dev, where they "
+    assert headline([], {}, {}) == ("No run is scored on test yet; what the attacks found on dev, where they "
                                     "finished, is on the page.")
 
 
@@ -676,7 +677,7 @@ def test_the_page_opens_with_the_answer_and_its_picture(tmp_path, monkeypatch):
         "- Protocol:")
     assert "Near the raw wording" not in text          # no near worst case ran: its empty headline is left out
     # a work folder without runs scored on test has no picture
-    assert "](" not in page.markdown({}, {}, [], [], [], [], CPU, answer=["**No run is scored on test yet**", ""])
+    assert "](" not in page.markdown({}, {}, [], [], [], [], CPU, answer=["No run is scored on test yet", ""])
 
 
 def test_a_training_stopped_midway_resumes_from_its_checkpoint_and_counts_the_time_behind_it(tmp_path, monkeypatch):
