@@ -121,7 +121,7 @@ def test_the_command_line_error_of_a_bad_plugin_is_one_line(tmp_path):
     path.write_text("1/0\n")
     result = CliRunner().invoke(app, ["noise", "build", "--plugins", str(path), "--in", os.devnull])
     assert isinstance(result.exception, AnitError)
-    assert str(result.exception) == f"command line: {path}:1: plugin {path}: ZeroDivisionError: division by zero"
+    assert str(result.exception) == f"{path}:1: plugin {path}: ZeroDivisionError: division by zero"
 
 
 TASK = '''
@@ -228,3 +228,21 @@ def test_an_error_inside_anit_during_a_plugins_import_keeps_its_traceback(tmp_pa
     with pytest.raises(TypeError) as raised:
         load_plugins([str(path)])
     assert raised.traceback[-1].path.name == "operators.py"
+
+
+def test_a_name_only_a_registry_knows_is_refused_at_its_file_line_and_field_and_a_plugins_names_are_known(tmp_path):
+    from anit.cli.noise import NoiseConfig
+    from anit.config import load_config
+
+    config = tmp_path / "noise.yaml"
+    config.write_text("seed: 3\nnoise:\n  - char_typo:0.3\n  - plug_shout:0.5\n")
+    with pytest.raises(AnitError) as refused:        # given in the YAML, refused there, not on the command line
+        load_config(NoiseConfig, config, {"input": os.devnull})
+    assert str(refused.value).startswith(f"{config}:2: field 'noise': unknown noise type 'plug_shout'; known: ")
+    plugin = tmp_path / "ext.py"
+    plugin.write_text(EXTENSION)
+    config.write_text(config.read_text() + f"plugins: [{plugin}]\n")   # named after the noise: imported before
+    loaded = load_config(NoiseConfig, config, {"input": os.devnull})
+    assert [spec.name for spec in loaded.specs] == ["char_typo", "plug_shout"]
+    with pytest.raises(AnitError, match=r"^command line: field 'distortion': unknown distortion scorer 'plug_len'"):
+        load_config(NoiseConfig, config, {"distortion": ["plug_len"]})

@@ -27,7 +27,9 @@ from typing import Any, Callable, Optional
 
 from anit.config import load_config, option
 from anit.errors import AnitError, DataError
+from anit.noise.build import NoiseSpec
 from anit.plugins import Pluggable
+from anit.training.config import known_method
 
 
 @dataclass
@@ -37,7 +39,7 @@ class CompareConfig(Pluggable):
     dev: str = option("dev.jsonl", "Dev records each trained model is attacked on (never the test records).", path=True)
     test: str = option("test.jsonl", "Test records every model is scored on.", path=True)
     methods: list[str] = option(["it", "anit"], "Training methods (see `anit train --help`); the first is the "
-                                                "baseline every other one is compared with.")
+                                                "baseline every other one is compared with.", check=known_method)
     seeds: list[int] = option([0, 1, 2], "Training seeds: every method trains once per seed and is compared with "
                                          "the baseline trained on the same seed.")
     model: str = option("smollm2-135m", "Base model: preset, Hugging Face id or path.", path=True)
@@ -66,7 +68,7 @@ class CompareConfig(Pluggable):
                                   "and test record without a noisy instruction one, a type drawn per record, "
                                   "scored by the distortion the methods read; written to out/data/. Without it, "
                                   "train (for every method but it) and test (for the noisy condition) must hold "
-                                  "noisy ones.")
+                                  "noisy ones.", check=NoiseSpec.parse)
     noise_seed: int = option(3407, "Seed of --noise: the same noisy records for every method and training seed.")
     scoring: str = option("generate", "Test scoring: generate (the paper's protocol) or choice.",
                           choices=("generate", "choice"))
@@ -83,11 +85,6 @@ class CompareConfig(Pluggable):
             raise AnitError(f"methods: only {self.methods[0]}; name the baseline and at least one method to compare")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise AnitError(f"seeds: {self.seeds}; give one or more different seeds")
-        if self.noise:
-            from anit.noise.build import NoiseSpec
-
-            for text in self.noise:
-                NoiseSpec.parse(text)
 
 
 @dataclass
@@ -115,11 +112,8 @@ def plan(cfg: CompareConfig, say: Callable[[str], None] = print) -> Plan:
     from anit.records import EVALUATION, TRAINING, read_records
     from anit.stages import file_digest
     from anit.training.config import TrainConfig
-    from anit.training.methods import METHODS
     from anit.training.run import load_records
 
-    for method in cfg.methods:
-        METHODS.get(method)
     records = read_records(cfg.train, TRAINING)
     dev, test = read_records(cfg.dev, EVALUATION), read_records(cfg.test, EVALUATION)
     check_scoring(dev, cfg.attack_scoring)

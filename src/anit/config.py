@@ -3,7 +3,8 @@
 Each field declares its help text and, where it has them, its allowed values and bounds, through
 :func:`option`. A bad value stops at load time with the file, the line and the field::
 
-    run.yaml:4: field 'method': 'anti' is not allowed; choose one of it, noisy_it, neftune, fgm, anit
+    run.yaml:4: field 'lr': -1.0 is below the minimum 0.0
+    run.yaml:2: field 'method': unknown training method 'anitt'; known: anit, fgm, ...; did you mean 'anit'?
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 import yaml
 
@@ -34,13 +35,16 @@ ALIASES = {"learning_rate": "lr", "num_train_epochs": "epochs", "per_device_trai
 
 def option(default: Any, help: str, *, choices: tuple | None = None, min: float | None = None,
            max: float | None = None, flag: str | None = None, path: bool = False, argument: bool = False,
-           kw_only: bool = False) -> Any:
+           kw_only: bool = False, check: Callable[[Any], Any] | None = None) -> Any:
     """A dataclass field with its help text, allowed values and bounds (and its command-line flag where it is not
     ``--field-name``, or ``argument``: given without a flag, as ``anit report results/``); ``path`` for a file or
     folder (or a value that may be one, such as a model), whose leading ``~`` is expanded as a shell would (from
     YAML, or ``--data=~/x`` where the shell leaves it); ``kw_only`` for a field a base class gives every config (it
-    stays out of their positions)."""
-    meta = {"help": help, "choices": choices, "min": min, "max": max, "flag": flag, "path": path, "argument": argument}
+    stays out of their positions); ``check`` for a value only a registry can judge (a method, a noise type): called
+    with the value (each item of a list) once the plugins are imported, it raises AnitError, which
+    :func:`load_config` prefixes with the file, line and field the value came from."""
+    meta = {"help": help, "choices": choices, "min": min, "max": max, "flag": flag, "path": path, "argument": argument,
+            "check": check}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta, kw_only=kw_only)
     return dataclasses.field(default=default, metadata=meta, kw_only=kw_only)
@@ -135,6 +139,18 @@ def _check(field: dataclasses.Field, value: Any, where: str) -> None:
             raise AnitError(f"{where}: {item!r} is above the maximum {meta['max']}")
 
 
+def check_value(field: dataclasses.Field, value: Any, where: str) -> None:
+    """Run ``field``'s ``check`` (:func:`option`) on ``value``, or on each of its items; a refusal is one line
+    starting with ``where``."""
+    check = field.metadata.get("check")
+    for item in (value if isinstance(value, list) else [value]) if check else []:
+        if item is not None:
+            try:
+                check(item)
+            except AnitError as err:
+                raise AnitError(f"{where}: {err}") from None
+
+
 def _expand_home(value: Any) -> Any:
     """``~`` and ``~user`` at the start of a path (of each, in a list) as the shell expands them."""
     if isinstance(value, list):
@@ -147,6 +163,7 @@ def load_config(cls: type[C], path: str | Path | None = None, overrides: dict[st
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
+    said: dict[str, str] = {}                      # field -> where its value was given
     sources: list[tuple[dict[str, Any], dict[str, int], str]] = []
     if path is not None:
         path = Path(path).expanduser()
@@ -172,7 +189,13 @@ def load_config(cls: type[C], path: str | Path | None = None, overrides: dict[st
             if fields[key].metadata.get("path"):
                 coerced = _expand_home(coerced)
             _check(fields[key], coerced, label)
-            values[key] = coerced
+            values[key], said[key] = coerced, label
+    if values.get("plugins"):                      # what they register is known before a name is checked
+        from anit.plugins import load_plugins
+
+        load_plugins(values["plugins"])
+    for key, value in values.items():
+        check_value(fields[key], value, said[key])
     try:
         return cls(**values)
     except AnitError as err:        # a check across fields: it names the last source, where one was given

@@ -16,11 +16,11 @@ import importlib
 import importlib.util
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterable
 
-from anit.config import option
+from anit.config import check_value, option
 from anit.errors import AnitError
 
 _LOADED: set[str] = set()
@@ -83,3 +83,5 @@ class Pluggable:
     def __post_init__(self) -> None:
         load_plugins(self.plugins)
         self.plugins = [str(Path(name).resolve()) if name.endswith(".py") else name for name in self.plugins]
+        for field in fields(self):                 # a config made in Python, not by load_config, is checked too
+            check_value(field, getattr(self, field.name), f"field {field.name!r}")

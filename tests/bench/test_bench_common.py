@@ -69,7 +69,8 @@ def test_benchmarks_page_leads_with_the_answer_then_speed_targets_and_places_not
     monkeypatch.setattr(common, "DOCS", docs)
     common.render()
     page = (docs / "BENCHMARKS.md").read_text()
-    order = [page.index(x) for x in ("## Robustness: the answer", "**In short: halves it on 1.** Answer so far: not judged.",
+    order = [page.index(x) for x in ("## Robustness: the answer",
+                                     "**In short: halves it on 1.** Answer so far: not judged.",
                                      "- sst2: it loses 5%.", "## Speed", "### Targets",
                                      "### Training step", "## Quality", "### sst2, 60 steps")]
     assert order == sorted(order)

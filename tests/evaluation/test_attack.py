@@ -367,10 +367,13 @@ def test_attack_refuses_bad_input_before_loading_a_model(tmp_path):
 
     with pytest.raises(AnitError, match="families: empty; choose one or more of noise, unseen"):
         load_config(AttackConfig, overrides={"families": []})
-    with pytest.raises(AnitError, match="noises: 'paraphrase' is written by a model, not a rule"):
+    with pytest.raises(AnitError, match="^command line: field 'noises': 'paraphrase' is written by a model, not a "
+                                        "rule"):
         load_config(AttackConfig, overrides={"noises": ["char_typo", "paraphrase"]})
-    with pytest.raises(AnitError, match="unknown noise type 'shouting'"):
+    with pytest.raises(AnitError, match="^command line: field 'noises': unknown noise type 'shouting'"):
         load_config(AttackConfig, overrides={"noises": ["shouting"]})
+    with pytest.raises(AnitError, match="^field 'noises': unknown noise type 'shouting'"):
+        AttackConfig(noises=["shouting"])            # made in Python, not loaded: checked all the same
 
 
 def test_search_stops_once_the_worst_k_score_zero_with_the_ranking_the_full_budget_gives():

@@ -26,7 +26,7 @@ DATA_DIR_HELP = "Folder holding the datasets (default: $ANIT_DATA_DIR, else ../s
 @dataclass
 class PrepareConfig(Pluggable):
     dataset: list[str] = option(["sst2"], "Registered dataset name(s) (see `anit data list`); several make a "
-                                          "multi-task mixture.")
+                                          "multi-task mixture.", check=DATASETS.get)
     split: str = option("train", "Split to read: train, dev or test.")
     limit: Optional[int] = option(None, "Keep this many examples, drawn with --seed (default: all).", min=1)
     limit_per_dataset: Optional[int] = option(None, "In a mixture, this many examples of each dataset (balanced), "
@@ -40,8 +40,6 @@ class PrepareConfig(Pluggable):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in self.dataset:
-            DATASETS.get(name)
         if len(set(self.dataset)) != len(self.dataset):
             raise AnitError("field 'dataset': a dataset is named twice")
         if len(self.dataset) > 1 and self.path:

@@ -27,12 +27,14 @@ app = typer.Typer(help="Noisy instructions and their semantic distortion.", no_a
 class NoiseConfig(Pluggable):
     input: str = option("prepared.jsonl", "Records: from `anit data prepare`, or your own JSONL (the README's Data).",
                         flag="--in", path=True)
-    noise: list[str] = option(["random_replace:0.2"], "Noise types with rates, name:rate (repeatable).")
+    noise: list[str] = option(["random_replace:0.2"], "Noise types with rates, name:rate (repeatable).",
+                              check=NoiseSpec.parse)
     mix: str = option("per-type", "per-type: one noisy copy per type; per-example: one type drawn per record.",
                       choices=("per-type", "per-example"))
     mode: str = option("fixed", "fixed: k = ceil(rate x words); random: k drawn from 1..that.",
                        choices=("fixed", "random"))
-    distortion: list[str] = option(["hard"], "Scorers to run: hard, soft, or any registered name (repeatable).")
+    distortion: list[str] = option(["hard"], "Scorers to run: hard, soft, or any registered name (repeatable).",
+                                   check=lambda name: resolve_scorers([name]))
     seed: int = option(3407, "Seed: same seed, same noisy instructions, on every machine.")
     out: str = option("noisy.jsonl", "Output JSONL (written atomically).", path=True)
     force: bool = option(False, "Re-noise records that already have a noisy instruction.")

@@ -20,6 +20,14 @@ FAMILIES = ("noise", "unseen", "file", "paraphrase", "opposite")
 """The kinds of candidate instructions ``anit attack`` draws from."""
 
 
+def rule_noise(name: str) -> None:
+    """Stop unless ``name`` is a registered rule-based noise type (a model-written one is a family of its own)."""
+    from anit.noise.operators import NOISES
+
+    if NOISES.get(name).batched:
+        raise AnitError(f"{name!r} is written by a model, not a rule; search it with --families {name}")
+
+
 @dataclass
 class ModelOptions(Pluggable):
     model: Optional[str] = option(None, "Base model: preset, Hugging Face id or path (default: the adapter's "
@@ -101,7 +109,7 @@ class AttackConfig(ModelOptions):
                                                  "compositions), unseen (the held-out pool), file (--instructions), "
                                                  "paraphrase and opposite (model rewrites).", choices=FAMILIES)
     noises: Optional[list[str]] = option(None, "Rule-based noise types tried, and composed (default: every "
-                                               "registered one; see `anit noise list`).")
+                                               "registered one; see `anit noise list`).", check=rule_noise)
     max_distortion: Optional[float] = option(None, "Score only candidates whose hard distortion from the raw "
                                                    "instruction is at most this (a PromptBench-style bound that keeps "
                                                    "the worst case near the raw wording); default: no bound.",
@@ -118,12 +126,6 @@ class AttackConfig(ModelOptions):
             raise AnitError(f"families: empty; choose one or more of {', '.join(FAMILIES)}")
         if self.families == ["file"] and not self.instructions:
             raise AnitError("families: only 'file' is searched but no --instructions file gives its candidates")
-        from anit.noise.operators import NOISES
-
-        for name in self.noises or []:
-            if NOISES.get(name).batched:
-                raise AnitError(f"noises: {name!r} is written by a model, not a rule; search it with --families "
-                                f"{name}")
         if self.reuse and not (Path(self.reuse) / "fingerprint.json").exists():
             raise AnitError(f"reuse: {self.reuse} holds no attack (no fingerprint.json); give the --out folder of an "
                             "earlier `anit attack`")

@@ -12,12 +12,20 @@ from anit.plugins import Pluggable
 TASK_NOISE_RATES = {"ner": 0.8, "re": 0.9, "tc": 0.5, "absa": 0.5}
 
 
+def known_method(name: str) -> None:
+    """Stop unless ``name`` is a registered training method (the registry imports torch, so it is looked up only
+    when a config is checked)."""
+    from anit.training.methods import METHODS
+
+    METHODS.get(name)
+
+
 @dataclass
 class TrainConfig(Pluggable):
     model: str = option("smollm2-135m", "Preset (smollm2-135m, gemma3-270m), Hugging Face id, or local path.",
                         path=True)
     method: str = option("anit", "Training method: a registered name (it, noisy_it, neftune, fgm, anit, or one of "
-                                 "your own, registered in a module named in plugins).")
+                                 "your own, registered in a module named in plugins).", check=known_method)
     data: str = option("noisy.jsonl", "Training records (from `anit noise build`, or prepared records for `it`).",
                        path=True)
     eval_data: Optional[str] = option(None, "Records to compute the eval loss on during training.", path=True)
@@ -88,16 +96,10 @@ class TrainConfig(Pluggable):
     prefix: ``nrm_*`` (the adversarial step of fgm and anit; ``fgm_beta`` is fgm's own), ``neftune_*``, ``lora_*``."""
 
     def __post_init__(self) -> None:
-        from anit.training.methods import METHODS
-
         if self.max_steps == 0:
             raise AnitError("field 'max_steps': 0 trains nothing; give a positive number of steps, or -1 to train "
                             "for `epochs`")
         super().__post_init__()
-        try:
-            METHODS.get(self.method)
-        except AnitError as err:
-            raise AnitError(f"field 'method': {err}") from None
         if self.nrm_beta_schedule == "levels" and len(self.nrm_beta_levels) != len(self.nrm_beta_thresholds) + 1:
             raise AnitError(f"field 'nrm_beta_levels': needs {len(self.nrm_beta_thresholds) + 1} values, one more "
                             f"than nrm_beta_thresholds ({len(self.nrm_beta_thresholds)})")
