@@ -32,20 +32,6 @@ def run(args, capsys, monkeypatch):
     return code, captured.out + captured.err
 
 
-def _no_model_loads(monkeypatch):
-    """Every load refused, in anit.models and in the module that binds its loaders at import (imported here first:
-    imported while they are refused, it would keep the refusal for the tests after this one)."""
-    import anit.models
-    import anit.training.run
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a model was loaded before the input was checked")
-
-    for module in (anit.models, anit.training.run):
-        monkeypatch.setattr(module, "load_model", refuse)
-        monkeypatch.setattr(module, "load_tokenizer", refuse)
-
-
 def make_files(tmp: Path) -> SimpleNamespace:
     """The inputs every case draws from."""
     data = _jsonl(tmp / "test.jsonl", GOOD)
@@ -151,10 +137,9 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_user_error_is_one_clear_line_before_any_model_loads(name, tmp_path, capsys, monkeypatch):
+def test_user_error_is_one_clear_line_before_any_model_loads(name, tmp_path, capsys, monkeypatch, no_model_loads):
     monkeypatch.delenv("ANIT_EMBEDDINGS_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    _no_model_loads(monkeypatch)
     build, code, fragment = CASES[name]
     args = build(tmp_path, make_files(tmp_path))
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))

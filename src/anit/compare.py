@@ -109,7 +109,7 @@ def plan(cfg: CompareConfig, say: Callable[[str], None] = print) -> Plan:
     from dataclasses import replace
 
     from anit.evaluation.run import check_scoring, conditions
-    from anit.records import EVALUATION, TRAINING, read_records
+    from anit.records import EVALUATION, NO_NOISY, TRAINING, read_records
     from anit.stages import file_digest
     from anit.training.config import TrainConfig
     from anit.training.run import load_records
@@ -142,8 +142,7 @@ def plan(cfg: CompareConfig, say: Callable[[str], None] = print) -> Plan:
         try:
             load_records(run, records)     # what the method needs of them: noisy ones, a distortion
         except DataError as err:
-            raise DataError(err.path, err.line, err.problem + (hint if "noisy_instruction" in err.problem else "")
-                            ) from None
+            raise DataError(err.path, err.line, err.problem + (hint if err.problem == NO_NOISY else "")) from None
     return Plan(dev, test, runs, {"dev": file_digest(cfg.dev), "test": file_digest(test_path)})
 
 

@@ -33,6 +33,8 @@ EVALUATION = tuple(f for f in PREPARED if f != "output")
 """What evaluation and attacks read (they score against ``gold``)."""
 NOISE = ("id", "instruction")
 """What noising reads."""
+NO_NOISY = "no record has a noisy_instruction; build them with `anit noise build`"
+"""What records without noisy instructions are told where a method or the noisy condition needs them."""
 
 _NAMES = {str: "text", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
 

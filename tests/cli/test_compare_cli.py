@@ -219,11 +219,8 @@ def test_a_training_run_stopped_midway_resumes_from_its_checkpoint(setup, monkey
     (["--methods", "it", "--methods", "anit", "--dev", "missing.jsonl"], "missing.jsonl"),
     (["--methods", "it", "--methods", "anit", "--instructions", "raw", "--instructions", "typo-pool"], "typo-pool"),
 ])
-def test_bad_settings_stop_with_one_line_before_any_model_loads(setup, monkeypatch, extra, message):
-    import anit.models
-
+def test_bad_settings_stop_with_one_line_before_any_model_loads(setup, no_model_loads, extra, message):
     root, model, files, args = setup
-    monkeypatch.setattr(anit.models, "load_model", lambda *a, **k: pytest.fail("a model loaded"))
     kept = {"--train": str(files["train"]), "--test": str(files["test"]), "--dev": str(files["dev"]),
             "--model": str(model), "--out": str(root / "bad")}
     kept.update(dict(zip(extra[::2], extra[1::2])))
@@ -234,11 +231,8 @@ def test_bad_settings_stop_with_one_line_before_any_model_loads(setup, monkeypat
     assert result.exit_code != 0 and message in str(result.exception or result.output)
 
 
-def test_records_a_method_cannot_train_on_stop_it_before_any_run_trains(setup, monkeypatch):
-    import anit.models
-
+def test_records_a_method_cannot_train_on_stop_it_before_any_run_trains(setup, no_model_loads):
     root, model, files, args = setup
-    monkeypatch.setattr(anit.models, "load_model", lambda *a, **k: pytest.fail("a model loaded"))
     plain = [str(root / "train.plain.jsonl") if a == str(files["train"]) else a for a in args]
     result = runner.invoke(app, [a if a != str(root / "out") else str(root / "plain") for a in plain])
     assert result.exit_code != 0 and "train.plain.jsonl: no record has a noisy_instruction" in str(result.exception)
@@ -272,11 +266,8 @@ def test_with_noise_compare_noises_plain_records_as_noise_build_would_and_a_reru
     assert "[cached] evaluate anit, seed 0" in again.output and "[done]" not in again.output
 
 
-def test_plain_test_records_under_the_noisy_condition_name_the_file_and_the_way_out(setup, monkeypatch):
-    import anit.models
-
+def test_plain_test_records_under_the_noisy_condition_name_the_file_and_the_way_out(setup, no_model_loads):
     root, model, files, args = setup
-    monkeypatch.setattr(anit.models, "load_model", lambda *a, **k: pytest.fail("a model loaded"))
     given = [str(root / "test.plain.jsonl") if a == str(files["test"]) else a for a in args]
     result = runner.invoke(app, given)
     assert result.exit_code != 0

@@ -20,6 +20,7 @@ from anit.generation import Openings, generate, inference, length_batches, prepa
 from anit.evaluation.served import ServedModel
 from anit.tasks.prompt import answer_text, context_block, task_prompt, uses_chat
 from anit.jsonl import read_jsonl, write_json, write_jsonl
+from anit.records import NO_NOISY
 from anit.tasks import TASKS
 
 @dataclass
@@ -145,7 +146,7 @@ def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[
             if "noisy_instruction" in r:
                 out[f"noisy-{r['noise_type']}"].append((r, r["noisy_instruction"]))
         if not out:
-            raise AnitError("--instructions noisy: no record has a noisy_instruction; use `anit noise build`")
+            raise AnitError(f"--instructions noisy: {NO_NOISY}")
         return dict(out)
     bare = which in ("unseen", "unseen-pool") and sorted(
         t for t in {r["task"] for r in unique} if not TASKS.get(t).unseen_instructions)

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import torch
 
 from anit.errors import AnitError, DataError
+from anit.records import NO_NOISY
 from anit.tasks.prompt import answer_text, task_prompt, uses_chat
 
 INSTRUCTION_CUE = "Instruction: "
@@ -67,7 +68,7 @@ def check_records(records: Sequence[dict[str, Any]], path: str, needs_noise: boo
             raise DataError(path, line, f"no distortion score {distortion_key!r}; run `anit noise build "
                                         f"--distortion {distortion_key}` or set distortion_key")
     if needs_noise and not any("noisy_instruction" in r for r in records):
-        raise DataError(path, None, "no record has a noisy_instruction; build them with `anit noise build`")
+        raise DataError(path, None, NO_NOISY)
 
 
 class InstructionDataset(torch.utils.data.Dataset):
