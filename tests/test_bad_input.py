@@ -86,6 +86,9 @@ CASES = {
                                      "i.jsonl:1: field 'instruction': expected text, got int"),
     "eval adapter is not one": (lambda t, f: ["eval", "--data", f.data, "--adapter", t / "adapter"], 2,
                                 "not an adapter folder"),
+    "eval noisy on records without noisy instructions": (
+        lambda t, f: ["eval", "--data", f.data, "--instructions", "noisy"], 2,
+        "test.jsonl: --instructions noisy: no record has a noisy_instruction; build them with `anit noise build`"),
     "eval --batch-size 0": (lambda t, f: ["eval", "--data", f.data, "--batch-size", "0"], 2, "field 'batch_size'"),
     "eval --set temperature=nan": (
         lambda t, f: ["eval", "--data", f.data, "--set", "temperature=nan"], 2, "not a finite"),

@@ -108,7 +108,7 @@ def plan(cfg: CompareConfig, say: Callable[[str], None] = print) -> Plan:
     model-written type loads the rewriter, after every other setting is checked)."""
     from dataclasses import replace
 
-    from anit.evaluation.run import check_scoring, conditions
+    from anit.evaluation.run import check_scoring, condition_pairs
     from anit.records import EVALUATION, NO_NOISY, TRAINING, read_records
     from anit.stages import file_digest
     from anit.training.config import TrainConfig
@@ -133,11 +133,7 @@ def plan(cfg: CompareConfig, say: Callable[[str], None] = print) -> Plan:
         test, test_path = noised(cfg, test, "test", scorers, say)
         runs = {key: replace(run, data=train_path) for key, run in runs.items()}
     hint = "; or give --noise TYPE:RATE and compare noises them"
-    for which in cfg.instructions:
-        try:
-            conditions(test, which)
-        except AnitError as err:
-            raise DataError(test_path, None, f"{err}{hint if which == 'noisy' else ''}") from None
+    condition_pairs(test, cfg.instructions, test_path, hint)
     for run in runs.values():
         try:
             load_records(run, records)     # what the method needs of them: noisy ones, a distortion

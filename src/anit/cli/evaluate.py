@@ -20,12 +20,11 @@ from anit.records import EVALUATION, read_records
 def eval_(cfg: EvalConfig) -> None:
     """Generate answers (or rank options), parse and score them per instruction condition, with paired gaps to
     raw, their bootstrap intervals and the spread over each family of instructions."""
-    from anit.evaluation.run import (EvalOptions, check_scoring, conditions, evaluate, limit_records, searched_on,
-                                     transfers)
+    from anit.evaluation.run import (EvalOptions, check_scoring, condition_pairs, evaluate, limit_records,
+                                     searched_on, transfers)
 
     records = limit_records(read_records(cfg.data, EVALUATION), cfg.limit)
-    plan = [pair for which in cfg.instructions for pairs in conditions(records, which).values() for pair in pairs]
-    check_scoring([r for r, _ in plan], cfg.scoring)
+    check_scoring([r for r, _ in condition_pairs(records, cfg.instructions, cfg.data)], cfg.scoring)
     model, tokenizer, style, name = open_model(cfg, typer.echo)
     transfer = transfers(cfg.instructions, name, cfg.adapter)
     for stem, found in transfer.items():

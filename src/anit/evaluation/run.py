@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from anit.errors import AnitError
+from anit.errors import AnitError, DataError
 from anit.evaluation.robustness import condition_gaps, sensitivity
 from anit.generation import Openings, generate, inference, length_batches, prepare_batch
 from anit.evaluation.served import ServedModel
@@ -166,6 +166,20 @@ def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[
     if not path.exists():
         raise AnitError(f"--instructions {which!r}: expected {', '.join(NAMED_CONDITIONS)} or a YAML/JSON file")
     return _per_instruction(path.stem, instructions_for(path, {r["task"] for r in unique}), unique)
+
+
+def condition_pairs(records: Sequence[dict[str, Any]], which: Sequence[str], path: str, hint: str = ""
+                    ) -> list[tuple[dict[str, Any], str]]:
+    """Every (record, instruction) pair of the conditions ``which`` (:func:`conditions`); records read from ``path``
+    without the noisy instructions ``noisy`` needs stop with one line naming that file (and ``hint``, another way
+    to give them)."""
+    pairs = []
+    for name in which:
+        try:
+            pairs += [pair for chosen in conditions(records, name).values() for pair in chosen]
+        except AnitError as err:
+            raise DataError(path, None, f"{err}{hint}") if name == "noisy" else err from None
+    return pairs
 
 
 def _per_instruction(stem: str, table: dict[str, list[str]], records: Sequence[dict[str, Any]]
