@@ -32,6 +32,11 @@ from anit.plugins import Pluggable
 from anit.training.config import known_method
 
 
+CHECKPOINTS = 6
+"""Checkpoints a run saves where its train config's save_steps would save none before the run ends (500 by default,
+as in transformers, against a few hundred steps): a comparison stopped midway resumes each run from its last."""
+
+
 @dataclass
 class CompareConfig(Pluggable):
     train: str = option("train.jsonl", "Training records; noisy ones (`anit noise build`, or --noise) for every "
@@ -125,7 +130,10 @@ def plan(cfg: CompareConfig, say: Callable[[str], None] = print) -> Plan:
                       "output_dir": str(run_folder(cfg, seed, method) / "adapter")}
             if cfg.max_steps:
                 fields["max_steps"] = cfg.max_steps
-            runs[(seed, method)] = load_config(TrainConfig, cfg.train_config, fields)
+            run = load_config(TrainConfig, cfg.train_config, fields)
+            if 0 < run.max_steps <= run.save_steps:     # no checkpoint before its end: a stopped run would restart
+                run = replace(run, save_steps=max(1, run.max_steps // CHECKPOINTS))
+            runs[(seed, method)] = run
     test_path = cfg.test
     if cfg.noise:
         scorers = sorted({run.distortion_key for run in runs.values()})

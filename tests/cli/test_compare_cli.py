@@ -274,3 +274,22 @@ def test_plain_test_records_under_the_noisy_condition_name_the_file_and_the_way_
     assert str(result.exception).startswith(f"{root / 'test.plain.jsonl'}: --instructions noisy: no record has a "
                                             "noisy_instruction")
     assert str(result.exception).endswith("or give --noise TYPE:RATE and compare noises them")
+
+
+def test_a_run_whose_save_steps_would_save_no_checkpoint_before_its_end_saves_one_every_sixth_of_its_steps(setup):
+    from anit.compare import CompareConfig, plan
+
+    root, model, files, args = setup
+    fields = dict(train=str(files["train"]), dev=str(files["dev"]), test=str(files["test"]), model=str(model),
+                  seeds=[0], out=str(root / "saving"))
+    bare = root / "bare.yaml"
+    bare.write_text("batch_size: 4\n")                                   # save_steps left at 500
+    assert plan(CompareConfig(**fields, train_config=str(bare), max_steps=180)).runs[(0, "anit")].save_steps == 30
+    assert plan(CompareConfig(**fields, train_config=str(bare), max_steps=5)).runs[(0, "it")].save_steps == 1
+    assert plan(CompareConfig(**fields, train_config=str(bare), max_steps=600)).runs[(0, "it")].save_steps == 500
+    given = root / "given.yaml"
+    given.write_text("save_steps: 40\nmax_steps: 180\n")                 # one that saves before the end is kept
+    assert plan(CompareConfig(**fields, train_config=str(given))).runs[(0, "it")].save_steps == 40
+    epochs = root / "epochs.yaml"
+    epochs.write_text("epochs: 2\n")                                     # by epochs: the steps are not known here
+    assert plan(CompareConfig(**fields, train_config=str(epochs))).runs[(0, "it")].save_steps == 500
