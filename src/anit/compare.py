@@ -160,8 +160,7 @@ def noised(cfg: CompareConfig, records: list[dict[str, Any]], split: str, scorer
 
     path = Path(cfg.out) / "data" / f"{split}.jsonl"
     bare = sum("noisy_instruction" not in r for r in records)
-    noisy = build_noisy(records, cfg.noise, cfg.noise_seed, scorers,
-                        rewriter=rewriter_of(cfg) if cfg.rewrites else None)
+    noisy = build_noisy(records, cfg.noise, cfg.noise_seed, scorers, rewriter=rewriter_of(cfg, for_noise=True))
     write_jsonl(path, noisy)
     say(f"noise: {bare} of {len(records)} {split} records noised ({', '.join(cfg.noise)}; distortion "
         f"{', '.join(scorers)}) -> {path}")
@@ -230,11 +229,14 @@ def report(cfg: CompareConfig) -> Path:
     return write_report([out / "results"], out / "report", baseline=cfg.methods[0] if ended else None)
 
 
-def rewriter_of(cfg: CompareConfig) -> Any:
-    """The rewriter every attack of the comparison draws paraphrases and opposites from, cached in ``out``."""
+def rewriter_of(cfg: CompareConfig, for_noise: bool = False) -> Any:
+    """The rewriter every attack of the comparison draws paraphrases and opposites from, cached in ``out`` (the one
+    ``noise`` writes its model-written types with ``for_noise``: with its default rewrites where the attacks take
+    none)."""
     from anit.noise.rewrite import Rewriter
 
-    return Rewriter(cfg.rewrite_model, cache_path=Path(cfg.out) / "rewrites.json", k=cfg.rewrites)
+    k = cfg.rewrites or (Rewriter.k if for_noise else 0)
+    return Rewriter(cfg.rewrite_model, cache_path=Path(cfg.out) / "rewrites.json", k=k)
 
 
 def borrowed(cfg: CompareConfig, seed: int) -> Path:

@@ -293,3 +293,25 @@ def test_a_run_whose_save_steps_would_save_no_checkpoint_before_its_end_saves_on
     epochs = root / "epochs.yaml"
     epochs.write_text("epochs: 2\n")                                     # by epochs: the steps are not known here
     assert plan(CompareConfig(**fields, train_config=str(epochs))).runs[(0, "it")].save_steps == 500
+
+
+def test_model_written_noise_is_written_by_the_rewrite_model_even_where_the_attacks_take_no_rewrites(setup,
+                                                                                                      monkeypatch):
+    from anit.compare import CompareConfig, plan
+    from anit.noise.operators import Noisy
+    from anit.noise.rewrite import Rewriter
+
+    root, model, files, args = setup
+    used = []
+
+    def rewrite(self, kind, instructions, draws=None):
+        used.append((self.model_name, self.k, kind))
+        return [Noisy(f"{text} Please.", 1) for text in instructions]
+
+    monkeypatch.setattr(Rewriter, "rewrite", rewrite)
+    cfg = CompareConfig(train=str(root / "train.plain.jsonl"), dev=str(files["dev"]),
+                        test=str(root / "test.plain.jsonl"), model=str(model), rewrite_model=str(model),
+                        rewrites=0, noise=["paraphrase:1"], seeds=[0], out=str(root / "rewritten"))
+    checked = plan(cfg)
+    assert set(used) == {(str(model), Rewriter.k, "paraphrase")}
+    assert all(r["noisy_instruction"] == r["instruction"] + " Please." for r in checked.test)
