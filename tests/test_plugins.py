@@ -244,5 +244,6 @@ def test_a_name_only_a_registry_knows_is_refused_at_its_file_line_and_field_and_
     config.write_text(config.read_text() + f"plugins: [{plugin}]\n")   # named after the noise: imported before
     loaded = load_config(NoiseConfig, config, {"input": os.devnull})
     assert [spec.name for spec in loaded.specs] == ["char_typo", "plug_shout"]
-    with pytest.raises(AnitError, match=r"^command line: field 'distortion': unknown distortion scorer 'plug_len'"):
+    with pytest.raises(AnitError, match=r"^command line: field 'distortion': unknown distortion scorer") as bad:
         load_config(NoiseConfig, config, {"distortion": ["plug_len"]})
+    assert str(bad.value).endswith("; or hard, soft: each family's default")

@@ -62,7 +62,10 @@ def resolve_scorers(names: Sequence[str]) -> list[Scorer]:
     """Scorers for ``names``, where ``hard`` and ``soft`` stand for each family's default."""
     out: list[Scorer] = []
     for name in names:
-        scorer = SCORERS.get(DEFAULTS.get(name, name))
+        try:
+            scorer = SCORERS.get(DEFAULTS.get(name, name))
+        except AnitError as err:
+            raise AnitError(f"{err}; or {', '.join(DEFAULTS)}: each family's default") from None
         if scorer not in out:
             out.append(scorer)
     if not out:
