@@ -131,7 +131,14 @@ CASES = {
     "prepare --out a folder": (lambda t, f: ["data", "prepare", "--dataset", "sst2", "--split", "dev", "--data-dir",
                                 Path(__file__).parent / "fixtures" / "data", "--out", t / "out-folder"], 2,
                                "is a folder"),
-    "noise show --n -1": (lambda t, f: ["noise", "show", "--in", f.data, "--n", "-1"], 2, "--n"),
+    "noise show --n -1": (lambda t, f: ["noise", "show", "--in", f.data, "--n", "-1"], 2, "field 'n'"),
+    "noise show on records never noised": (lambda t, f: ["noise", "show", "--in", f.data], 2,
+                                           "test.jsonl: no record has a noisy_instruction"),
+    "data stats unknown dataset": (lambda t, f: ["data", "stats", "--dataset", "sst"], 2,
+                                   "field 'dataset': unknown dataset 'sst'"),
+    "list an unknown kind": (lambda t, f: ["list", "method"], 2,
+                             "field 'kinds': 'method' is not allowed; choose one of datasets, tasks, noises, "
+                             "scorers, methods; did you mean 'methods'?"),
     "noise build openai without a key": (
         lambda t, f: ["noise", "build", "--in", f.data, "--distortion", "openai", "--out",
                                           t / "n.jsonl"], 2, "needs an API key"),

@@ -30,7 +30,8 @@ def test_bad_choice_names_file_line_field_and_allowed_values(tmp_path):
     path.write_text("lr: 0.1\n\nmethod: anti\n")
     with pytest.raises(AnitError) as err:
         load_config(Toy, path)
-    assert str(err.value) == f"{path}:3: field 'method': 'anti' is not allowed; choose one of it, anit"
+    assert str(err.value) == (f"{path}:3: field 'method': 'anti' is not allowed; choose one of it, anit; "
+                              "did you mean 'anit'?")
 
 
 def test_unknown_field_suggests_close_name(tmp_path):

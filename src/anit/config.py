@@ -132,7 +132,9 @@ def _check(field: dataclasses.Field, value: Any, where: str) -> None:
             raise AnitError(f"{where}: {item!r} is not a finite number")
         if meta.get("choices") and item not in meta["choices"]:
             allowed = ", ".join(map(str, meta["choices"]))
-            raise AnitError(f"{where}: {item!r} is not allowed; choose one of {allowed}")
+            close = difflib.get_close_matches(str(item), list(map(str, meta["choices"])), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise AnitError(f"{where}: {item!r} is not allowed; choose one of {allowed}{hint}")
         if meta.get("min") is not None and item < meta["min"]:
             raise AnitError(f"{where}: {item!r} is below the minimum {meta['min']}")
         if meta.get("max") is not None and item > meta["max"]:

@@ -1,5 +1,5 @@
-"""The ``anit`` command: ``data``, ``noise``, ``train``, ``eval``, ``attack``, ``report``, ``compare``, ``export``
-and ``demo``."""
+"""The ``anit`` command: ``data``, ``noise``, ``train``, ``eval``, ``attack``, ``report``, ``compare``, ``export``,
+``demo`` and ``list``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ app = typer.Typer(help="Adversarial Noisy Instruction Tuning: noisy instructions
 
 
 def _register() -> None:
-    from anit.cli import compare, data, demo, evaluate, noise, train
+    from anit.cli import compare, data, demo, evaluate, listing, noise, train
 
     app.add_typer(data.app, name="data")
     app.add_typer(noise.app, name="noise")
@@ -25,6 +25,7 @@ def _register() -> None:
     app.command("report")(evaluate.report)
     app.command("compare")(compare.compare)
     app.command("demo")(demo.demo)
+    app.command("list")(listing.list_)
 
 
 _register()

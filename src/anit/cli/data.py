@@ -8,19 +8,18 @@ from typing import Optional
 
 import typer
 
-from anit.cli.options import PLUGINS, command_from
+from anit.cli.listing import DATA_DIR_HELP, lines
+from anit.cli.options import command_from
 from anit.config import option
 from anit.data import DATASETS, default_data_dir, load_examples
 from anit.data.base import split_path
 from anit.data.prepare import mixture, prepare as prepare_records
 from anit.errors import AnitError
 from anit.jsonl import write_jsonl
-from anit.plugins import Pluggable, load_plugins
+from anit.plugins import Pluggable
 
 app = typer.Typer(help="Datasets: list them, count their splits, and prepare instruction records.",
                   no_args_is_help=True)
-
-DATA_DIR_HELP = "Folder holding the datasets (default: $ANIT_DATA_DIR, else ../shared/data beside the checkout)."
 
 
 @dataclass
@@ -46,30 +45,31 @@ class PrepareConfig(Pluggable):
             raise AnitError("field 'path': reads one dataset's file; a mixture reads each dataset from --data-dir")
 
 
-def _data_dir(value: Optional[Path]) -> Path:
-    return value if value is not None else default_data_dir()
+@dataclass
+class DataListConfig(Pluggable):
+    data_dir: Optional[str] = option(None, DATA_DIR_HELP, path=True)
 
 
 @app.command("list")
-def list_(data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
-          plugins: Optional[list[str]] = PLUGINS) -> None:
+@command_from(DataListConfig)
+def list_(cfg: DataListConfig) -> None:
     """Print each registered dataset: name, task, splits (absent ones marked), description."""
-    load_plugins(plugins or [])
-    root = _data_dir(data_dir)
-    for name in DATASETS:
-        spec = DATASETS.get(name)
-        splits = " ".join(s if split_path(spec, s, root).exists() else f"{s}(absent)" for s in spec.files)
-        typer.echo(f"{name}\ttask={spec.task}\tsplits={splits}\t{spec.description}")
+    for line in lines("datasets", cfg.data_dir):
+        typer.echo(line)
+
+
+@dataclass
+class StatsConfig(Pluggable):
+    dataset: list[str] = option([], "Only these datasets (repeatable; default: all).", check=DATASETS.get)
+    data_dir: Optional[str] = option(None, DATA_DIR_HELP, path=True)
 
 
 @app.command()
-def stats(data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
-          dataset: Optional[list[str]] = typer.Option(None, help="Only these datasets (repeat the option)."),
-          plugins: Optional[list[str]] = PLUGINS) -> None:
+@command_from(StatsConfig)
+def stats(cfg: StatsConfig) -> None:
     """Print the number of examples of every split found (sentences for NER and SciERC, rows elsewhere)."""
-    load_plugins(plugins or [])
-    root = _data_dir(data_dir)
-    for name in dataset or DATASETS.names():
+    root = Path(cfg.data_dir) if cfg.data_dir is not None else default_data_dir()
+    for name in cfg.dataset or DATASETS.names():
         spec = DATASETS.get(name)
         for split in spec.files:
             if not split_path(spec, split, root).exists():

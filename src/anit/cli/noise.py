@@ -10,15 +10,16 @@ from typing import Optional
 
 import typer
 
-from anit.cli.options import PLUGINS, command_from
+from anit.cli.listing import lines
+from anit.cli.options import command_from
 from anit.config import option
-from anit.distortion import DEFAULTS, SCORERS, resolve_scorers
+from anit.distortion import resolve_scorers
+from anit.errors import AnitError
 from anit.jsonl import write_jsonl
-from anit.noise import NOISES
 from anit.noise.build import NoiseSpec, format_summary, noise_records, score_records, summary
 from anit.noise.rewrite import Rewriter
-from anit.plugins import Pluggable, load_plugins
-from anit.records import NOISE, read_records
+from anit.plugins import Pluggable
+from anit.records import NO_NOISY, NOISE, read_records
 
 app = typer.Typer(help="Noisy instructions and their semantic distortion.", no_args_is_help=True)
 
@@ -54,16 +55,18 @@ class NoiseConfig(Pluggable):
             OpenAIEmbeddings.from_env()
 
 
+@dataclass
+class NoiseListConfig(Pluggable):
+    pass
+
+
 @app.command("list")
-def list_(plugins: Optional[list[str]] = PLUGINS) -> None:
+@command_from(NoiseListConfig)
+def list_(cfg: NoiseListConfig) -> None:
     """Print every registered noise type and distortion scorer, one per line, name first."""
-    load_plugins(plugins or [])
-    for name in NOISES:
-        typer.echo(f"{name}\tnoise\t{NOISES.get(name).description}")
-    for name in SCORERS:
-        scorer = SCORERS.get(name)
-        default = f" (default {scorer.family})" if DEFAULTS.get(scorer.family) == name else ""
-        typer.echo(f"{name}\tscorer:{scorer.family}{default}\t{scorer.description}")
+    for kind in ("noises", "scorers"):
+        for line in lines(kind):
+            typer.echo(line)
 
 
 @app.command()
@@ -92,22 +95,28 @@ def build(cfg: NoiseConfig) -> None:
     typer.echo(f"wrote {count} records to {cfg.out}")
 
 
+@dataclass
+class ShowConfig(Pluggable):
+    input: str = option("noisy.jsonl", "Noisy records (JSONL, from `anit noise build`).", flag="--in", path=True)
+    n: int = option(5, "How many pairs to show.", min=1)
+    seed: int = option(0, "Seed of the sample.")
+    width: int = option(60, "Column width.", min=10)
+
+
 @app.command()
-def show(input_: Path = typer.Option(..., "--in", help="Noisy records (JSONL)."),
-         n: int = typer.Option(5, help="How many pairs to show."),
-         seed: int = typer.Option(0, help="Seed of the sample."),
-         width: int = typer.Option(60, help="Column width.")) -> None:
+@command_from(ShowConfig)
+def show(cfg: ShowConfig) -> None:
     """Print a few raw/noisy instruction pairs side by side with their scores."""
-    if n < 1:
-        raise typer.BadParameter(f"{n}: show at least 1 pair", param_hint="--n")
-    records = [r for r in read_records(input_, NOISE) if "noisy_instruction" in r]
-    for record in random.Random(seed).sample(records, min(n, len(records))):
-        left = textwrap.wrap(record["instruction"], width) or [""]
-        right = textwrap.wrap(record["noisy_instruction"], width) or [""]
+    records = [r for r in read_records(cfg.input, NOISE) if "noisy_instruction" in r]
+    if not records:
+        raise AnitError(f"{cfg.input}: {NO_NOISY}")
+    for record in random.Random(cfg.seed).sample(records, min(cfg.n, len(records))):
+        left = textwrap.wrap(record["instruction"], cfg.width) or [""]
+        right = textwrap.wrap(record["noisy_instruction"], cfg.width) or [""]
         scores = ", ".join(f"{k}={v:.3f}" for k, v in record.get("distortion", {}).items())
         typer.echo(f"[{record['noise_type']}:{record['noise_rate']}] {scores}")
         for i in range(max(len(left), len(right))):
             a = left[i] if i < len(left) else ""
             b = right[i] if i < len(right) else ""
-            typer.echo(f"  {a.ljust(width)} | {b}")
+            typer.echo(f"  {a.ljust(cfg.width)} | {b}")
         typer.echo("")

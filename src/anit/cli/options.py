@@ -20,11 +20,8 @@ from typing import Any, Callable, Optional, TypeVar
 import typer
 
 from anit.config import load_config, parse_sets
-from anit.plugins import HELP as PLUGINS_HELP
 
 C = TypeVar("C")
-PLUGINS = typer.Option(None, "--plugins", help=PLUGINS_HELP)
-"""The --plugins option of the commands without a config dataclass (those with one take its ``plugins`` field)."""
 
 
 def _shown(default: Any) -> str:

@@ -54,7 +54,8 @@ class ExportConfig(Pluggable):
             raise AnitError("export: give --out, the folder to write the model to")
         if self.adapter is None and not self.model:
             raise AnitError("export: give --adapter (a trained adapter to merge) or --model (a base to write)")
-        if self.adapter is not None and trained_with(self.adapter) is None and not self.model:
+        self.trained = trained_with(self.adapter) if self.adapter is not None else None
+        if self.adapter is not None and self.trained is None and not self.model:
             raise AnitError(f"--adapter {self.adapter}: no anit_config.yaml says its base model; give --model")
 
 
@@ -71,9 +72,8 @@ def export(cfg: ExportConfig) -> None:
         return
     from anit.evaluation.run import with_adapter
 
-    trained = trained_with(cfg.adapter)
-    name = cfg.model or trained.model
-    base = load_model(name, "float32", None, bool(trained and trained.trust_remote_code))
+    name = cfg.model or cfg.trained.model
+    base = load_model(name, "float32", None, bool(cfg.trained and cfg.trained.trust_remote_code))
     with_adapter(base, cfg.adapter, cfg.merge).save_pretrained(cfg.out, safe_serialization=True)
     saved = (Path(cfg.adapter) / "tokenizer_config.json").exists()     # anit saves it; other tools may not
     load_tokenizer(cfg.adapter if saved else name).save_pretrained(cfg.out)
