@@ -119,26 +119,33 @@ def over_training_seeds(verdicts: list[dict[str, Any]], meets: list[str]) -> str
 
 
 def in_short(verdicts: list[dict[str, Any]], lines_by_dataset: dict[str, list[dict[str, Any]]]) -> str:
-    """The answer in ten seconds: where it's worst-case drop is seen, on how many datasets ANIT at least halves it
-    with its raw score not lower, on which of them that holds with the training seed counted (from three seeds),
-    and on how many it does so against it trained at its own compute ("" before the protocol sees a drop)."""
+    """The answer in ten seconds: a bold verdict (yes on the datasets where ANIT at least halves it's worst-case
+    drop with its raw score not lower, that holding with the training seed counted and not overturned by it trained
+    at ANIT's compute; else "not shown" where it only does so on the record intervals, else "no"; "so far" before
+    three seeds), then the counts behind it: where it's drop is seen, where ANIT halves it, where that holds with
+    the training seed counted, and how often against it-matched ("" before the protocol sees a drop)."""
     seen, meets, _ = judged_on(verdicts)
     if not seen:
         return ""
-    text = (f"In short: of the {len(seen)} dataset{'s' if len(seen) > 1 else ''} where `it`'s worst-case drop is "
-            f"seen, ANIT at least halves it with its raw score not lower on {len(meets)}"
-            + (f" ({', '.join(meets)})" if meets else ""))
     margins = seed_margins(verdicts, meets)
+    held = [name for name, margin in margins.items() if holds(margin)]
+    readings = {dataset: matched_reading(next((line.get("matched", {}).get("worst") for line in lines
+                                               if line["method"] == "anit"), None))
+                for dataset, lines in lines_by_dataset.items()}
+    shown = [name for name in held if readings.get(name) in (None, "", NOT_SEEN, MET)]
+    settled = all(len(v["shared"]) >= 3 for v in seen)
+    answer = (f"yes on {', '.join(shown)}" if shown else "not shown" if meets else "no") + ("" if settled else
+                                                                                          ", so far")
+    text = (f"Of the {len(seen)} dataset{'s' if len(seen) > 1 else ''} where `it`'s worst-case drop is seen, ANIT "
+            f"at least halves it with its raw score not lower on {len(meets)}"
+            + (f" ({', '.join(meets)})" if meets else ""))
     if margins:
-        held = [name for name, margin in margins.items() if holds(margin)]
-        text += f", and with the training seed counted it holds on {', '.join(held) if held else 'none'}"
-    readings = [matched_reading(next((line.get("matched", {}).get("worst") for line in lines
-                                      if line["method"] == "anit"), None)) for lines in lines_by_dataset.values()]
-    judged = [r for r in readings if r and r != NOT_SEEN]
+        text += f", with the training seed counted on {', '.join(held) if held else 'none'}"
+    judged = [reading for reading in readings.values() if reading and reading != NOT_SEEN]
     if judged:
         text += (f"; against `it` trained at ANIT's compute it does so on {judged.count(MET)} of the {len(judged)} "
                  f"where that one's drop is seen")
-    return f"**{text}.**"
+    return f"**In short: {answer}.** {text}."
 
 
 def near_headline(verdicts: list[dict[str, Any]], settings: dict[str, Any]) -> str:
