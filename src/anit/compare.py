@@ -34,7 +34,8 @@ from anit.training.config import known_method
 
 CHECKPOINTS = 6
 """Checkpoints a run saves where its train config's save_steps would save none before the run ends (500 by default,
-as in transformers, against a few hundred steps): a comparison stopped midway resumes each run from its last."""
+as in transformers, against a few hundred steps; a run by epochs counted in steps on one process): a comparison
+stopped midway resumes each run from its last."""
 
 
 @dataclass
@@ -131,8 +132,9 @@ def plan(cfg: CompareConfig, say: Callable[[str], None] = print) -> Plan:
             if cfg.max_steps:
                 fields["max_steps"] = cfg.max_steps
             run = load_config(TrainConfig, cfg.train_config, fields)
-            if 0 < run.max_steps <= run.save_steps:     # no checkpoint before its end: a stopped run would restart
-                run = replace(run, save_steps=max(1, run.max_steps // CHECKPOINTS))
+            steps = run.planned_steps(len(records))
+            if steps <= run.save_steps:     # no checkpoint before its end: a stopped run would restart
+                run = replace(run, save_steps=max(1, steps // CHECKPOINTS))
             runs[(seed, method)] = run
     test_path = cfg.test
     if cfg.noise:

@@ -291,7 +291,9 @@ def test_a_run_whose_save_steps_would_save_no_checkpoint_before_its_end_saves_on
     given.write_text("save_steps: 40\nmax_steps: 180\n")                 # one that saves before the end is kept
     assert plan(CompareConfig(**fields, train_config=str(given))).runs[(0, "it")].save_steps == 40
     epochs = root / "epochs.yaml"
-    epochs.write_text("epochs: 2\n")                                     # by epochs: the steps are not known here
+    epochs.write_text("epochs: 2\nbatch_size: 4\n")       # by epochs: 24 records (a copy per noise type), 12 steps
+    assert plan(CompareConfig(**fields, train_config=str(epochs))).runs[(0, "it")].save_steps == 2
+    epochs.write_text("epochs: 100\nbatch_size: 4\n")                   # 600 steps: the 500 given are kept
     assert plan(CompareConfig(**fields, train_config=str(epochs))).runs[(0, "it")].save_steps == 500
 
 

@@ -263,3 +263,18 @@ def test_resuming_skips_a_checkpoint_whose_saving_was_stopped(tmp_path):
     for step in (30, 60):
         (tmp_path / f"checkpoint-{step}" / "fingerprint.json").write_text("{}")
     assert latest_checkpoint(tmp_path).name == "checkpoint-60"        # 90 was being saved when the run stopped
+
+
+@pytest.mark.parametrize("epochs,grad_accum,fraction", [(2.5, 4, 1.0), (1.0, 2, 0.45), (0.3, 1, 1.0)])
+def test_planned_steps_are_the_steps_the_trainer_takes(tiny_model, noisy_data, tmp_path, epochs, grad_accum,
+                                                       fraction):
+    lines = noisy_data.read_text().splitlines()
+    data = tmp_path / "train.jsonl"                    # 23 records: 6 batches of 4, the last one short
+    data.write_text("".join(lines[i % len(lines)] + "\n" for i in range(23)))
+    cfg = _cfg(tiny_model, data, tmp_path / "run", method="it", max_steps=-1, epochs=epochs, grad_accum=grad_accum,
+               sample_fraction=fraction, save_steps=500)
+    planned = cfg.planned_steps(23)
+    assert planned == {2.5: 5, 1.0: 2, 0.3: 2}[epochs]  # 2 accumulated steps x 2.5; 11 -> 3 batches -> 2; 6 x 0.3
+    assert train(cfg)["steps"] == planned
+    assert cfg.planned_steps(23, processes=2) == {2.5: 3, 1.0: 1, 0.3: 1}[epochs]
+    assert _cfg(tiny_model, data, tmp_path, max_steps=7).planned_steps(23) == 7

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -116,3 +117,12 @@ class TrainConfig(Pluggable):
     def rates_for(self, records: list[dict]) -> dict[str, float]:
         """The noisy-instruction probability of every task among ``records``."""
         return {task: self.rate_for(task) for task in {r["task"] for r in records}}
+
+    def planned_steps(self, records: int, processes: int = 1) -> int:
+        """The optimizer steps this run takes on ``records`` training records over ``processes`` data-parallel
+        ones: ``max_steps``, else ``epochs`` of the records ``sample_fraction`` keeps, counted as transformers'
+        Trainer counts them (batches per process, accumulated steps rounded up, the epochs' total rounded up)."""
+        if self.max_steps > 0:
+            return self.max_steps
+        batches = math.ceil(math.ceil(records * self.sample_fraction) / (self.batch_size * processes))
+        return math.ceil(self.epochs * max(1, math.ceil(batches / self.grad_accum)))
