@@ -92,3 +92,16 @@ def test_prepare_mixes_datasets_balanced_and_shuffled(fixture_data, tmp_path):
     assert (tmp_path / "again.jsonl").read_text() == out.read_text()
     twice = runner.invoke(app, ["data", "prepare", "--dataset", "sst2", "--dataset", "sst2", "--out", str(out)])
     assert twice.exit_code != 0 and "named twice" in str(twice.exception)
+
+
+def test_a_missing_data_folder_is_said_once_by_list_and_stops_stats(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANIT_DATA_DIR", str(tmp_path / "gone"))
+    listed = CliRunner().invoke(app, ["data", "list"])
+    assert listed.exit_code == 0 and "sst2\ttask=tc\tsplits=train(absent) dev(absent) test(absent)" in listed.stdout
+    assert listed.stderr.count("data folder not found ($ANIT_DATA_DIR)") == 1
+    counted = CliRunner().invoke(app, ["data", "stats", "--dataset", "sst2"])
+    assert counted.exit_code != 0 and counted.stdout == ""
+    assert str(counted.exception) == f"{tmp_path / 'gone'}: data folder not found ($ANIT_DATA_DIR); point it at the " \
+                                     "folder holding the datasets"
+    elsewhere = CliRunner().invoke(app, ["data", "stats", "--data-dir", str(tmp_path / "nope")])
+    assert "nope: data folder not found (--data-dir)" in str(elsewhere.exception)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import typer
@@ -11,8 +10,8 @@ import typer
 from anit.cli.listing import DATA_DIR_HELP, lines
 from anit.cli.options import command_from
 from anit.config import option
-from anit.data import DATASETS, default_data_dir, load_examples
-from anit.data.base import split_path
+from anit.data import DATASETS, load_examples
+from anit.data.base import data_root, split_path
 from anit.data.prepare import mixture, prepare as prepare_records
 from anit.errors import AnitError
 from anit.jsonl import write_jsonl
@@ -68,7 +67,7 @@ class StatsConfig(Pluggable):
 @command_from(StatsConfig)
 def stats(cfg: StatsConfig) -> None:
     """Print the number of examples of every split found (sentences for NER and SciERC, rows elsewhere)."""
-    root = Path(cfg.data_dir) if cfg.data_dir is not None else default_data_dir()
+    root = data_root(cfg.data_dir)
     for name in cfg.dataset or DATASETS.names():
         spec = DATASETS.get(name)
         for split in spec.files:

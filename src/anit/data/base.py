@@ -65,6 +65,16 @@ def default_data_dir() -> Path:
     return checkout.parent / "shared" / "data"
 
 
+def data_root(data_dir: str | Path | None = None) -> Path:
+    """The folder the datasets are read from: ``data_dir``, else :func:`default_data_dir`; one that does not exist
+    stops with one line saying where it came from."""
+    root = Path(data_dir) if data_dir else default_data_dir()
+    if not root.is_dir():
+        where = "$ANIT_DATA_DIR" if not data_dir and os.environ.get("ANIT_DATA_DIR") else "--data-dir"
+        raise DataError(root, None, f"data folder not found ({where}); point it at the folder holding the datasets")
+    return root
+
+
 def split_path(spec: DatasetSpec, split: str, data_dir: Path) -> Path:
     if split not in spec.files:
         raise DataError(spec.name, None, f"no split {split!r}; known splits: {', '.join(spec.files)}")
@@ -78,11 +88,7 @@ def load_examples(name: str, split: str, data_dir: str | Path | None = None, pat
     bad = BadRecords(skip=skip_bad)
     if source == "hf":
         return list(_from_hub(spec, split)), bad
-    root = Path(data_dir) if data_dir else default_data_dir()
-    if not path and not root.is_dir():
-        where = "$ANIT_DATA_DIR" if not data_dir and os.environ.get("ANIT_DATA_DIR") else "--data-dir"
-        raise DataError(root, None, f"data folder not found ({where}); point it at the folder holding the datasets")
-    file = Path(path) if path else split_path(spec, split, root)
+    file = Path(path) if path else split_path(spec, split, data_root(data_dir))
     if not file.exists():
         raise DataError(file, None, f"{spec.name} {split} split not found (pass --data-dir or --path)")
     return list(spec.reader(file, spec, bad)), bad
