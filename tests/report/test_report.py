@@ -338,3 +338,25 @@ def test_over_three_seeds_the_comparison_carries_the_margins_t_interval(tmp_path
     assert ("- **anit: at most half of it's drop with the raw score not lower on 1 of the 2 (dataset, instructions) "
             "where it's drop is seen (sst2 unseen); with the training seed counted it holds on none of them.**"
             ) in report
+
+
+def test_parse_failures_are_listed_per_method_and_condition_raw_first_and_only_where_there_are_any(tmp_path):
+    from anit.report.tables import unparsed
+
+    def rows(right, failed, condition):        # the first `right` answered right, the next `failed` unparseable
+        return [{"id": r["id"], "dataset": "sst2", "condition": condition, "gold": r["gold"],
+                 "parsed": r["gold"] if int(r["id"]) < right else None if int(r["id"]) < right + failed else "nope"}
+                for r in RECORDS.values()]
+
+    folder = tmp_path / "gen"
+    folder.mkdir()
+    (folder / "metrics.json").write_text(json.dumps(_metrics({"unseen-tc-1": rows(10, 7, "unseen-tc-1"),
+                                                              "raw": rows(12, 4, "raw"),
+                                                              "unseen-tc-0": rows(12, 0, "unseen-tc-0")})))
+    _results(tmp_path / "choice", 16, [14], 10)                   # wrong answers, all parsed
+    results = {name: json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("gen", "choice")}
+    assert unparsed(results, "sst2") == ["gen: raw 4 of 20, unseen-tc-1 7 of 20"]
+    text = write_report([tmp_path], tmp_path / "report").read_text()
+    assert "could not be parsed (each counted wrong)" in text and "- gen: raw 4 of 20, unseen-tc-1 7 of 20" in text
+    assert "choice:" not in text
+    assert "4 of 20" in (tmp_path / "report" / "report.html").read_text()

@@ -21,7 +21,8 @@ from anit.errors import AnitError
 from anit.evaluation.run import searched_on
 from anit.jsonl import read_jsonl
 from anit.report.plots import distortion_plot, drops_plot, sensitivity_plot, training_plot
-from anit.report.tables import datasets_of, detail_table, distortion_bins, seeds_table, summary_table
+from anit.report.tables import (datasets_of, detail_table, distortion_bins, seeds_table, summary_table,
+                                unparsed)
 from anit.report.versus import (against, against_seeds, glance_points, glance_table, in_short, seed_pairs,
                                 versus_table)
 from anit.tasks import TASKS
@@ -180,6 +181,12 @@ def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) 
         md += _md_table(summary) + ["Every condition:", ""] + _md_table(detail)
         body += [_html_table(summary),
                  f"<details><summary>every condition</summary>{_html_table(detail)}</details>"]
+        failed = unparsed(results, dataset)
+        if failed:
+            said = "Generated answers that could not be parsed (each counted wrong), of the records scored:"
+            md += [said, ""] + [f"- {line}" for line in failed] + [""]
+            body.append(f"<p>{html.escape(said)}</p><ul>" + "".join(f"<li>{html.escape(line)}</li>"
+                                                                     for line in failed) + "</ul>")
         if dataset in compared:
             versus = versus_table(baseline, compared[dataset])
             said = (f"Against {baseline}, on the records both scored (paired bootstrap 95% intervals; each model "

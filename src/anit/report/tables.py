@@ -117,6 +117,21 @@ def detail_table(results: dict[str, dict[str, Any]], dataset: str) -> list[list[
     return rows
 
 
+def unparsed(results: dict[str, dict[str, Any]], dataset: str) -> list[str]:
+    """Per method whose generated answers could not all be parsed (each counted wrong, as the paper scores them):
+    ``method: raw 4 of 10, unseen-tc-0 5 of 10, ...`` over the conditions with any; none where every answer parsed
+    (always so under choice scoring), so a low score is read with its parse failures beside it."""
+    lines = []
+    for method, result in sorted(results.items()):
+        counts = [(condition, per[dataset]) for condition, per in sorted(
+            result["conditions"].items(), key=lambda item: (item[0] != "raw", item[0]))
+            if per.get(dataset, {}).get("unparseable")]
+        if counts:
+            lines.append(f"{method}: " + ", ".join(f"{condition} {m['unparseable']} of {m['n']}"
+                                                   for condition, m in counts))
+    return lines
+
+
 def scorer_of(rows: Sequence[dict[str, Any]]) -> str | None:
     """The distortion score the bins use: word_edit where the rows have it, else the first they have."""
     keys = [k for row in rows for k in row.get("distortion") or {}]
