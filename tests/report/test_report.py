@@ -335,9 +335,9 @@ def test_over_three_seeds_the_comparison_carries_the_margins_t_interval(tmp_path
     # the glance in one sentence: met under the held-out family (mean PDR 0.125 against 0.375), not under the noisy
     # one (both lose the same), and the seeds do not settle the held-out margin (-0.0625 [-0.33, +0.21])
     report = write_report([tmp_path], tmp_path / "report", baseline="it").read_text()
-    assert ("- **anit: at most half of it's drop with the raw score not lower on 1 of the 2 (dataset, instructions) "
-            "where it's drop is seen (sst2 unseen); with the training seed counted it holds on none of them.**"
-            ) in report
+    assert ("- **anit: not shown.** At most half of it's drop with the raw score not lower on 1 of the 2 (dataset, "
+            "instructions) where it's drop is seen (sst2 unseen); with the training seed counted it holds on none of "
+            "them.") in report
 
 
 def test_parse_failures_are_listed_per_method_and_condition_raw_first_and_only_where_there_are_any(tmp_path):
@@ -360,3 +360,27 @@ def test_parse_failures_are_listed_per_method_and_condition_raw_first_and_only_w
     assert "could not be parsed (each counted wrong)" in text and "- gen: raw 4 of 20, unseen-tc-1 7 of 20" in text
     assert "choice:" not in text
     assert "4 of 20" in (tmp_path / "report" / "report.html").read_text()
+
+
+def test_the_glance_opens_each_method_with_its_verdict():
+    from anit.report.versus import in_short
+
+    def family(theirs, mine, margin=None, low=0.1):
+        return {"theirs_pdr": theirs, "theirs_low": low, "mine_pdr": mine, "margin": margin}
+
+    held, spans = {"value": -0.1, "low": -0.2, "high": -0.01}, {"value": -0.1, "low": -0.3, "high": 0.1}
+    compared = {"sst2": {"yes": {"raw_high": 0.05, "families": {"worst": family(0.4, 0.1, held),
+                                                                "unseen": family(0.4, 0.3)}},
+                         "shown": {"raw_high": 0.05, "families": {"worst": family(0.4, 0.1, spans)}},
+                         "one-seed": {"raw_high": 0.05, "families": {"worst": family(0.4, 0.1)}},
+                         "lower": {"raw_high": -0.01, "families": {"worst": family(0.4, 0.1, held)}},
+                         "blind": {"raw_high": 0.05, "families": {"worst": family(0.4, 0.1, held, low=-0.1)}}}}
+    said = dict(in_short("it", compared))
+    assert said["yes: yes on sst2 worst"] == ("at most half of it's drop with the raw score not lower on 1 of the 2 "
+                                              "(dataset, instructions) where it's drop is seen (sst2 worst); with "
+                                              "the training seed counted it holds on sst2 worst")
+    assert said["shown: not shown"].endswith("(sst2 worst); with the training seed counted it holds on none of them")
+    assert said["one-seed: not settled (fewer than three seeds)"].endswith("where it's drop is seen (sst2 worst)")
+    assert said["lower: no"] == "at most half of it's drop with the raw score not lower on 0 of the 1 (dataset, " \
+                                "instructions) where it's drop is seen"
+    assert said["blind: not judged"] == "it's drop is seen under no family of instructions"

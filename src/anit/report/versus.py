@@ -234,10 +234,12 @@ def _named(method: str, row: dict[str, Any]) -> str:
     return f"{method} ({len(row['seeds'])} seeds)" if len(row.get("seeds", ())) > 1 else method
 
 
-def in_short(baseline: str, compared: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
-    """The glance in one sentence per method: under how many (dataset, family of instructions) the baseline's drop
-    is seen, where the method meets the goal there, and, from three seeds, where that holds with the training seed
-    counted (its margin's t interval below 0)."""
+def in_short(baseline: str, compared: dict[str, dict[str, dict[str, Any]]]) -> list[tuple[str, str]]:
+    """The glance per method, as (verdict, the counts behind it). The verdict: yes on the (dataset, family of
+    instructions) where the method meets the goal and, from three seeds, that holds with the training seed counted
+    (its margin's t interval below 0); not shown where it meets it only on the record intervals; not settled where
+    it meets it with fewer than three seeds; no where it meets it nowhere; not judged where the baseline's drop is
+    seen nowhere."""
     cells: dict[str, dict[str, list[str]]] = {}
     for dataset, rows in compared.items():
         for method, row in rows.items():
@@ -255,15 +257,16 @@ def in_short(baseline: str, compared: dict[str, dict[str, dict[str, Any]]]) -> l
     lines = []
     for method, mine in cells.items():
         if not mine["seen"]:
-            lines.append(f"{method}: {baseline}'s drop is seen under no family of instructions, so the goal is not "
-                         "judged")
+            lines.append((f"{method}: not judged", f"{baseline}'s drop is seen under no family of instructions"))
             continue
-        text = (f"{method}: at most half of {baseline}'s drop with the raw score not lower on {len(mine['met'])} of "
-                f"the {len(mine['seen'])} (dataset, instructions) where {baseline}'s drop is seen"
+        verdict = (f"yes on {', '.join(mine['held'])}" if mine["held"] else "not shown" if mine["counted"] else
+                   "not settled (fewer than three seeds)" if mine["met"] else "no")
+        text = (f"at most half of {baseline}'s drop with the raw score not lower on {len(mine['met'])} of the "
+                f"{len(mine['seen'])} (dataset, instructions) where {baseline}'s drop is seen"
                 + (f" ({', '.join(mine['met'])})" if mine["met"] else ""))
         if mine["counted"]:
             text += f"; with the training seed counted it holds on {', '.join(mine['held']) or 'none of them'}"
-        lines.append(text)
+        lines.append((f"{method}: {verdict}", text))
     return lines
 
 
