@@ -13,6 +13,40 @@ app = typer.Typer(help="Adversarial Noisy Instruction Tuning: noisy instructions
                        "NRM training and robust evaluation.", no_args_is_help=True, add_completion=False)
 
 
+STACK = ("torch", "transformers", "peft", "accelerate")
+"""The packages `anit --version` names beside anit's own (what a bug report needs)."""
+
+
+def versions() -> str:
+    """``anit 0.1.0 (Python 3.11.7; torch 2.13.0+cpu, ...)``: anit's version and the stack it runs on, as installed
+    (a package not installed is left out)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from anit import __version__
+
+    found = []
+    for name in STACK:
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            continue
+    return f"anit {__version__} (Python {platform.python_version()}; {', '.join(found)})"
+
+
+def _show_version(asked: bool) -> None:
+    if asked:
+        typer.echo(versions())
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                       help="Print anit's version and the stack it runs on, then exit.")) -> None:
+    """Adversarial Noisy Instruction Tuning: noisy instructions, distortion scores, NRM training and robust
+    evaluation."""
+
+
 def _register() -> None:
     from anit.cli import compare, data, demo, evaluate, listing, noise, train
 
