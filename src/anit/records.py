@@ -36,6 +36,15 @@ NOISE = ("id", "instruction")
 NO_NOISY = "no record has a noisy_instruction; build them with `anit noise build`"
 """What records without noisy instructions are told where a method or the noisy condition needs them."""
 
+OWN_NOISE = "own"
+
+
+def noise_type_of(record: dict[str, Any]) -> str:
+    """The noise type a record's noisy instruction is counted under: its ``noise_type``, or ``own`` for one the user
+    wrote themselves (a ``noisy_instruction`` without a ``noise_type``; eval scores it as ``noisy-own``)."""
+    return record.get("noise_type", OWN_NOISE)
+
+
 _NAMES = {str: "text", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
 
 

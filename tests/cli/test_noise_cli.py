@@ -81,3 +81,14 @@ def test_bad_noise_spec_and_missing_field_fail_cleanly(fixture_data, tmp_path):
     bad.write_text('{"id": 1}\n')
     result = runner.invoke(app, ["noise", "build", "--in", str(bad), "--out", str(out)])
     assert "bad.jsonl:1: missing field(s) instruction" in str(result.exception)
+
+
+def test_noisy_instructions_a_user_wrote_are_shown_and_summarised_as_their_own_type(tmp_path):
+    own = tmp_path / "own.jsonl"
+    own.write_text(json.dumps({"id": "1", "task": "tc", "instruction": "Classify the text.",
+                               "noisy_instruction": "Clasify teh text."}) + "\n")
+    shown = runner.invoke(app, ["noise", "show", "--in", str(own)], catch_exceptions=False)
+    assert shown.stdout.startswith("[own] \n") and "Classify the text." in shown.stdout
+    built = runner.invoke(app, ["noise", "build", "--in", str(own), "--out", str(tmp_path / "n.jsonl")],
+                          catch_exceptions=False)
+    assert "\nown         1      0          0.667/0.667/0.667\n" in built.stdout    # 2 of 3 words edited

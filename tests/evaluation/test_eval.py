@@ -231,6 +231,10 @@ def test_reuse_runs_only_the_pairs_the_folder_lacks(model_and_tokenizer, tmp_pat
 
 def test_conditions_and_gaps(tmp_path):
     assert list(conditions(RECORDS, "noisy")) == ["noisy-char_typo"]
+    own = [{k: v for k, v in r.items() if k != "noise_type"} for r in RECORDS[:2]] + RECORDS[2:]
+    mixed = conditions(own, "noisy")                     # noisy instructions a user wrote, without a noise_type
+    assert {name: [r["id"] for r, _ in pairs] for name, pairs in mixed.items()} == {"noisy-own": ["0", "1"],
+                                                                                    "noisy-char_typo": ["2"]}
     unseen = conditions(RECORDS, "unseen")["unseen"]
     assert all(ins != "Classify the text into one of the given categories." for _, ins in unseen)
     path = tmp_path / "mine.yaml"

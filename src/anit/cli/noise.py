@@ -19,7 +19,7 @@ from anit.jsonl import write_jsonl
 from anit.noise.build import NoiseSpec, format_summary, noise_records, score_records, summary
 from anit.noise.rewrite import Rewriter
 from anit.plugins import Pluggable
-from anit.records import NO_NOISY, NOISE, read_records
+from anit.records import NO_NOISY, NOISE, noise_type_of, read_records
 
 app = typer.Typer(help="Noisy instructions and their semantic distortion.", no_args_is_help=True)
 
@@ -114,7 +114,8 @@ def show(cfg: ShowConfig) -> None:
         left = textwrap.wrap(record["instruction"], cfg.width) or [""]
         right = textwrap.wrap(record["noisy_instruction"], cfg.width) or [""]
         scores = ", ".join(f"{k}={v:.3f}" for k, v in record.get("distortion", {}).items())
-        typer.echo(f"[{record['noise_type']}:{record['noise_rate']}] {scores}")
+        rate = f":{record['noise_rate']}" if "noise_rate" in record else ""
+        typer.echo(f"[{noise_type_of(record)}{rate}] {scores}")
         for i in range(max(len(left), len(right))):
             a = left[i] if i < len(left) else ""
             b = right[i] if i < len(right) else ""

@@ -20,7 +20,7 @@ from anit.generation import Openings, generate, inference, length_batches, prepa
 from anit.evaluation.served import ServedModel
 from anit.tasks.prompt import answer_text, context_block, task_prompt, uses_chat
 from anit.jsonl import read_jsonl, write_json, write_jsonl
-from anit.records import NO_NOISY
+from anit.records import NO_NOISY, noise_type_of
 from anit.tasks import TASKS
 
 @dataclass
@@ -144,7 +144,7 @@ def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[
         out: dict[str, list] = defaultdict(list)
         for r in records:
             if "noisy_instruction" in r:
-                out[f"noisy-{r['noise_type']}"].append((r, r["noisy_instruction"]))
+                out[f"noisy-{noise_type_of(r)}"].append((r, r["noisy_instruction"]))
         if not out:
             raise AnitError(f"--instructions noisy: {NO_NOISY}")
         return dict(out)

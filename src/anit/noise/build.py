@@ -20,6 +20,7 @@ from anit.distortion import Scorer, resolve_scorers
 from anit.errors import AnitError
 from anit.noise.operators import MODES, NOISES, Noisy
 from anit.noise.rewrite import Rewriter
+from anit.records import noise_type_of
 
 
 @dataclass(frozen=True)
@@ -113,11 +114,12 @@ def build_noisy(records: Sequence[dict[str, Any]], noises: Sequence[str], seed: 
 
 
 def summary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per noise type: the count, and the mean, min and max of every distortion score."""
+    """Per noise type (``own`` for noisy instructions a user wrote): the count, and the mean, min and max of every
+    distortion score."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
-        if "noise_type" in record:
-            groups[record["noise_type"]].append(record)
+        if "noisy_instruction" in record:
+            groups[noise_type_of(record)].append(record)
     rows = []
     for name, group in groups.items():
         row: dict[str, Any] = {"noise_type": name, "count": len(group),
