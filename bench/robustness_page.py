@@ -334,7 +334,7 @@ def archived(folder: Path, name: str, link: str) -> str:
             "its runs predate the run archive, so it cannot be rebuilt or continued")
 
 
-ANSWER = "robustness"
+ANSWER = "robustness-ext48"
 """The robustness page the README and docs/BENCHMARKS.md answer from (docs/benchmarks/<ANSWER>.{json,md,png}); every
 other one is listed beside it (:func:`other_runs`)."""
 

@@ -49,11 +49,12 @@ def test_benchmarks_page_leads_with_the_answer_then_speed_targets_and_places_not
     import json
 
     import bench.common as common
+    from bench.robustness_page import ANSWER
 
     machine = {"cpu": "cpu", "cores": 2, "threads": 2, "torch": "2", "cuda": None, "python": "3.11", "date": "d"}
     docs = tmp_path / "docs"
     (docs / "benchmarks").mkdir(parents=True)
-    (docs / "benchmarks" / "robustness.json").write_text(json.dumps({
+    (docs / "benchmarks" / f"{ANSWER}.json").write_text(json.dumps({
         "settings": {"steps": 180, "test_tc": 128, "test_ext": 48, "dev_tc": 32, "dev_ext": 16},
         "verdicts": {"generate": [{"dataset": "sst2", "outcome": "not judged", "text": "sst2: it loses 5%."}]},
         "in_short": {"generate": "**In short: halves it on 1.**"},

@@ -117,7 +117,8 @@ def test_readme_block_is_generated_from_the_json(tmp_path):
     said = "Against `it` at anit's compute (`it-matched`, seed 0), the same goal: ..."
     assert said in block({**robustness, "headline_matched": {"generate": said}}, speed, "docs/results.png")
     assert "(docs/benchmarks/robustness.md) (3 runs archived in `docs/benchmarks/runs/robustness/`); every" in block(
-        robustness, speed, None, kept="3 runs archived in `docs/benchmarks/runs/robustness/`")
+        robustness, speed, None, kept="3 runs archived in `docs/benchmarks/runs/robustness/`",
+        page="docs/benchmarks/robustness.md")
     _run(tmp_path / "zero", "it-0", 16, 8)
     _run(tmp_path / "zero", "anit-0", 0, 0)
     zero = verdict("sst2", table(tmp_path / "zero", "generate")["sst2"])
@@ -206,7 +207,7 @@ def test_summaries_under_other_protocols_are_listed_with_their_answer(tmp_path):
         (tmp_path / "runs" / "robustness-3x").mkdir(parents=True, exist_ok=True)
         (tmp_path / "runs" / "robustness-3x" / f"{run}.json.gz").write_bytes(b"")
     sized = "test 128/48, dev 32/8 records per classification/extraction dataset"
-    assert other_runs(tmp_path, "docs/") == [
+    assert other_runs(tmp_path, "docs/", main="robustness") == [
         f"[docs/robustness-3x.md](docs/robustness-3x.md), 540 steps, {sized} (`python -m bench.robustness --steps "
         "540`; 2 runs archived in `docs/runs/robustness-3x/`): **In short: 1 of 2.** Answer 540.",
         f"[docs/robustness-60steps.md](docs/robustness-60steps.md), 60 steps, {sized} "
