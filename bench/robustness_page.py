@@ -132,7 +132,7 @@ def in_short(verdicts: list[dict[str, Any]], lines_by_dataset: dict[str, list[di
     readings = {dataset: matched_reading(next((line.get("matched", {}).get("worst") for line in lines
                                                if line["method"] == "anit"), None))
                 for dataset, lines in lines_by_dataset.items()}
-    shown = [name for name in held if readings.get(name) in (None, "", NOT_SEEN, MET)]
+    shown = [name for name in held if readings.get(name) in (None, NOT_SEEN, MET)]
     settled = all(len(v["shared"]) >= 3 for v in seen)
     answer = (f"yes on {', '.join(shown)}" if shown else "not shown" if meets else "no") + ("" if settled else
                                                                                           ", so far")
