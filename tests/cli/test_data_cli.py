@@ -105,3 +105,9 @@ def test_a_missing_data_folder_is_said_once_by_list_and_stops_stats(tmp_path, mo
                                      "folder holding the datasets"
     elsewhere = CliRunner().invoke(app, ["data", "stats", "--data-dir", str(tmp_path / "nope")])
     assert "nope: data folder not found (--data-dir)" in str(elsewhere.exception)
+
+
+def test_help_gives_a_default_only_where_there_is_one():
+    shown = " ".join(CliRunner().invoke(app, ["data", "stats", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert "Only these datasets (repeatable; default: all)." in shown and "default: all). (default" not in shown
+    assert "else ../shared/data beside the checkout). (default: none)" in shown and "(default: )" not in shown
