@@ -21,6 +21,7 @@ from typing import Any, Callable, TypeVar
 import yaml
 
 from anit.errors import AnitError
+from anit.registry import did_you_mean
 
 C = TypeVar("C")
 ALIASES = {"learning_rate": "lr", "num_train_epochs": "epochs", "per_device_train_batch_size": "batch_size",
@@ -132,9 +133,8 @@ def _check(field: dataclasses.Field, value: Any, where: str) -> None:
             raise AnitError(f"{where}: {item!r} is not a finite number")
         if meta.get("choices") and item not in meta["choices"]:
             allowed = ", ".join(map(str, meta["choices"]))
-            close = difflib.get_close_matches(str(item), list(map(str, meta["choices"])), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise AnitError(f"{where}: {item!r} is not allowed; choose one of {allowed}{hint}")
+            raise AnitError(f"{where}: {item!r} is not allowed; choose one of {allowed}"
+                            f"{did_you_mean(item, meta['choices'])}")
         if meta.get("min") is not None and item < meta["min"]:
             raise AnitError(f"{where}: {item!r} is below the minimum {meta['min']}")
         if meta.get("max") is not None and item > meta["max"]:

@@ -13,11 +13,19 @@ Example::
 from __future__ import annotations
 
 import difflib
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
 from anit.errors import AnitError
 
 T = TypeVar("T")
+
+
+def did_you_mean(name: object, known: Iterable[object]) -> str:
+    """``; did you mean 'x'?`` with the known value closest to ``name`` (the same but for case first), or ""."""
+    known = [str(k) for k in known]
+    close = ([k for k in known if k.lower() == str(name).lower()]
+             or difflib.get_close_matches(str(name), known, n=1))
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 class Registry(Generic[T]):
@@ -46,11 +54,8 @@ class Registry(Generic[T]):
     def unknown(self, name: str) -> str:
         """What is said of a ``name`` not registered: the known names, the closest one, and how to add your own."""
         known = ", ".join(sorted(self._items)) or "(none)"
-        close = ([other for other in self._items if other.lower() == str(name).lower()]
-                 or difflib.get_close_matches(str(name), list(self._items), n=1))
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return (f"unknown {self.kind} {name!r}; known: {known}{hint} (your own: name the module that registers it "
-                "with --plugins)")
+        return (f"unknown {self.kind} {name!r}; known: {known}{did_you_mean(name, self._items)} (your own: name the "
+                "module that registers it with --plugins)")
 
     def names(self) -> list[str]:
         return list(self._items)

@@ -22,7 +22,7 @@ DATA_DIR_HELP = "Folder holding the datasets (default: $ANIT_DATA_DIR, else ../s
 
 
 def _datasets(data_dir: Optional[str]) -> Iterator[str]:
-    from anit.data import DATASETS, default_data_dir
+    from anit.data import DATASETS
     from anit.data.base import data_root, split_path
     from anit.errors import DataError
 
@@ -30,7 +30,7 @@ def _datasets(data_dir: Optional[str]) -> Iterator[str]:
         root = data_root(data_dir)
     except DataError as missing:
         typer.echo(f"note: {missing}; every split is marked absent", err=True)
-        root = Path(data_dir) if data_dir else default_data_dir()
+        root = Path(missing.path)
     for name in DATASETS:
         spec = DATASETS.get(name)
         splits = " ".join(s if split_path(spec, s, root).exists() else f"{s}(absent)" for s in spec.files)

@@ -55,14 +55,9 @@ class NoiseConfig(Pluggable):
             OpenAIEmbeddings.from_env()
 
 
-@dataclass
-class NoiseListConfig(Pluggable):
-    pass
-
-
 @app.command("list")
-@command_from(NoiseListConfig)
-def list_(cfg: NoiseListConfig) -> None:
+@command_from(Pluggable)
+def list_(cfg: Pluggable) -> None:
     """Print every registered noise type and distortion scorer, one per line, name first."""
     for kind in ("noises", "scorers"):
         for line in lines(kind):

@@ -159,12 +159,12 @@ def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) 
                 "95% intervals." + (seeded(baseline, seeds, list(results)) if seeds else ""))
         picture = drops_plot(out / "drops.png", glance_points(baseline, compared),
                              f"goal: at most half of {baseline}'s drop")
-        short = in_short(baseline, compared)
-        md += [f"## At a glance: against {baseline}", ""] + [f"- **{head}.** {text[0].upper()}{text[1:]}."
-                                                              for head, text in short] + ["", said, ""]
+        short = [(head, text[0].upper() + text[1:]) for head, text in in_short(baseline, compared)]
+        md += [f"## At a glance: against {baseline}", ""] + [f"- **{head}.** {text}." for head, text in short] + [
+            "", said, ""]
         body += [f"<h2>At a glance: against {html.escape(baseline)}</h2>"] + [
-            f"<p><b>{html.escape(head)}.</b> {html.escape(text[0].upper() + text[1:])}.</p>" for head, text in short
-        ] + [f"<p>{html.escape(said)}</p>"]
+            f"<p><b>{html.escape(head)}.</b> {html.escape(text)}.</p>" for head, text in short] + [
+            f"<p>{html.escape(said)}</p>"]
         if picture:
             md += [f"![each method's drop rate against {baseline}'s, with the goal's band]({picture.name})", ""]
             body.append(_embedded(picture))

@@ -28,6 +28,11 @@ def _interval(gap: dict[str, Any] | None) -> str:
     return f" ({gap['gap']:+.3f} [{gap['low']:+.3f}, {gap['high']:+.3f}])"
 
 
+def raw_first(condition: str) -> tuple[bool, str]:
+    """Sort key of condition names: raw, then the rest by name."""
+    return condition != "raw", condition
+
+
 def datasets_of(results: dict[str, dict[str, Any]]) -> dict[str, str]:
     """Dataset -> task, over every result."""
     out: dict[str, str] = {}
@@ -105,7 +110,7 @@ def seeds_table(results: dict[str, dict[str, Any]], dataset: str, methods: dict[
 def detail_table(results: dict[str, dict[str, Any]], dataset: str) -> list[list[str]]:
     """Every condition's score and paired gap to raw, per method."""
     conditions = sorted({c for r in results.values() for c, per in r["conditions"].items() if dataset in per},
-                        key=lambda c: (c != "raw", c))
+                        key=raw_first)
     rows = [["condition"] + sorted(results)]
     for condition in conditions:
         cells = [condition]
@@ -123,9 +128,9 @@ def unparsed(results: dict[str, dict[str, Any]], dataset: str) -> list[str]:
     (always so under choice scoring), so a low score is read with its parse failures beside it."""
     lines = []
     for method, result in sorted(results.items()):
-        counts = [(condition, per[dataset]) for condition, per in sorted(
-            result["conditions"].items(), key=lambda item: (item[0] != "raw", item[0]))
-            if per.get(dataset, {}).get("unparseable")]
+        per = result["conditions"]
+        counts = [(condition, per[condition][dataset]) for condition in sorted(per, key=raw_first)
+                  if per[condition].get(dataset, {}).get("unparseable")]
         if counts:
             lines.append(f"{method}: " + ", ".join(f"{condition} {m['unparseable']} of {m['n']}"
                                                    for condition, m in counts))
