@@ -110,4 +110,6 @@ def test_a_missing_data_folder_is_said_once_by_list_and_stops_stats(tmp_path, mo
 def test_help_gives_a_default_only_where_there_is_one():
     shown = " ".join(CliRunner().invoke(app, ["data", "stats", "--help"], env={"COLUMNS": "200"}).stdout.split())
     assert "Only these datasets (repeatable; default: all)." in shown and "default: all). (default" not in shown
-    assert "else ../shared/data beside the checkout). (default: none)" in shown and "(default: )" not in shown
+    assert "else ../shared/data beside the checkout)." in shown and "checkout). (default" not in shown
+    assert "(default: )" not in shown and "(default: 3407)" in " ".join(CliRunner().invoke(
+        app, ["data", "prepare", "--help"], env={"COLUMNS": "200"}).stdout.split())

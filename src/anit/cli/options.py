@@ -40,7 +40,8 @@ def command_from(cls: type[C]) -> Callable[[Callable[[C], None]], Callable[..., 
             flag = field.metadata.get("flag") or "--" + field.name.replace("_", "-")
             if hint is bool and "/" not in flag:
                 flag = f"{flag}/--no-{flag[2:]}"
-            help_ = field.metadata["help"] + ("" if default == [] else f" (default: {_shown(default)})")
+            said = default == [] or "default:" in field.metadata["help"]  # its help says what the default means
+            help_ = field.metadata["help"] + ("" if said else f" (default: {_shown(default)})")
             given = typer.Argument(None, help=field.metadata["help"], show_default=False) \
                 if field.metadata.get("argument") else typer.Option(None, flag, help=help_, show_default=False)
             params.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, annotation=optional,
