@@ -85,6 +85,21 @@ def test_train_from_yaml_with_overrides_then_export_and_eval(setup):
     assert "raw" in summary["conditions"] and "conll2003" in summary["gaps"]
 
 
+def test_eval_takes_a_text_file_of_instructions_and_says_why_a_pdr_is_missing(setup):
+    root, model, noisy = setup
+    lines = root / "wordings.txt"
+    lines.write_text("Tag the names: people, places.\nFind every named entity.\n")
+    result = runner.invoke(app, ["eval", "--model", str(model), "--data", str(noisy), "--instructions", str(lines),
+                                 "--limit", "2", "--max-new-tokens", "4", "--out", str(root / "wordings")],
+                           catch_exceptions=False)
+    assert result.exit_code == 0
+    said = [line for line in result.stdout.splitlines() if line.startswith("wordings\tconll2003")]
+    assert len(said) == 1 and "\t2 instructions: mean" in said[0]
+    assert said[0].endswith("PDR of the worst - (raw not scored: add --instructions raw)")
+    summary = json.loads((root / "wordings" / "metrics.json").read_text())
+    assert sorted(summary["conditions"]) == ["wordings-ner-0", "wordings-ner-1"]
+
+
 def test_transfer_starts_from_an_adapter_and_keeps_a_fraction(setup):
     root, model, noisy = setup
     first = root / "first"

@@ -253,6 +253,27 @@ def test_conditions_and_gaps(tmp_path):
         conditions(RECORDS, str(path))
 
 
+def test_a_plain_list_of_instructions_serves_records_of_one_task(tmp_path):
+    mapped, listed, lines = tmp_path / "mapped.yaml", tmp_path / "listed.yaml", tmp_path / "lines.txt"
+    mapped.write_text("tc: ['Sort it: which one?', Label it.]\n")
+    listed.write_text("- 'Sort it: which one?'\n- Label it.\n")
+    lines.write_text("# my wordings\nSort it: which one?\n\n  Label it.\n")   # a colon is text, not YAML
+    pairs = {p.stem: {k.split("-", 1)[1]: [(r["id"], ins) for r, ins in v]
+                      for k, v in conditions(RECORDS, str(p)).items()} for p in (mapped, listed, lines)}
+    assert pairs["lines"] == pairs["listed"] == pairs["mapped"]
+    assert sorted(pairs["lines"]) == ["tc-0", "tc-1"] and pairs["lines"]["tc-0"][0][1] == "Sort it: which one?"
+    listed.write_text("- Sort it.\n- ''\n")
+    with pytest.raises(AnitError, match=r"listed.yaml:2: \[1\]: expected an instruction"):
+        conditions(RECORDS, str(listed))
+    two = RECORDS + [{**RECORDS[0], "id": "n", "task": "ner", "options": []}]
+    with pytest.raises(AnitError, match="lines.txt: a plain list of instructions serves records of one task, and "
+                                        "these are of tasks ner, tc"):
+        conditions(two, str(lines))
+    lines.write_text("# nothing yet\n")
+    with pytest.raises(AnitError, match="lines.txt: expected a mapping"):
+        conditions(RECORDS, str(lines))
+
+
 def test_raw_is_each_records_own_instruction():
     from anit.tasks import TASKS
 

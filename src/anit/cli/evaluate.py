@@ -41,8 +41,11 @@ def eval_(cfg: EvalConfig) -> None:
             typer.echo(f"{condition}\t{dataset}\t{shown}{interval}")
     for family, per_dataset in summary["sensitivity"].items():
         for dataset, s in per_dataset.items():
-            worst = f"{s['pdr_worst']:.3f}" if s["pdr_worst"] is not None else "-"
-            typer.echo(f"{family}\t{dataset}\t{s['instructions']} instructions: mean {s['mean']:.3f} ± {s['std']:.3f}"
+            worst = (f"{s['pdr_worst']:.3f}" if s["pdr_worst"] is not None
+                     else "- (raw not scored: add --instructions raw)" if s["raw"] is None
+                     else "- (raw scores 0 on its records)")
+            n = s["instructions"]
+            typer.echo(f"{family}\t{dataset}\t{n} instruction{'s' * (n != 1)}: mean {s['mean']:.3f} ± {s['std']:.3f}"
                        f", worst {s['worst']:.3f}, PDR of the worst {worst}")
     typer.echo(f"results in {cfg.out}")
 
@@ -53,11 +56,11 @@ def attack(cfg: AttackConfig) -> None:
     rewrites, the held-out pool, your file, and compositions), within a budget of candidate evaluations per task.
     Writes worst.yaml, which `anit eval --instructions` takes to score test under the worst ones."""
     from anit.evaluation.attack import attack_model, check_reuse
-    from anit.evaluation.run import check_scoring, instructions_for, limit_records
+    from anit.evaluation.run import check_scoring, instruction_file, limit_records
 
     records = limit_records(read_records(cfg.data, EVALUATION), cfg.limit)
     check_scoring(records, cfg.scoring)
-    user = instructions_for(Path(cfg.instructions), {r["task"] for r in records}) if cfg.instructions else {}
+    user = instruction_file(Path(cfg.instructions), {r["task"] for r in records}) if cfg.instructions else {}
     check_reuse(cfg, records)
     model, tokenizer, style, name = open_model(cfg, typer.echo)
     report = attack_model(model, tokenizer, records, config=cfg, name=name, style=style, user=user)

@@ -86,7 +86,8 @@ class EvalConfig(ModelOptions):
     data: str = option("test.jsonl", "Test records: prepared, noisy, or your own JSONL (see the README's Data).",
                        path=True)
     instructions: list[str] = option(["raw"], "raw, noisy, unseen, unseen-pool or a YAML/JSON file of instructions "
-                                              "per task, e.g. the worst.yaml of `anit attack` (repeatable).", path=True)
+                                              "per task, e.g. the worst.yaml of `anit attack`; for records of one "
+                                              "task, a list or a .txt file, one per line (repeatable).", path=True)
     limit: Optional[int] = option(None, "Evaluate the first N distinct records.", min=1)
     out: str = option("results", "Output folder.", path=True)
     sample: bool = option(False, "Sample instead of greedy decoding.")
@@ -103,7 +104,8 @@ class AttackConfig(ModelOptions):
     beam: int = option(4, "Worst candidates a composition round grows from.", min=1)
     rewrites: int = option(8, "Model-written paraphrases and opposites per task instruction (0: none).", min=0)
     rewrite_model: str = option("smollm2-135m", "Model that writes the paraphrase/opposite candidates.", path=True)
-    instructions: Optional[str] = option(None, "A YAML/JSON file of your own candidate instructions per task.",
+    instructions: Optional[str] = option(None, "A YAML/JSON file of your own candidate instructions per task (for "
+                                                "records of one task: a list, or a .txt file, one per line).",
                                          path=True)
     families: list[str] = option(list(FAMILIES), "Kinds of candidates searched: noise (rule-based types and their "
                                                  "compositions), unseen (the held-out pool), file (--instructions), "

@@ -50,19 +50,21 @@ def limit_records(records: Sequence[dict[str, Any]], limit: int | None) -> list[
     return [r for r in records if r["id"] in keep]
 
 
-def instruction_file(path: Path) -> dict[str, list[str]]:
+def instruction_file(path: Path, tasks: set[str]) -> dict[str, list[str]]:
     """Task -> instructions from a YAML/JSON file; an entry is the text, or a mapping with ``instruction`` (as
-    ``anit attack`` writes it, with its dev score and distortion beside it). A bad task or entry names its line."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        table = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise AnitError(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML "
-                        f"({getattr(err, 'problem', err)})") from None
+    ``anit attack`` writes it, with its dev score and distortion beside it). Where the data's records are of one
+    task, the file may be a plain list instead: a YAML/JSON list, or a ``.txt`` file of one instruction per line
+    (blank lines and lines starting with ``#`` skipped). A bad task or entry names its line."""
+    text, table = _loaded(path)
+    listed = isinstance(table, list)
+    if listed and len(tasks) > 1:
+        raise AnitError(f"{path}: a plain list of instructions serves records of one task, and these are of tasks "
+                        f"{', '.join(sorted(tasks))}: write a mapping from task name to its instructions")
+    if listed:
+        table = {next(iter(tasks)): table}
     if not isinstance(table, dict) or not table or not all(isinstance(v, list) and v for v in table.values()):
         raise AnitError(f"{path}: expected a mapping from task name ({', '.join(sorted(TASKS.names()))}) to a "
-                        "non-empty list of instructions")
+                        "non-empty list of instructions, or a list of instructions (a .txt file: one per line)")
     out: dict[str, list[str]] = {}
     for task, entries in table.items():
         try:
@@ -73,26 +75,38 @@ def instruction_file(path: Path) -> dict[str, list[str]]:
         for j, entry in enumerate(entries):
             found = entry.get("instruction") if isinstance(entry, dict) else entry
             if not isinstance(found, str) or not found.strip():
-                raise AnitError(f"{path}:{_line_of(text, str(task), j)}: {task}[{j}]: expected an instruction (text, "
+                where = _line_of(text, None if listed else str(task), j)
+                raise AnitError(f"{path}:{where}: {'' if listed else task}[{j}]: expected an instruction (text, "
                                 f"or a mapping with 'instruction'), got {entry!r}")
             texts.append(found)
         out[str(task)] = texts
+    if not tasks & set(out):
+        raise AnitError(f"{path}: lists instructions for {', '.join(sorted(out))}, but the data's records are "
+                        f"of task {', '.join(sorted(tasks))}")
     return out
 
 
-def instructions_for(path: Path, tasks: set[str]) -> dict[str, list[str]]:
-    """:func:`instruction_file`, which must list instructions for at least one of the data's ``tasks``."""
-    table = instruction_file(path)
-    if not tasks & set(table):
-        raise AnitError(f"{path}: lists instructions for {', '.join(sorted(table))}, but the data's records are "
-                        f"of task {', '.join(sorted(tasks))}")
-    return table
+def _loaded(path: Path) -> tuple[str, Any]:
+    """An instruction file's text and what it holds: a ``.txt`` file's lines (blank and ``#`` ones skipped), else
+    the YAML/JSON parsed (an error names its line)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".txt":
+        return text, [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    try:
+        return text, yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise AnitError(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML "
+                        f"({getattr(err, 'problem', err)})") from None
 
 
-def _line_of(text: str, task: str, entry: int | None = None) -> int:
-    """The line of ``task``'s key in an instruction file's text, or of its ``entry``-th instruction: composed only
-    when an error names it."""
-    key, value = next((k, v) for k, v in yaml.compose(text).value if str(k.value) == task)
+def _line_of(text: str, task: str | None, entry: int | None = None) -> int:
+    """The line of ``task``'s key in an instruction file's text, or of its ``entry``-th instruction (of the file's
+    list where ``task`` is None): composed only when an error names it."""
+    root = yaml.compose(text)
+    if task is None:
+        return root.value[entry].start_mark.line + 1
+    key, value = next((k, v) for k, v in root.value if str(k.value) == task)
     return (key if entry is None else value.value[entry]).start_mark.line + 1
 
 
@@ -119,7 +133,9 @@ def transfers(which: Sequence[str], model: str, adapter: str | None) -> dict[str
         path = Path(name)
         if name in NAMED_CONDITIONS or not path.exists():
             continue
-        table = yaml.safe_load(path.read_text(encoding="utf-8"))
+        table = _loaded(path)[1]
+        if not isinstance(table, dict):     # a plain list: nothing says where it was found
+            continue
         origins = [e["found_on"] for entries in table.values() for e in entries
                    if isinstance(e, dict) and isinstance(e.get("found_on"), dict)]
         elsewhere = [o for o in origins if o != here]
@@ -164,8 +180,9 @@ def conditions(records: Sequence[dict[str, Any]], which: str) -> dict[str, list[
         return _per_instruction("unseen", table, unique)
     path = Path(which)
     if not path.exists():
-        raise AnitError(f"--instructions {which!r}: expected {', '.join(NAMED_CONDITIONS)} or a YAML/JSON file")
-    return _per_instruction(path.stem, instructions_for(path, {r["task"] for r in unique}), unique)
+        raise AnitError(f"--instructions {which!r}: expected {', '.join(NAMED_CONDITIONS)} or an instruction file "
+                        "(YAML/JSON, or .txt)")
+    return _per_instruction(path.stem, instruction_file(path, {r["task"] for r in unique}), unique)
 
 
 def condition_pairs(records: Sequence[dict[str, Any]], which: Sequence[str], path: str, hint: str = ""
