@@ -28,7 +28,7 @@ class PrepareConfig(Pluggable):
     split: str = option("train", "Split to read: train, dev or test.")
     limit: Optional[int] = option(None, "Keep this many examples, drawn with --seed (default: all).", min=1)
     limit_per_dataset: Optional[int] = option(None, "In a mixture, this many examples of each dataset (balanced), "
-                                                    "drawn with --seed.", min=1)
+                                                    "drawn with --seed (default: all of each).", min=1)
     seed: int = option(3407, "Seed of the --limit draw.")
     data_dir: Optional[str] = option(None, DATA_DIR_HELP, path=True)
     path: Optional[str] = option(None, "Read this file instead of the split's file under --data-dir.", path=True)

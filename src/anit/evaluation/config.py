@@ -88,7 +88,7 @@ class EvalConfig(ModelOptions):
     instructions: list[str] = option(["raw"], "raw, noisy, unseen, unseen-pool or a YAML/JSON file of instructions "
                                               "per task, e.g. the worst.yaml of `anit attack`; for records of one "
                                               "task, a list or a .txt file, one per line (repeatable).", path=True)
-    limit: Optional[int] = option(None, "Evaluate the first N distinct records.", min=1)
+    limit: Optional[int] = option(None, "Evaluate the first N distinct records (default: all).", min=1)
     out: str = option("results", "Output folder.", path=True)
     sample: bool = option(False, "Sample instead of greedy decoding.")
     temperature: float = option(1.0, "Sampling temperature.", min=0.0)
@@ -116,7 +116,7 @@ class AttackConfig(ModelOptions):
                                                    "instruction is at most this (a PromptBench-style bound that keeps "
                                                    "the worst case near the raw wording); default: no bound.",
                                              min=0.0, max=1.0)
-    limit: Optional[int] = option(None, "Search on the first N distinct dev records.", min=1)
+    limit: Optional[int] = option(None, "Search on the first N distinct dev records (default: all).", min=1)
     reuse: Optional[str] = option(None, "An earlier attack's output folder on the same model, adapter, data and "
                                         "scoring (an unbounded one before a --max-distortion one): the candidates "
                                         "it scored are taken as they are, not scored again.", path=True)
