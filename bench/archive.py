@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,10 @@ DROPPED = ("input", "generation")
 RESTORED = "restored.json"
 """The mark of a run folder unpacked from its archive (it holds no adapter)."""
 FORMAT = 1
+REWRITES = "rewrites.json"
+"""The model rewrites a benchmark's attacks draw their paraphrase and opposite candidates from (``data/`` of its work
+folder), kept beside its runs: each run of the benchmark, on any machine and under any later rewriting rules,
+searches the same candidates (:func:`keep_rewrites`, :func:`restore`)."""
 
 
 def digest(value: Any) -> Any:
@@ -114,9 +119,14 @@ def restore(work: Path, archives: Path, protocol: dict[str, Any] | None) -> list
     """Unpack into ``work/runs`` each archive in ``archives`` whose run the work folder lacks, and say (one line
     each) which archives are left out: those of another protocol than ``protocol`` (the work folder's; None: the
     first archive's, which a fresh work folder then takes) or scored on other data than the work folder holds. Also
-    writes the work folder's protocol, machine and command where it has none."""
+    writes the work folder's protocol, machine and command where it has none, and its rewrite cache from the
+    archive's (:data:`REWRITES`) where it has none."""
     said = []
     held = data_digest(work / "data")
+    kept, cache = archives / REWRITES, work / "data" / REWRITES
+    if kept.exists() and not cache.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept, cache)
     for path in sorted(archives.glob("*.json.gz")):
         packed = read(path)
         if protocol is None:
@@ -137,6 +147,14 @@ def restore(work: Path, archives: Path, protocol: dict[str, Any] | None) -> list
         if not folder.exists():
             unpack(packed, folder, path)
     return said
+
+
+def keep_rewrites(work: Path, archives: Path) -> None:
+    """Copy the work folder's rewrite cache (:data:`REWRITES`) beside the archived runs, where it grew."""
+    cache, kept = work / "data" / REWRITES, archives / REWRITES
+    if cache.exists() and (not kept.exists() or kept.read_bytes() != cache.read_bytes()):
+        archives.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cache, kept)
 
 
 def stamp(folder: Path, work: Path, archived: Path) -> None:

@@ -326,6 +326,7 @@ def archive_run(args: argparse.Namespace, folder: Path) -> None:
     target = archives(args.name) / f"{folder.name}.json.gz"
     archive.stamp(folder, args.work, target)
     archive.pack(folder, target, archive.header(args.work, protocol, folder))
+    archive.keep_rewrites(args.work, archives(args.name))
 
 
 def archive_runs(args: argparse.Namespace, paths: dict[str, Path]) -> None:

@@ -154,6 +154,24 @@ def test_archives_of_another_protocol_or_other_data_are_left_out_and_said(tmp_pa
     assert json.loads((work / "runs" / "it-0" / "wall.json").read_text())["train_s"] == 99.0
 
 
+def test_a_fresh_work_folder_attacks_with_the_rewrites_the_archived_runs_drew_from(tmp_path):
+    work, kept = _work(tmp_path), tmp_path / "archive"
+    archive.keep_rewrites(work, kept)
+    assert not (kept / archive.REWRITES).exists()                       # no cache yet: nothing to keep
+    cache = work / "data" / archive.REWRITES
+    cache.write_text(json.dumps({"k1": ["Sort the text."]}))
+    archive.keep_rewrites(work, kept)
+    cache.write_text(json.dumps({"k1": ["Sort the text."], "k2": ["Do not sort it."]}))   # a later attack added some
+    archive.keep_rewrites(work, kept)
+    assert (kept / archive.REWRITES).read_bytes() == cache.read_bytes()
+    fresh = tmp_path / "fresh"
+    archive.restore(fresh, kept, None)
+    assert (fresh / "data" / archive.REWRITES).read_bytes() == cache.read_bytes()
+    (fresh / "data" / archive.REWRITES).write_text("{}")                # its own cache is kept as it is
+    archive.restore(fresh, kept, None)
+    assert (fresh / "data" / archive.REWRITES).read_text() == "{}"
+
+
 def test_the_benchmark_archives_its_finished_runs_and_a_fresh_checkout_summarises_from_them(tmp_path, monkeypatch):
     import bench.robustness as bench_run
     import bench.robustness_page as page
