@@ -1,7 +1,7 @@
 import pytest
 
 from anit.noise import rewrite
-from anit.noise.rewrite import Rewriter, clean, opposite_rejection, rejection
+from anit.noise.rewrite import Rewriter, clean, echo_rejection, opposite_rejection, rejection
 
 
 def test_clean_takes_first_line_without_prefix_or_quotes():
@@ -64,6 +64,30 @@ OPPOSITES = {  # a fixed set: what the 135M rewriter wrote when asked for the op
 @pytest.mark.parametrize("text,is_opposite", OPPOSITES.items())
 def test_opposite_needs_a_negation_or_reversal(text, is_opposite):
     assert (opposite_rejection(text) is None) == is_opposite
+
+
+ECHOES = {  # a fixed set: what the 135M rewriter wrote for SST-2's instruction, and whether it talks of the rewriting
+    ("opposite", "To rewrite the previous task, I'll rephrase it to ask for the opposite of what it asks now."): True,
+    ("paraphrase", "Here is the task instruction using different words but keeping exactly the same meaning."): True,
+    ("paraphrase", "Reply with the rewritten instruction only: classify the text."): True,
+    ("opposite", "You don't have any choices. The task asks you to classify the text into the opposite category."):
+        False,
+    ("opposite", "I will not allow you to classify text into more than one category."): False,
+    ("paraphrase", "Using different words, sort the text into one of the categories."): False,
+    ("paraphrase", "The task is to classify the text into one of the specified categories:"): False,
+}
+
+
+@pytest.mark.parametrize("kind,text", ECHOES)
+def test_an_output_that_repeats_the_rewriting_request_is_rejected(kind, text):
+    raw = "Classify the text into one of the given categories."
+    assert (echo_rejection(kind, raw, text) is not None) == ECHOES[(kind, text)]
+
+
+def test_an_instruction_that_shares_the_requests_words_may_keep_them():
+    raw = "Reply with the rewritten instruction only when the text is a recipe."   # the request's words are its own
+    assert echo_rejection("paraphrase", raw, "Reply with the rewritten instruction only for recipes.") is None
+    assert echo_rejection("paraphrase", "Sort the text.", "Reply with the rewritten instruction only for recipes.")
 
 
 def test_k_distinct_variants_dedupe_reject_and_draw(tmp_path, monkeypatch):

@@ -3,8 +3,9 @@
 The rewriting model loads through the same code as training (default: the embedded SmolLM2 instruct
 model). Each instruction gets ``k`` distinct rewrites (greedy first, then seeded samples), cached on disk by
 model, kind and instruction, so a rerun does not regenerate; each record draws one of them with its own seed.
-An output that is empty, equal to the input, runaway-long, a duplicate, or (for ``opposite``) free of any
-negation or reversal is rejected and counted; what still fails is reported and the instruction is left unchanged.
+An output that is empty, equal to the input, runaway-long, a duplicate, an echo of the rewriting request, or (for
+``opposite``) free of any negation or reversal is rejected and counted; what still fails is reported and the
+instruction is left unchanged.
 """
 
 from __future__ import annotations
@@ -47,6 +48,23 @@ def rejection(original: str, candidate: str, max_ratio: float = 3.0) -> str | No
     if len(candidate.split()) > max_ratio * max(len(original.split()), 1) + 10:
         return "runaway-long output"
     return None
+
+
+ECHO_WORDS = 5
+"""Consecutive words of the rewriting request (not of the instruction) that make an output an echo of it."""
+
+
+def _grams(text: str, n: int) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def echo_rejection(kind: str, original: str, candidate: str, n: int = ECHO_WORDS) -> str | None:
+    """Why ``candidate`` talks about the rewriting instead of being an instruction: it repeats ``n`` consecutive
+    words of the request the rewriter was sent that the instruction itself does not hold ("To rewrite the task,
+    I'll rephrase it to ask for the opposite of what it asks now")."""
+    request = _grams(PROMPTS[kind].format(instruction=""), n) - _grams(original, n)
+    return "echoes the rewriting request" if _grams(candidate, n) & request else None
 
 
 REVERSAL = re.compile(r"\b(?:not|no|never|nothing|none|neither|nor|without|except|avoid\w*|ignor\w*|refus\w*|"
@@ -109,7 +127,8 @@ class Rewriter:
             self._model = load_model(self.model_name, device_map=gpu_map())
 
     def _accept(self, kind: str, original: str, candidate: str, held: list[str]) -> str | None:
-        reason = rejection(original, candidate) or (opposite_rejection(candidate) if kind == "opposite" else None)
+        reason = (rejection(original, candidate) or echo_rejection(kind, original, candidate)
+                  or (opposite_rejection(candidate) if kind == "opposite" else None))
         if reason is None and candidate in held:
             reason = "duplicate of an earlier rewrite"
         return reason
