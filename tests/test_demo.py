@@ -1,4 +1,7 @@
+import json
+
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from anit.cli import app
@@ -13,8 +16,14 @@ def test_demo_tiny_runs_end_to_end_and_reuses_finished_stages(tmp_path):
     assert "report:" in result.stdout and (out / "report" / "report.md").exists()
     text = (out / "report" / "report.md").read_text()
     assert "## sst2" in text and "zero-shot" in text and "anit" in text
+    for method in ("zero-shot", "it", "anit"):      # each model scored under its own worst instructions from dev
+        found = yaml.safe_load((out / "attack" / method / "worst.yaml").read_text())["tc"]
+        metrics = json.loads((out / "eval" / method / "metrics.json").read_text())
+        assert [metrics["conditions"][f"worst-tc-{k}"]["sst2"]["task"] for k in range(len(found))] == ["tc"] * 2
+        assert metrics["sensitivity"]["worst"]["sst2"]["instructions"] == 2
+    assert "worst: worst (PDR" in result.stdout
     again = runner.invoke(app, ["demo", "--tiny", "--out", str(out)], catch_exceptions=False)
-    assert again.stdout.count("[cached]") == 9
+    assert again.stdout.count("[cached]") == 13   # prepare 3, noise 2, train 2, attack 3, evaluate 3
 
 
 def test_the_demo_table_fits_its_headers():

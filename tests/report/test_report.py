@@ -340,6 +340,14 @@ def test_over_three_seeds_the_comparison_carries_the_margins_t_interval(tmp_path
             "them.") in report
 
 
+def test_a_verdict_that_opens_with_the_baselines_name_keeps_its_case(tmp_path):
+    _results(tmp_path / "it", 16, [16, 16], 16)         # it loses nothing: its drop is seen nowhere
+    _results(tmp_path / "anit", 16, [12, 16], 16)
+    report = write_report([tmp_path], tmp_path / "report", baseline="it").read_text()
+    assert "- **anit: not judged.** it's drop is seen under no family of instructions." in report
+    assert "It's drop" not in report
+
+
 def test_parse_failures_are_listed_per_method_and_condition_raw_first_and_only_where_there_are_any(tmp_path):
     from anit.report.tables import unparsed
 

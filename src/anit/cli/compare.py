@@ -15,12 +15,10 @@ def compare(cfg: CompareConfig) -> None:
     for its own worst instructions, scores it on test (raw, noisy, held-out, its worst) and reports each against
     the baseline of its seed, paired on the same records; done stages are kept, a rerun continues."""
     from anit.compare import compare as run
+    from anit.report.build import glance_for_terminal
 
     report = run(cfg, typer.echo)
-    text = report.read_text(encoding="utf-8")
-    glance = text.split("\n## At a glance", 1)[1].split("\n## ", 1)[0] if "\n## At a glance" in text else ""
-    table = [line for line in glance.splitlines() if line.startswith("|")]
-    short = [line[2:].replace("**", "") for line in glance.splitlines() if line.startswith("- **")]
-    if table:
-        typer.echo("\nAt a glance" + glance.splitlines()[0] + "\n" + "\n".join(short + table))
+    glance = glance_for_terminal(report)
+    if glance:
+        typer.echo("\n" + glance)
     typer.echo(f"\nreport: {report} (and report.html beside it)")

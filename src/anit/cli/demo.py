@@ -1,7 +1,8 @@
 """``anit demo``: the main job, end to end on the embedded default model (SmolLM2-135M-Instruct, CPU).
 
-prepare SST-2 -> noisy instructions and distortion -> train ``it`` and ``anit`` -> evaluate zero-shot, it and anit
-by generation under the raw instruction, noisy ones and each of the six held-out ones -> report, and an aligned
+prepare SST-2 -> noisy instructions and distortion -> train ``it`` and ``anit`` -> attack zero-shot, it and anit on
+dev for each one's own worst instructions (``anit attack``, choice scoring) -> evaluate each by generation on test
+under the raw instruction, noisy ones, each of the six held-out ones and its worst ones -> report, and an aligned
 table in the terminal. Each stage is skipped on a rerun when its inputs and settings are unchanged, and says how
 long it took when it ran.
 """
@@ -48,10 +49,13 @@ class DemoConfig(Pluggable):
 @command_from(DemoConfig)
 def demo(cfg: DemoConfig) -> None:
     """Run the whole ANIT pipeline on a small budget and print the results table and the report path."""
+    from anit.evaluation.attack import attack_model
+    from anit.evaluation.config import AttackConfig
     from anit.evaluation.run import EvalOptions, evaluate, with_adapter
     from anit.models import gpu_map, load_model, load_tokenizer
     from anit.noise.build import build_noisy
-    from anit.report.build import collect, write_report
+    from anit.noise.rewrite import Rewriter
+    from anit.report.build import collect, glance_for_terminal, write_report
     from anit.report.tables import datasets_of, summary_table
     from anit.training.config import TrainConfig
     from anit.training.run import train
@@ -61,11 +65,12 @@ def demo(cfg: DemoConfig) -> None:
     if not (root / "sst2" / "train.tsv").exists():
         typer.echo(f"no SST-2 under {root}; using the bundled sample")
         root = SAMPLE
-    sizes = {"train": 16, "test": 8, "steps": 2} if cfg.tiny else {"train": 120, "test": 48, "steps": cfg.steps}
+    sizes = ({"train": 16, "dev": 8, "test": 8, "steps": 2, "budget": 4, "rewrites": 0} if cfg.tiny else
+             {"train": 120, "dev": 32, "test": 48, "steps": cfg.steps, "budget": 24, "rewrites": 2})
     datasets = ["sst2"]
     out.mkdir(parents=True, exist_ok=True)
     files = {}
-    for split in ("train", "test"):
+    for split in ("train", "dev", "test"):
         path = out / f"{split}.prepared.jsonl"
 
         def prepare_split(path: Path = path, split: str = split) -> None:
@@ -74,8 +79,11 @@ def demo(cfg: DemoConfig) -> None:
                 records += prepare(name, split, sizes[split], seed, data_dir=root)[0]
             write_jsonl(path, records)
 
-        stage(path, {"root": root, "datasets": datasets, "sizes": sizes, "seed": seed}, prepare_split,
+        stage(path, {"root": root, "datasets": datasets, "size": sizes[split], "seed": seed}, prepare_split,
               f"prepare {split}", typer.echo)
+        if split == "dev":          # the attacks search plain dev records: a candidate is the instruction itself
+            files[split] = path
+            continue
         noisy = out / f"{split}.noisy.jsonl"
 
         def build(src: Path = path, dst: Path = noisy) -> None:
@@ -90,27 +98,46 @@ def demo(cfg: DemoConfig) -> None:
                           report_to=["none"], save_steps=max(sizes["steps"], 1), logging_steps=1)
         stage(run_dir / "train_summary.json", {"cfg": vars(cfg), "data": files["train"].read_text()},
               lambda cfg=cfg: train(cfg), f"train {method}", typer.echo)
-    tokenizer, base = load_tokenizer(model), None
-    records = read_jsonl(files["test"])
+    tokenizer, base, rewriter = load_tokenizer(model), None, Rewriter(cache_path=out / "rewrites.json",
+                                                                       k=sizes["rewrites"], seed=seed)
+    dev, test = read_jsonl(files["dev"]), read_jsonl(files["test"])
     for method in ("zero-shot", "it", "anit"):
-        result = out / "eval" / method
         adapter = None if method == "zero-shot" else out / "train" / method
+        trained = (adapter / "train_summary.json").read_text() if adapter else None
+        held: dict[str, object] = {}
 
-        def run_eval(result: Path = result, adapter: Path | None = adapter) -> None:
+        def net(adapter: Path | None = adapter, held: dict[str, object] = held) -> object:
+            """This method's model, loaded once for its attack and its evaluation (only where one of them runs)."""
             nonlocal base
-            base = base if base is not None else load_model(model, device_map=gpu_map())
-            net = with_adapter(copy.deepcopy(base), adapter) if adapter else base
-            evaluate(net, tokenizer, records, ["raw", "noisy", "unseen-pool"], result, EvalOptions(batch_size=8))
+            if "net" not in held:
+                base = base if base is not None else load_model(model, device_map=gpu_map())
+                held["net"] = with_adapter(copy.deepcopy(base), adapter) if adapter else base
+            return held["net"]
 
-        key = {"test": files["test"].read_text(), "adapter": (adapter / "train_summary.json").read_text()
-               if adapter else None}
-        stage(result / "metrics.json", key, run_eval, f"evaluate {method}", typer.echo)
-    report = write_report([out / "eval", out / "train"], out / "report")
+        attack = out / "attack" / method
+        settings = AttackConfig(data=str(files["dev"]), budget=sizes["budget"], top_k=2, rewrites=sizes["rewrites"],
+                                scoring="choice", seed=seed, out=str(attack))
+        stage(attack / "worst.yaml", {"dev": files["dev"].read_text(), "adapter": trained, "cfg": vars(settings)},
+              lambda settings=settings: attack_model(net(), tokenizer, dev, config=settings, name=model,
+                                                     rewriter=rewriter),
+              f"attack {method} (its worst instructions on dev)", typer.echo)
+        result, worst = out / "eval" / method, attack / "worst.yaml"
+        stage(result / "metrics.json", {"test": files["test"].read_text(), "adapter": trained,
+                                        "worst": worst.read_text()},
+              lambda result=result, worst=worst: evaluate(net(), tokenizer, test, ["raw", "noisy", "unseen-pool",
+                                                                                   str(worst)],
+                                                          result, EvalOptions(batch_size=8)),
+              f"evaluate {method}", typer.echo)
+    report = write_report([out / "eval", out / "train"], out / "report", baseline="it")
     results = collect([out / "eval"])[0]
     for dataset in datasets_of(results):
         table = aligned(summary_table(results, dataset))
         typer.echo(f"\n{dataset} (accuracy by generation; PDR = 1 - worst/raw)\n{table}")
-    typer.echo(f"\nreport: {report} (and report.html beside it)\nThe demo trains SST-2 only: at its budget of "
-               f"{sizes['steps']} steps an extraction task (CoNLL-2003) scores F1 0 for every method, which shows "
-               "nothing; `python -m bench.robustness` trains the four-dataset mixture longer, and `anit attack` finds "
-               "each model's worst instructions.")
+    glance = glance_for_terminal(report)
+    if glance:
+        typer.echo("\n" + glance)
+    typer.echo(f"\nreport: {report} (and report.html beside it)\nworst: each model under its own worst "
+               f"instructions, found by `anit attack` on {sizes['dev']} dev records ({sizes['budget']} candidates). "
+               f"The demo trains SST-2 only: at its budget of {sizes['steps']} steps an extraction task (CoNLL-2003) "
+               "scores F1 0 for every method, which shows nothing; `python -m bench.robustness` trains the "
+               "four-dataset mixture longer, on three seeds.")

@@ -119,6 +119,18 @@ METRIC_NAMES = {"f1": "micro-F1"}
 """How the intro names a task's primary metric (the key itself where not here)."""
 
 
+def glance_for_terminal(report: Path) -> str | None:
+    """The report's "At a glance" section as a terminal shows it (its verdicts, then its table), or None where the
+    report has none (no baseline)."""
+    text = report.read_text(encoding="utf-8")
+    if "\n## At a glance" not in text:
+        return None
+    glance = text.split("\n## At a glance", 1)[1].split("\n## ", 1)[0]
+    table = [line for line in glance.splitlines() if line.startswith("|")]
+    short = [line[2:].replace("**", "") for line in glance.splitlines() if line.startswith("- **")]
+    return "At a glance" + glance.splitlines()[0] + "\n" + "\n".join(short + table) if table else None
+
+
 def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) -> Path:
     """The report of every result folder under ``roots``; with ``baseline`` (a method name as the tables show it)
     each dataset also compares every method with it, paired on the records both scored. Where ``baseline`` is the
@@ -159,7 +171,8 @@ def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) 
                 "95% intervals." + (seeded(baseline, seeds, list(results)) if seeds else ""))
         picture = drops_plot(out / "drops.png", glance_points(baseline, compared),
                              f"goal: at most half of {baseline}'s drop")
-        short = [(head, text[0].upper() + text[1:]) for head, text in in_short(baseline, compared)]
+        short = [(head, text if text.startswith(baseline) else text[0].upper() + text[1:])   # a name keeps its case
+                 for head, text in in_short(baseline, compared)]
         md += [f"## At a glance: against {baseline}", ""] + [f"- **{head}.** {text}." for head, text in short] + [
             "", said, ""]
         body += [f"<h2>At a glance: against {html.escape(baseline)}</h2>"] + [
