@@ -10,9 +10,10 @@ long it took when it ran.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -98,35 +99,31 @@ def demo(cfg: DemoConfig) -> None:
                           report_to=["none"], save_steps=max(sizes["steps"], 1), logging_steps=1)
         stage(run_dir / "train_summary.json", {"cfg": vars(cfg), "data": files["train"].read_text()},
               lambda cfg=cfg: train(cfg), f"train {method}", typer.echo)
-    tokenizer, base, rewriter = load_tokenizer(model), None, Rewriter(cache_path=out / "rewrites.json",
-                                                                       k=sizes["rewrites"], seed=seed)
+    tokenizer, rewriter = load_tokenizer(model), Rewriter(cache_path=out / "rewrites.json", k=sizes["rewrites"],
+                                                         seed=seed)
+    base = functools.cache(lambda: load_model(model, device_map=gpu_map()))
+
+    @functools.lru_cache(maxsize=1)         # one model at a time, loaded where its attack or evaluation runs
+    def net(adapter: Path | None) -> Any:
+        return with_adapter(copy.deepcopy(base()), adapter) if adapter else base()
+
     dev, test = read_jsonl(files["dev"]), read_jsonl(files["test"])
     for method in ("zero-shot", "it", "anit"):
         adapter = None if method == "zero-shot" else out / "train" / method
         trained = (adapter / "train_summary.json").read_text() if adapter else None
-        held: dict[str, object] = {}
-
-        def net(adapter: Path | None = adapter, held: dict[str, object] = held) -> object:
-            """This method's model, loaded once for its attack and its evaluation (only where one of them runs)."""
-            nonlocal base
-            if "net" not in held:
-                base = base if base is not None else load_model(model, device_map=gpu_map())
-                held["net"] = with_adapter(copy.deepcopy(base), adapter) if adapter else base
-            return held["net"]
-
         attack = out / "attack" / method
         settings = AttackConfig(data=str(files["dev"]), budget=sizes["budget"], top_k=2, rewrites=sizes["rewrites"],
                                 scoring="choice", seed=seed, out=str(attack))
         stage(attack / "worst.yaml", {"dev": files["dev"].read_text(), "adapter": trained, "cfg": vars(settings)},
-              lambda settings=settings: attack_model(net(), tokenizer, dev, config=settings, name=model,
-                                                     rewriter=rewriter),
+              lambda settings=settings, adapter=adapter: attack_model(net(adapter), tokenizer, dev, config=settings,
+                                                                     name=model, rewriter=rewriter),
               f"attack {method} (its worst instructions on dev)", typer.echo)
         result, worst = out / "eval" / method, attack / "worst.yaml"
         stage(result / "metrics.json", {"test": files["test"].read_text(), "adapter": trained,
                                         "worst": worst.read_text()},
-              lambda result=result, worst=worst: evaluate(net(), tokenizer, test, ["raw", "noisy", "unseen-pool",
-                                                                                   str(worst)],
-                                                          result, EvalOptions(batch_size=8)),
+              lambda result=result, worst=worst, adapter=adapter: evaluate(
+                  net(adapter), tokenizer, test, ["raw", "noisy", "unseen-pool", str(worst)], result,
+                  EvalOptions(batch_size=8)),
               f"evaluate {method}", typer.echo)
     report = write_report([out / "eval", out / "train"], out / "report", baseline="it")
     results = collect([out / "eval"])[0]
