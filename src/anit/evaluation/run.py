@@ -90,7 +90,7 @@ def _loaded(path: Path) -> tuple[str, Any]:
     """An instruction file's text and what it holds: a ``.txt`` file's lines (blank and ``#`` ones skipped), else
     the YAML/JSON parsed (an error names its line)."""
     text = path.read_text(encoding="utf-8")
-    if path.suffix == ".txt":
+    if path.suffix.lower() == ".txt":
         return text, [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     try:
         return text, yaml.safe_load(text)

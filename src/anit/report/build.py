@@ -171,8 +171,8 @@ def write_report(roots: Sequence[Path], out: Path, baseline: str | None = None) 
                 "95% intervals." + (seeded(baseline, seeds, list(results)) if seeds else ""))
         picture = drops_plot(out / "drops.png", glance_points(baseline, compared),
                              f"goal: at most half of {baseline}'s drop")
-        short = [(head, text if text.startswith(baseline) else text[0].upper() + text[1:])   # a name keeps its case
-                 for head, text in in_short(baseline, compared)]
+        short = [(head, text if text.startswith(f"{baseline}'s ") else text[0].upper() + text[1:])
+                 for head, text in in_short(baseline, compared)]        # a method's name keeps its case
         md += [f"## At a glance: against {baseline}", ""] + [f"- **{head}.** {text}." for head, text in short] + [
             "", said, ""]
         body += [f"<h2>At a glance: against {html.escape(baseline)}</h2>"] + [
