@@ -113,3 +113,5 @@ def test_help_gives_a_default_only_where_there_is_one():
     assert "else ../shared/data beside the checkout)." in shown and "checkout). (default" not in shown
     assert "(default: )" not in shown and "(default: 3407)" in " ".join(CliRunner().invoke(
         app, ["data", "prepare", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    trained = " ".join(CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "500"}).stdout.split())
+    assert "0 for `it`)." in trained and "0 for `it`). (default" not in trained    # "default by task: ..." too

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import re
 import typing
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
@@ -22,6 +23,10 @@ import typer
 from anit.config import load_config, parse_sets
 
 C = TypeVar("C")
+
+
+STATED = re.compile(r"\bdefault\b[^:()]*:")
+"""A help that states its own default ("default: all", "default by task: ner 0.8, ...") gets none appended."""
 
 
 def _shown(default: Any) -> str:
@@ -40,7 +45,7 @@ def command_from(cls: type[C]) -> Callable[[Callable[[C], None]], Callable[..., 
             flag = field.metadata.get("flag") or "--" + field.name.replace("_", "-")
             if hint is bool and "/" not in flag:
                 flag = f"{flag}/--no-{flag[2:]}"
-            said = default == [] or "default:" in field.metadata["help"]  # its help says what the default means
+            said = default == [] or STATED.search(field.metadata["help"])     # its help says what the default is
             help_ = field.metadata["help"] + ("" if said else f" (default: {_shown(default)})")
             given = typer.Argument(None, help=field.metadata["help"], show_default=False) \
                 if field.metadata.get("argument") else typer.Option(None, flag, help=help_, show_default=False)
